@@ -1,0 +1,336 @@
+// The built-in embedded store: plain Maps in this process, with copies in and out and lazy sweeping of old flows.
+
+import { DuplicateCredentialError, DuplicateIdentifierError } from './errors.js';
+import type { FlowRecord, Identity, JsonValue, Passkey, PasskeyUsage, RemovePasskeyResult, Store } from './types.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Most flows kept at once. When a save would go beyond it, the oldest anonymous flows whose challenge is still
+   * pending are evicted first (a flood of anonymous flow inits cannot grow memory without bound, and a save never
+   * fails). Flows created with a session and flows whose challenge was consumed are never evicted, so the count can
+   * exceed the cap by those. Default 100,000.
+   */
+  maxFlows?: number;
+}
+
+/** How long an expired flow is still returned by `getFlow` (the library answers 410 for it): 2 h. */
+const RETAIN_EXPIRED_MS = 2 * 60 * 60 * 1000;
+/** A sweep pass over the flows starts at most this often. */
+const SWEEP_INTERVAL_MS = 60 * 1000;
+/** Flows examined per flow operation while a sweep pass is under way. */
+const SWEEP_STEP = 256;
+const DEFAULT_MAX_FLOWS = 100_000;
+
+/**
+ * A flow as kept in memory: a fixed-shape object with the expiry as a number and `data` as its JSON text (a ~200 byte
+ * `data` costs ~200 bytes instead of a tree of objects, and the text is a copy by construction).
+ */
+class StoredFlow {
+  constructor(
+    /** `expiresAt` in ms since the epoch. */
+    readonly expiresAt: number,
+    public challenge: string | null,
+    readonly anonymous: boolean,
+    /** `JSON.stringify(data)`. */
+    readonly data: string,
+  ) {}
+}
+
+let warnedProduction = false;
+
+/**
+ * The same string, in a flat, tightly sized copy where V8 gives one. `crypto.randomUUID()` returns a rope of ~20
+ * pieces (~490 bytes for 36 characters) and `JSON.stringify` leaves slack after its result; `trim()` flattens and
+ * copies. A string that trimming would change is kept as it is (the content must not change).
+ */
+function compact(value: string): string {
+  const trimmed = value.trim();
+  return trimmed.length === value.length ? trimmed : value;
+}
+
+function copyIdentity(identity: Identity, pack = false): Identity {
+  const str = pack ? compact : (value: string) => value;
+  return {
+    id: str(identity.id),
+    schemaId: identity.schemaId,
+    traits: structuredClone(identity.traits),
+    identifier: str(identity.identifier),
+    userHandle: str(identity.userHandle),
+    createdAt: new Date(identity.createdAt.getTime()),
+    updatedAt: new Date(identity.updatedAt.getTime()),
+  };
+}
+
+function copyPasskey(passkey: Passkey, pack = false): Passkey {
+  const str = pack ? compact : (value: string) => value;
+  return {
+    id: str(passkey.id),
+    identityId: str(passkey.identityId),
+    // A fresh, exactly-sized buffer (a Node Buffer may be a view into a shared 8 KiB pool).
+    publicKey: new Uint8Array(passkey.publicKey),
+    signCount: passkey.signCount,
+    transports: [...passkey.transports],
+    aaguid: str(passkey.aaguid),
+    name: passkey.name,
+    backupEligible: passkey.backupEligible,
+    backedUp: passkey.backedUp,
+    createdAt: new Date(passkey.createdAt.getTime()),
+    lastUsedAt: passkey.lastUsedAt === null ? null : new Date(passkey.lastUsedAt.getTime()),
+  };
+}
+
+/**
+ * The built-in, embedded {@link Store}: everything lives in this process's memory.
+ *
+ * Good for development, tests and single-instance apps that accept losing every account at restart. It loses all data
+ * when the process stops and is not shared between instances behind a load balancer: under `NODE_ENV=production` it
+ * warns once per process. Write an adapter for your database for anything else (see the PostgreSQL example and the
+ * conformance suite in `express-passkeys/testing`).
+ *
+ * - Every object is copied on the way in and out: mutating what you passed or what you got back never changes the
+ *   store.
+ * - Every method does its check and its write in one synchronous step, so the atomicity the contract asks for holds.
+ * - Flows: an expired flow is still returned for 2 h after its `expiresAt`, then dropped; sweeping is done in small
+ *   steps during flow operations (no timer). At most `maxFlows` flows are kept; beyond, the oldest anonymous flows
+ *   with a pending challenge are evicted. A pending flow costs a few hundred bytes plus its `data` as JSON text.
+ *
+ * @example
+ * app.use('/auth', passkeys({ rp, store: new MemoryStore({ maxFlows: 10_000 }) }));
+ */
+export class MemoryStore implements Store {
+  readonly #maxFlows: number;
+  readonly #identities = new Map<string, Identity>();
+  /** userHandle → identity id. */
+  readonly #byUserHandle = new Map<string, string>();
+  /** identifier → identity id. */
+  readonly #byIdentifier = new Map<string, string>();
+  readonly #passkeys = new Map<string, Passkey>();
+  /** identity id → its credential ids, in insertion order. */
+  readonly #passkeysByIdentity = new Map<string, Set<string>>();
+  readonly #flows = new Map<string, StoredFlow>();
+  /** Ids of the anonymous flows with a pending challenge, oldest first: the eviction candidates. */
+  readonly #evictable = new Set<string>();
+  #sweepCursor: Iterator<[string, StoredFlow]> | null = null;
+  #lastSweepStart = 0;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
+    if (!Number.isInteger(maxFlows) || maxFlows < 1) {
+      throw new TypeError('MemoryStore: maxFlows must be a positive integer.');
+    }
+    this.#maxFlows = maxFlows;
+    if (process.env.NODE_ENV === 'production' && !warnedProduction) {
+      warnedProduction = true;
+      console.warn(
+        'express-passkeys: MemoryStore keeps identities, passkeys and flows in this process only: they are lost at ' +
+          'restart and not shared between instances. Use a store adapter for your database in production.',
+      );
+    }
+  }
+
+  /** Number of flows held now (expired ones not yet swept included). */
+  get flowCount(): number {
+    return this.#flows.size;
+  }
+
+  async createIdentity(identity: Identity, passkey: Passkey): Promise<void> {
+    if (passkey.identityId !== identity.id) {
+      throw new Error('MemoryStore.createIdentity: passkey.identityId differs from identity.id.');
+    }
+    if (this.#byIdentifier.has(identity.identifier)) throw new DuplicateIdentifierError(identity.identifier);
+    if (this.#passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
+    if (this.#identities.has(identity.id)) throw new Error('MemoryStore.createIdentity: identity id exists already.');
+    if (this.#byUserHandle.has(identity.userHandle)) {
+      throw new Error('MemoryStore.createIdentity: user handle exists already.');
+    }
+    // Copy both before writing anything: a copy that throws (say, a trait that is not cloneable) leaves no trace.
+    const storedIdentity = copyIdentity(identity, true);
+    const storedPasskey = copyPasskey(passkey, true);
+    this.#identities.set(storedIdentity.id, storedIdentity);
+    this.#byUserHandle.set(storedIdentity.userHandle, storedIdentity.id);
+    this.#byIdentifier.set(storedIdentity.identifier, storedIdentity.id);
+    this.#passkeys.set(storedPasskey.id, storedPasskey);
+    this.#passkeysByIdentity.set(storedIdentity.id, new Set([storedPasskey.id]));
+  }
+
+  async getIdentity(id: string): Promise<Identity | null> {
+    const identity = this.#identities.get(id);
+    return identity ? copyIdentity(identity) : null;
+  }
+
+  async findIdentityByUserHandle(userHandle: string): Promise<Identity | null> {
+    const id = this.#byUserHandle.get(userHandle);
+    return id === undefined ? null : this.getIdentity(id);
+  }
+
+  async findIdentityByIdentifier(identifier: string): Promise<Identity | null> {
+    const id = this.#byIdentifier.get(identifier);
+    return id === undefined ? null : this.getIdentity(id);
+  }
+
+  async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = this.#passkeys.get(credentialId);
+    return passkey ? copyPasskey(passkey) : null;
+  }
+
+  async listPasskeys(identityId: string): Promise<Passkey[]> {
+    const ids = this.#passkeysByIdentity.get(identityId);
+    if (!ids) return [];
+    const list: Passkey[] = [];
+    for (const id of ids) {
+      const passkey = this.#passkeys.get(id);
+      if (passkey) list.push(copyPasskey(passkey));
+    }
+    // Stable: equal creation times keep insertion order.
+    return list.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  async addPasskey(passkey: Passkey): Promise<void> {
+    if (this.#passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
+    const ids = this.#passkeysByIdentity.get(passkey.identityId);
+    if (!this.#identities.has(passkey.identityId) || !ids) {
+      throw new Error('MemoryStore.addPasskey: no identity with this id.');
+    }
+    const stored = copyPasskey(passkey, true);
+    this.#passkeys.set(stored.id, stored);
+    ids.add(stored.id);
+  }
+
+  async updatePasskeyUsage(credentialId: string, usage: PasskeyUsage): Promise<boolean> {
+    const passkey = this.#passkeys.get(credentialId);
+    if (!passkey || passkey.signCount !== usage.expectedSignCount) return false;
+    passkey.signCount = usage.signCount;
+    passkey.backedUp = usage.backedUp;
+    passkey.lastUsedAt = new Date(usage.lastUsedAt.getTime());
+    return true;
+  }
+
+  async renamePasskey(identityId: string, credentialId: string, name: string): Promise<boolean> {
+    const passkey = this.#passkeys.get(credentialId);
+    if (!passkey || passkey.identityId !== identityId) return false;
+    passkey.name = name;
+    return true;
+  }
+
+  async removePasskey(identityId: string, credentialId: string): Promise<RemovePasskeyResult> {
+    const passkey = this.#passkeys.get(credentialId);
+    const ids = this.#passkeysByIdentity.get(identityId);
+    if (!passkey || passkey.identityId !== identityId || !ids) return 'not_found';
+    if (ids.size <= 1) return 'last_credential';
+    ids.delete(credentialId);
+    this.#passkeys.delete(credentialId);
+    return 'removed';
+  }
+
+  async saveFlow(flow: FlowRecord): Promise<void> {
+    const expiresAt = flow.expiresAt.getTime();
+    if (Number.isNaN(expiresAt)) throw new TypeError('MemoryStore.saveFlow: expiresAt is an invalid date.');
+    const data = JSON.stringify(flow.data);
+    if (typeof data !== 'string') throw new TypeError('MemoryStore.saveFlow: data is not JSON-serialisable.');
+    const now = Date.now();
+    this.#sweepStep(now);
+    const id = compact(flow.id);
+    const challenge = flow.challenge === null ? null : compact(flow.challenge);
+    const stored = new StoredFlow(expiresAt, challenge, flow.anonymous === true, compact(data));
+    this.#flows.set(id, stored);
+    // Re-queue: a flow becomes the newest eviction candidate each time it is saved with a pending challenge.
+    this.#evictable.delete(id);
+    if (stored.anonymous && stored.challenge !== null) this.#evictable.add(id);
+    this.#enforceCap(id);
+  }
+
+  async getFlow(id: string): Promise<FlowRecord | null> {
+    const now = Date.now();
+    this.#sweepStep(now);
+    const stored = this.#flows.get(id);
+    if (!stored) return null;
+    if (this.#isDead(stored, now)) {
+      this.#dropFlow(id);
+      return null;
+    }
+    return {
+      id,
+      expiresAt: new Date(stored.expiresAt),
+      challenge: stored.challenge,
+      anonymous: stored.anonymous,
+      data: JSON.parse(stored.data) as { [key: string]: JsonValue },
+    };
+  }
+
+  async consumeChallenge(flowId: string, challenge: string): Promise<boolean> {
+    const now = Date.now();
+    this.#sweepStep(now);
+    const stored = this.#flows.get(flowId);
+    if (!stored || stored.challenge === null || stored.challenge !== challenge) return false;
+    if (this.#isDead(stored, now)) {
+      this.#dropFlow(flowId);
+      return false;
+    }
+    stored.challenge = null;
+    this.#evictable.delete(flowId);
+    return true;
+  }
+
+  async deleteFlow(id: string): Promise<void> {
+    this.#dropFlow(id);
+  }
+
+  /**
+   * Drop every flow that expired more than 2 h ago, now, in one pass. Not needed in normal use (flow operations sweep
+   * in small steps); useful before measuring memory, or from your own timer in an app that can go idle for a day.
+   * Returns how many flows were dropped.
+   */
+  sweep(): number {
+    const now = Date.now();
+    let dropped = 0;
+    for (const [id, stored] of this.#flows) {
+      if (this.#isDead(stored, now)) {
+        this.#dropFlow(id);
+        dropped++;
+      }
+    }
+    this.#sweepCursor = null;
+    this.#lastSweepStart = now;
+    return dropped;
+  }
+
+  #isDead(stored: StoredFlow, now: number): boolean {
+    return now > stored.expiresAt + RETAIN_EXPIRED_MS;
+  }
+
+  #dropFlow(id: string): void {
+    this.#flows.delete(id);
+    this.#evictable.delete(id);
+  }
+
+  /**
+   * One bounded step of the lazy sweep: a pass over all flows starts at most once a minute and advances by
+   * {@link SWEEP_STEP} flows per flow operation (a Map iterator stays valid while entries are deleted).
+   */
+  #sweepStep(now: number): void {
+    if (this.#sweepCursor === null) {
+      if (now - this.#lastSweepStart < SWEEP_INTERVAL_MS || this.#flows.size === 0) return;
+      this.#lastSweepStart = now;
+      this.#sweepCursor = this.#flows.entries();
+    }
+    for (let i = 0; i < SWEEP_STEP; i++) {
+      const next = this.#sweepCursor.next();
+      if (next.done) {
+        this.#sweepCursor = null;
+        return;
+      }
+      const [id, stored] = next.value;
+      if (this.#isDead(stored, now)) this.#dropFlow(id);
+    }
+  }
+
+  /** Evict the oldest evictable flows (never `keep`, the one just saved) while over the cap. */
+  #enforceCap(keep: string): void {
+    while (this.#flows.size > this.#maxFlows) {
+      const oldest = this.#evictable.values().next();
+      if (oldest.done || oldest.value === keep) return;
+      this.#dropFlow(oldest.value);
+    }
+  }
+}
