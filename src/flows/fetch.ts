@@ -1,0 +1,37 @@
+// `GET /self-service/<kind>/flows?id=`: a flow's JSON; 404 if unknown, 410 (with its successor) if expired.
+
+import type { Request, Response } from 'express';
+import { HttpError } from '../errors.js';
+import { queryParam } from '../http.js';
+import type { ResolvedOptions } from '../options.js';
+import { currentSession } from '../session.js';
+import {
+  expiredFlowError,
+  type FlowKind,
+  type FlowRenderer,
+  isExpired,
+  loadFlow,
+  renderFlow,
+  renewCeremony,
+  saveFlow,
+} from './flow.js';
+
+/** The flow-fetch handler for a flow kind. */
+export function fetchFlow(kind: FlowKind, renderer: FlowRenderer) {
+  return async function fetchFlowHandler(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+    const flow = await loadFlow(config, kind, queryParam(req, 'id'));
+    if (flow.data.identityId && kind === 'settings') {
+      const session = currentSession(req);
+      if (!session || session.identityId !== flow.data.identityId) {
+        throw new HttpError(403, 'forbidden', 'This settings flow belongs to another session.');
+      }
+    }
+    if (isExpired(flow)) throw (await expiredFlowError(config, flow)).error;
+    // A page rendered long after the flow was created gets a fresh challenge rather than a doomed ceremony.
+    if (flow.data.state !== 'success' && (!flow.challenge || Date.now() > flow.data.ceremonyExpiresAt)) {
+      renewCeremony(config, flow);
+      await saveFlow(config, flow);
+    }
+    res.status(200).json(await renderFlow(config, req, res, flow, renderer));
+  };
+}

@@ -1,0 +1,196 @@
+// Flow records: create, load, expire (with a successor), renew the ceremony, and render the Kratos flow JSON.
+
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { HttpError, notFound } from '../errors.js';
+import { baseUrl, csrfToken } from '../http.js';
+import type { ResolvedOptions } from '../options.js';
+import type { FlowRecord, JsonValue } from '../store/types.js';
+import type { UiText } from '../ui/messages.js';
+import { type UiNode, withNodeMessages } from '../ui/nodes.js';
+import { randomId } from '../webauthn.js';
+
+export type FlowKind = 'registration' | 'login' | 'settings';
+export type FlowState = 'choose_method' | 'show_form' | 'success';
+
+/** The library's state of a flow, kept in `FlowRecord.data`. Small on purpose: nodes are rebuilt on each render. */
+export interface FlowData {
+  kind: FlowKind;
+  type: 'browser' | 'api';
+  issuedAt: number;
+  updatedAt: number;
+  requestUrl: string;
+  returnTo?: string;
+  state: FlowState;
+  /** When the pending challenge stops being accepted (epoch ms). */
+  ceremonyExpiresAt: number;
+  /** Registration: the WebAuthn user handle offered to the authenticator. */
+  userHandle?: string;
+  /** Registration: traits from the profile step or a failed submit, to fill the form again. */
+  traits?: Record<string, JsonValue>;
+  messages?: UiText[];
+  nodeMessages?: Record<string, UiText[]>;
+  /** Login: re-authenticate the session's identity. */
+  refresh?: boolean;
+  /** Settings, refresh login: the identity the flow belongs to. */
+  identityId?: string;
+  /** An expired flow: the flow that replaced it. */
+  successor?: string;
+}
+
+/** A loaded flow. */
+export interface Flow {
+  id: string;
+  expiresAt: Date;
+  challenge: string | null;
+  anonymous: boolean;
+  data: FlowData;
+}
+
+/** What each flow kind adds when its flow is rendered. */
+export interface FlowRenderer {
+  nodes(req: Request, flow: Flow, csrf: string, base: string): Promise<UiNode[]>;
+  extra?(req: Request, flow: Flow, base: string): Promise<Record<string, unknown>>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Create and save a new flow with a fresh challenge. */
+export async function createFlow(
+  config: ResolvedOptions,
+  init: Pick<FlowData, 'kind' | 'type' | 'requestUrl'> & Partial<FlowData>,
+  anonymous: boolean,
+): Promise<Flow> {
+  const now = Date.now();
+  const flow: Flow = {
+    id: randomUUID(),
+    expiresAt: new Date(now + config.lifespans.flow),
+    challenge: randomId(),
+    anonymous,
+    data: {
+      state: 'choose_method',
+      ...init,
+      issuedAt: now,
+      updatedAt: now,
+      ceremonyExpiresAt: now + config.lifespans.ceremony,
+    },
+  };
+  await saveFlow(config, flow);
+  return flow;
+}
+
+/** Persist a flow (drops undefined fields so records stay small). */
+export async function saveFlow(config: ResolvedOptions, flow: Flow): Promise<void> {
+  const data = Object.fromEntries(Object.entries(flow.data).filter(([, v]) => v !== undefined));
+  const record: FlowRecord = {
+    id: flow.id,
+    expiresAt: flow.expiresAt,
+    challenge: flow.challenge,
+    anonymous: flow.anonymous,
+    data: data as FlowRecord['data'],
+  };
+  await config.store.saveFlow(record);
+}
+
+/** Load a flow of this kind by id. Unknown id, malformed id or another kind: 404. */
+export async function loadFlow(config: ResolvedOptions, kind: FlowKind, id: string | undefined): Promise<Flow> {
+  if (!id || !UUID.test(id)) throw notFound('The flow query parameter is missing or malformed.');
+  const record = await config.store.getFlow(id.toLowerCase());
+  const data = record?.data as unknown as FlowData | undefined;
+  if (!record || !data || data.kind !== kind) throw notFound(`Unable to locate the ${kind} flow.`);
+  return {
+    id: record.id,
+    expiresAt: new Date(record.expiresAt),
+    challenge: record.challenge,
+    anonymous: record.anonymous,
+    data,
+  };
+}
+
+export const isExpired = (flow: Flow) => flow.expiresAt.getTime() <= Date.now();
+
+/**
+ * The flow replacing an expired one (created once, then reused: same kind, type, `return_to` and identity), and
+ * the 410 error that points to it.
+ */
+export async function expiredFlowError(
+  config: ResolvedOptions,
+  flow: Flow,
+): Promise<{ error: HttpError; successor: Flow }> {
+  let successor: Flow | undefined;
+  if (flow.data.successor) {
+    successor = await loadFlow(config, flow.data.kind, flow.data.successor).catch(() => undefined);
+    if (successor && isExpired(successor)) successor = undefined;
+  }
+  if (!successor) {
+    const { kind, type, requestUrl, returnTo, refresh, identityId } = flow.data;
+    successor = await createFlow(
+      config,
+      { kind, type, requestUrl, returnTo, refresh, identityId, userHandle: kind === 'login' ? undefined : randomId() },
+      flow.anonymous,
+    );
+    flow.data.successor = successor.id;
+    await saveFlow(config, flow);
+  }
+  const minutes = ((Date.now() - flow.expiresAt.getTime()) / 60_000).toFixed(2);
+  const error = new HttpError(
+    410,
+    'self_service_flow_expired',
+    `The self-service flow expired ${minutes} minutes ago, initialize a new one.`,
+    {
+      use_flow_id: successor.id,
+      since: Date.now() - flow.expiresAt.getTime(),
+      expired_at: flow.expiresAt.toISOString(),
+    },
+  );
+  return { error, successor };
+}
+
+/** A new challenge for the flow (after a failure, or when the pending one is older than `lifespans.ceremony`). */
+export function renewCeremony(config: ResolvedOptions, flow: Flow): void {
+  flow.challenge = randomId();
+  flow.data.ceremonyExpiresAt = Date.now() + config.lifespans.ceremony;
+}
+
+/** Replace the flow's messages (ui-level and per node) before it is saved and rendered. */
+export function setMessages(flow: Flow, messages: UiText[] = [], nodeMessages?: Record<string, UiText[]>): void {
+  flow.data.messages = messages.length > 0 ? messages : undefined;
+  flow.data.nodeMessages = nodeMessages && Object.keys(nodeMessages).length > 0 ? nodeMessages : undefined;
+  flow.data.updatedAt = Date.now();
+}
+
+const ACTIONS: Record<FlowKind, string> = {
+  registration: '/self-service/registration',
+  login: '/self-service/login',
+  settings: '/self-service/settings',
+};
+
+/** The flow JSON clients see. Server-only state (challenge bookkeeping, user handle) stays out. */
+export async function renderFlow(
+  config: ResolvedOptions,
+  req: Request,
+  res: Response,
+  flow: Flow,
+  renderer: FlowRenderer,
+): Promise<Record<string, unknown>> {
+  const base = baseUrl(req, config);
+  const csrf = flow.data.type === 'browser' ? csrfToken(req, res, flow.id) : '';
+  const nodes = withNodeMessages(await renderer.nodes(req, flow, csrf, base), flow.data.nodeMessages);
+  const ui: Record<string, unknown> = {
+    action: `${base}${ACTIONS[flow.data.kind]}?flow=${flow.id}`,
+    method: 'POST',
+    nodes,
+  };
+  if (flow.data.messages?.length) ui.messages = flow.data.messages;
+  return {
+    id: flow.id,
+    type: flow.data.type,
+    expires_at: flow.expiresAt.toISOString(),
+    issued_at: new Date(flow.data.issuedAt).toISOString(),
+    request_url: flow.data.requestUrl,
+    ...(flow.data.returnTo ? { return_to: flow.data.returnTo } : {}),
+    ...(renderer.extra ? await renderer.extra(req, flow, base) : {}),
+    state: flow.data.state,
+    ui,
+  };
+}

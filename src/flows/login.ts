@@ -1,0 +1,249 @@
+// Login: usernameless (discoverable) sign-in with conditional UI, and `refresh=true` re-authentication.
+
+import createDebug from 'debug';
+import type { Request, Response } from 'express';
+import { sessionInactive } from '../errors.js';
+import { baseUrl, queryParam, requestUrl } from '../http.js';
+import type { ResolvedOptions } from '../options.js';
+import { normaliseIdentifier } from '../schema.js';
+import { currentSession, issueSession, sessionJson } from '../session.js';
+import type { Identity, Passkey } from '../store/types.js';
+import { messages, type UiText } from '../ui/messages.js';
+import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
+import { CeremonyError, parseCredential, requestOptions, verifyAuthentication } from '../webauthn.js';
+import { createFlow, type Flow, type FlowRenderer, loadFlow, renewCeremony, saveFlow, setMessages } from './flow.js';
+import { nonceOf } from './registration.js';
+import {
+  answerFlow,
+  answerInit,
+  answerSuccess,
+  bodyOf,
+  checkNoSession,
+  checkSubmit,
+  returnToOf,
+  runHook,
+  transientPayloadOf,
+} from './respond.js';
+
+const log = createDebug('express-passkeys:login');
+
+/** Nodes and extra fields of a login flow (SPEC §2). */
+export function loginRenderer(config: ResolvedOptions): FlowRenderer {
+  return {
+    async nodes(req: Request, flow: Flow, csrf: string, base: string) {
+      const allow = flow.data.identityId ? await config.store.listPasskeys(flow.data.identityId) : [];
+      const nodes: UiNode[] = [];
+      if (flow.data.type === 'browser') {
+        nodes.push(inputNode('default', 'csrf_token', 'hidden', { value: csrf, required: true }));
+      }
+      nodes.push(
+        inputNode('default', 'identifier', 'text', {
+          value: '',
+          autocomplete: 'username webauthn',
+          label: messages.identifierLabel(),
+        }),
+      );
+      if (flow.data.type === 'browser') nodes.push(scriptNode(base, nonceOf(req)));
+      const challenge = {
+        publicKey: requestOptions(config, {
+          challenge: flow.challenge ?? '',
+          allow: allow.map((p) => ({ id: p.id, transports: p.transports })),
+        }),
+      };
+      nodes.push(
+        inputNode('passkey', 'passkey_login_trigger', 'button', {
+          value: '',
+          onclickTrigger: 'oryPasskeyLogin',
+          label: messages.signInWithPasskey(),
+        }),
+        inputNode('passkey', 'passkey_login', 'hidden', { onloadTrigger: 'oryPasskeyLoginAutocompleteInit' }),
+        inputNode('passkey', 'passkey_challenge', 'hidden', { value: JSON.stringify(challenge) }),
+      );
+      return nodes;
+    },
+    async extra(_req: Request, flow: Flow) {
+      return {
+        refresh: Boolean(flow.data.refresh),
+        requested_aal: 'aal1',
+        created_at: new Date(flow.data.issuedAt).toISOString(),
+        updated_at: new Date(flow.data.updatedAt).toISOString(),
+      };
+    },
+  };
+}
+
+async function newLoginFlow(
+  config: ResolvedOptions,
+  req: Request,
+  returnTo: string | undefined,
+  identityId: string | undefined,
+) {
+  return createFlow(
+    config,
+    {
+      kind: 'login',
+      type: 'browser',
+      requestUrl: requestUrl(req, config),
+      returnTo,
+      ...(identityId ? { refresh: true, identityId } : {}),
+    },
+    !identityId,
+  );
+}
+
+/** `GET /self-service/login/browser` (`?refresh=true` re-authenticates the session's identity). */
+export async function initLogin(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const returnTo = returnToOf(req, config);
+  const refresh = queryParam(req, 'refresh') === 'true';
+  let identityId: string | undefined;
+  if (refresh) {
+    const session = currentSession(req);
+    if (!session) throw sessionInactive();
+    identityId = session.identityId;
+  } else {
+    checkNoSession(req);
+  }
+  const flow = await newLoginFlow(config, req, returnTo, identityId);
+  log('flow %s created%s', flow.id, refresh ? ' (refresh)' : '');
+  await answerInit(config, req, res, flow, loginRenderer(config));
+}
+
+/** `POST /self-service/login?flow=` */
+export async function submitLogin(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const renderer = loginRenderer(config);
+  const flow = await loadFlow(config, 'login', queryParam(req, 'flow'));
+  const body = bodyOf(req);
+  const proceed = await checkSubmit(config, req, res, flow, {
+    body,
+    expiredMessage: messages.loginExpired,
+  });
+  if (!proceed) return;
+  const session = currentSession(req);
+  if (flow.data.refresh) {
+    if (!session || session.identityId !== flow.data.identityId) throw sessionInactive();
+  } else {
+    checkNoSession(req);
+  }
+  const fail = (ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
+    renewCeremony(config, flow);
+    setMessages(flow, ui, nodeMessages);
+    return answerFlow(config, req, res, flow, renderer, 400);
+  };
+  const method = body.method;
+  if (method !== undefined && method !== 'passkey') {
+    return fail([
+      {
+        id: 4010002,
+        text: 'Could not find a strategy to log you in with. Did you fill out the form correctly?',
+        type: 'error',
+      },
+    ]);
+  }
+  if (flow.data.state === 'success') {
+    return fail([messages.generic('This login flow has been completed already. Start a new one.')]);
+  }
+
+  const response = body.passkey_login;
+  if (response === undefined || response === '') {
+    // Identifier only: tell whether that account can sign in with a passkey.
+    const identifier = typeof body.identifier === 'string' ? normaliseIdentifier(body.identifier) : '';
+    const identity = identifier ? await config.store.findIdentityByIdentifier(identifier) : null;
+    if (!identity || (await config.store.listPasskeys(identity.id)).length === 0) {
+      return fail([messages.noPasskeyUser()]);
+    }
+    return fail([], { passkey_login: [messages.required('passkey_login')] });
+  }
+
+  const challenge = flow.challenge;
+  if (!challenge || Date.now() > flow.data.ceremonyExpiresAt) return fail([messages.passkeyLoginInvalid()]);
+
+  let identity: Identity | null = null;
+  let passkey: Passkey | null = null;
+  let signCount: number;
+  let backedUp: boolean;
+  try {
+    const credential = parseCredential<Parameters<typeof verifyAuthentication>[1]>(response, 'authentication');
+    if (!(await config.store.consumeChallenge(flow.id, challenge))) return fail([messages.passkeyLoginInvalid()]);
+    flow.challenge = null;
+    // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names.
+    passkey = await config.store.getPasskey(credential.id);
+    const userHandle = credential.response.userHandle;
+    if (userHandle) {
+      identity = await config.store.findIdentityByUserHandle(userHandle);
+      if (!identity) return fail([messages.noPasskeyUser()]);
+    } else if (passkey) {
+      identity = await config.store.getIdentity(passkey.identityId);
+    }
+    if (!passkey || !identity || passkey.identityId !== identity.id) return fail([messages.passkeyLoginInvalid()]);
+    if (flow.data.refresh && identity.id !== flow.data.identityId) return fail([messages.passkeyLoginInvalid()]);
+    ({ signCount, backedUp } = await verifyAuthentication(config, credential, challenge, passkey));
+  } catch (error) {
+    if (error instanceof CeremonyError) {
+      log('flow %s: login ceremony failed: %s', flow.id, error.reason);
+      return fail([messages.passkeyLoginInvalid()]);
+    }
+    throw error;
+  }
+
+  if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {
+    return fail([messages.passkeyLoginInvalid()]);
+  }
+
+  flow.data.state = 'success';
+  setMessages(flow);
+  await saveFlow(config, flow);
+  await runHook('onLogin', config.hooks.onLogin, {
+    identity,
+    passkey,
+    transientPayload: transientPayloadOf(body),
+    request: req,
+  });
+  const data = await issueSession(req, identity.id, config.lifespans.session, flow.data.refresh ? session : undefined);
+  log('flow %s: identity %s signed in', flow.id, identity.id);
+  answerSuccess(config, req, res, flow, {
+    session: sessionJson(data, identity, baseUrl(req, config)),
+    continue_with: [],
+  });
+}
+
+/**
+ * Apply the sign-count policy and write the usage back with compare-and-set, retrying when a concurrent sign-in
+ * moved the counter. Returns false when the sign-in must be refused (a clone signal under `reject`).
+ */
+async function recordUsage(
+  config: ResolvedOptions,
+  req: Request,
+  identity: Identity,
+  passkey: Passkey,
+  received: number,
+  backedUp: boolean,
+): Promise<boolean> {
+  let stored = passkey;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const regressed = (received > 0 || stored.signCount > 0) && received <= stored.signCount;
+    if (regressed) {
+      const action = config.signCountPolicy;
+      log('passkey of identity %s: sign count did not increase (%s)', identity.id, action);
+      await runHook('onCloneWarning', config.hooks.onCloneWarning, {
+        identity,
+        passkey: stored,
+        storedSignCount: stored.signCount,
+        receivedSignCount: received,
+        action,
+        request: req,
+      });
+      if (action === 'reject') return false;
+    }
+    const applied = await config.store.updatePasskeyUsage(stored.id, {
+      expectedSignCount: stored.signCount,
+      signCount: Math.max(received, stored.signCount),
+      backedUp,
+      lastUsedAt: new Date(),
+    });
+    if (applied) return true;
+    const fresh = await config.store.getPasskey(stored.id);
+    if (!fresh) return false;
+    stored = fresh;
+  }
+  return false;
+}

@@ -1,0 +1,58 @@
+// Sessions seen from outside: whoami, and logout (a URL with a token bound to the session, then destroy).
+
+import { timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { HttpError, sessionInactive } from '../errors.js';
+import { acceptsJson, baseUrl, checkReturnTo, queryParam, seeOther } from '../http.js';
+import type { ResolvedOptions } from '../options.js';
+import { currentSession, destroySession, sessionJson } from '../session.js';
+
+/** `GET /sessions/whoami`: the session (200) or 401 `session_inactive`. */
+export async function whoami(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const data = currentSession(req);
+  const identity = data ? await config.store.getIdentity(data.identityId) : null;
+  if (!data || !identity) throw sessionInactive();
+  res.set('Cache-Control', 'private, no-store');
+  res.status(200).json(sessionJson(data, identity, baseUrl(req, config)));
+}
+
+/** `GET /self-service/logout/browser`: `{ logout_url, logout_token }` for the current session. */
+export async function createLogoutUrl(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const data = currentSession(req);
+  if (!data) throw sessionInactive();
+  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
+  const query = new URLSearchParams({ token: data.logoutToken });
+  if (returnTo) query.set('return_to', returnTo);
+  res.set('Cache-Control', 'private, no-store');
+  res.status(200).json({
+    logout_url: `${baseUrl(req, config)}/self-service/logout?${query}`,
+    logout_token: data.logoutToken,
+  });
+}
+
+/** `GET /self-service/logout?token=`: end the session, then 303 to `return_to` (204 for JSON clients). */
+export async function logout(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const token = queryParam(req, 'token');
+  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
+  const data = currentSession(req);
+  if (!data) throw sessionInactive();
+  if (!token || !sameToken(token, data.logoutToken)) {
+    throw new HttpError(
+      403,
+      'security_csrf_violation',
+      'Unable to log out because the logout token in the URL query does not match the session cookie.',
+    );
+  }
+  await destroySession(req);
+  if (acceptsJson(req)) {
+    res.status(204).end();
+    return;
+  }
+  seeOther(res, returnTo ?? config.urls.defaultReturnTo);
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,251 @@
+// Registration: sign up with traits and a first passkey, created together (one step, or profile first).
+
+import { randomUUID } from 'node:crypto';
+import createDebug from 'debug';
+import type { Request, Response } from 'express';
+import { baseUrl, queryParam, requestUrl } from '../http.js';
+import type { ResolvedOptions } from '../options.js';
+import { passkeyName } from '../passkey-names.js';
+import { normaliseIdentifier, traitsFromForm } from '../schema.js';
+import { identityJson, issueSession, sessionJson } from '../session.js';
+import { DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
+import type { Identity, JsonValue, Passkey } from '../store/types.js';
+import { messages, type UiText } from '../ui/messages.js';
+import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
+import { CeremonyError, creationOptions, parseCredential, randomId, verifyRegistration } from '../webauthn.js';
+import { createFlow, type Flow, type FlowRenderer, loadFlow, renewCeremony, saveFlow, setMessages } from './flow.js';
+import {
+  answerFlow,
+  answerInit,
+  answerSuccess,
+  bodyOf,
+  checkNoSession,
+  checkSubmit,
+  returnToOf,
+  runHook,
+  transientPayloadOf,
+} from './respond.js';
+
+const log = createDebug('express-passkeys:registration');
+
+/** Nodes of a registration flow (SPEC §2). */
+export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
+  return {
+    async nodes(req: Request, flow: Flow, csrf: string, base: string) {
+      const traits = flow.data.traits ?? {};
+      const userName = config.schema.displayName(traits) ?? '';
+      const nodes: UiNode[] = [];
+      if (flow.data.type === 'browser') {
+        nodes.push(inputNode('default', 'csrf_token', 'hidden', { value: csrf, required: true }));
+      }
+      for (const field of config.schema.fields) {
+        const value = valueAt(traits, field.path);
+        nodes.push(
+          inputNode('default', field.name, field.type, {
+            ...(value !== undefined ? { value } : {}),
+            ...(field.required ? { required: true } : {}),
+            ...(field.name === config.schema.displayNameField ? { autocomplete: 'username webauthn' } : {}),
+            label: messages.traitLabel(field.title, field.name),
+          }),
+        );
+      }
+      if (flow.data.type === 'browser') nodes.push(scriptNode(base, nonceOf(req)));
+      const createData = {
+        credentialOptions: {
+          publicKey: creationOptions(config, {
+            challenge: flow.challenge ?? '',
+            userHandle: flow.data.userHandle ?? '',
+            userName,
+          }),
+        },
+        displayNameFieldName: config.schema.displayNameField,
+      };
+      nodes.push(
+        inputNode('passkey', 'passkey_register_trigger', 'button', {
+          value: '',
+          onclickTrigger: 'oryPasskeyRegistration',
+          label: messages.signUpWithPasskey(),
+        }),
+        inputNode('passkey', 'passkey_register', 'hidden'),
+        inputNode('passkey', 'passkey_create_data', 'hidden', { value: JSON.stringify(createData) }),
+      );
+      return nodes;
+    },
+  };
+}
+
+/** The CSP nonce the app put in `res.locals.cspNonce`, or empty. */
+export function nonceOf(req: Request): string {
+  const nonce = (req.res?.locals as { cspNonce?: unknown } | undefined)?.cspNonce;
+  return typeof nonce === 'string' ? nonce : '';
+}
+
+function valueAt(traits: Record<string, JsonValue>, path: string[]): JsonValue | undefined {
+  let node: JsonValue | undefined = traits;
+  for (const key of path) node = node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
+  return node;
+}
+
+async function newRegistrationFlow(config: ResolvedOptions, req: Request, returnTo: string | undefined) {
+  return createFlow(
+    config,
+    {
+      kind: 'registration',
+      type: 'browser',
+      requestUrl: requestUrl(req, config),
+      returnTo,
+      userHandle: randomId(32),
+    },
+    true,
+  );
+}
+
+/** `GET /self-service/registration/browser` */
+export async function initRegistration(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const returnTo = returnToOf(req, config);
+  checkNoSession(req);
+  const flow = await newRegistrationFlow(config, req, returnTo);
+  log('flow %s created', flow.id);
+  await answerInit(config, req, res, flow, registrationRenderer(config));
+}
+
+/** `POST /self-service/registration?flow=` */
+export async function submitRegistration(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const renderer = registrationRenderer(config);
+  const flow = await loadFlow(config, 'registration', queryParam(req, 'flow'));
+  const body = bodyOf(req);
+  const proceed = await checkSubmit(config, req, res, flow, {
+    body,
+    expiredMessage: messages.registrationExpired,
+  });
+  if (!proceed) return;
+  checkNoSession(req);
+  const fail = (status: number, ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
+    setMessages(flow, ui, nodeMessages);
+    return answerFlow(config, req, res, flow, renderer, status);
+  };
+
+  if (flow.data.state === 'success') {
+    return fail(400, [messages.generic('This registration flow has been completed already. Start a new one.')]);
+  }
+  const method = body.method;
+  if (method !== undefined && method !== 'passkey' && method !== 'profile') {
+    return fail(400, [
+      {
+        id: 4010003,
+        text: 'Could not find a strategy to sign you up with. Did you fill out the form correctly?',
+        type: 'error',
+      },
+    ]);
+  }
+
+  // Traits: from this submit, else from the profile step.
+  const fromForm = !req.is('application/json');
+  const submitted = fromForm ? traitsFromForm(body) : body.traits;
+  const hasSubmitted =
+    submitted !== undefined && !(fromForm && Object.keys(submitted as object).length === 0 && flow.data.traits);
+  const traits = (hasSubmitted ? submitted : (flow.data.traits ?? {})) as Record<string, JsonValue>;
+  const errors = config.schema.validate(traits, fromForm);
+  flow.data.traits = traits && typeof traits === 'object' && !Array.isArray(traits) ? traits : undefined;
+  if (errors) return fail(400, errors.general, errors.nodes);
+
+  const displayName = config.schema.displayName(traits);
+  if (!displayName || normaliseIdentifier(displayName) === '') {
+    const property = config.schema.displayNameField.split('.').pop() ?? 'identifier';
+    return fail(400, [], { [config.schema.displayNameField]: [messages.required(property)] });
+  }
+  const identifier = normaliseIdentifier(displayName);
+  if (await config.store.findIdentityByIdentifier(identifier)) {
+    return fail(400, [messages.duplicateIdentifier(displayName)]);
+  }
+
+  const response = body.passkey_register;
+  if (method === 'profile' || response === undefined || response === '') {
+    if (method === 'passkey') {
+      return fail(400, [], { passkey_register: [messages.required('passkey_register')] });
+    }
+    // Profile step done: show the passkey step, with the display name filled into the creation options.
+    flow.data.state = 'show_form';
+    setMessages(flow);
+    return answerFlow(config, req, res, flow, renderer, 200);
+  }
+
+  const challenge = flow.challenge;
+  const ceremonyFailed = (reason: string) => {
+    renewCeremony(config, flow);
+    return fail(400, [messages.generic(reason)]);
+  };
+  if (!challenge) return ceremonyFailed('The passkey ceremony was used already. Please try again.');
+  if (Date.now() > flow.data.ceremonyExpiresAt) {
+    return ceremonyFailed('The passkey ceremony timed out. Please try again.');
+  }
+
+  let verified: Awaited<ReturnType<typeof verifyRegistration>>;
+  try {
+    const credential = parseCredential<Parameters<typeof verifyRegistration>[1]>(response, 'registration');
+    if (!(await config.store.consumeChallenge(flow.id, challenge))) {
+      return ceremonyFailed('The passkey ceremony was used already. Please try again.');
+    }
+    flow.challenge = null;
+    verified = await verifyRegistration(config, credential, challenge);
+  } catch (error) {
+    if (error instanceof CeremonyError) {
+      log('flow %s: registration ceremony failed: %s', flow.id, error.reason);
+      return ceremonyFailed(error.reason);
+    }
+    throw error;
+  }
+
+  const now = new Date();
+  const identity: Identity = {
+    id: randomUUID(),
+    schemaId: config.schema.id,
+    traits,
+    identifier,
+    userHandle: flow.data.userHandle ?? randomId(32),
+    createdAt: now,
+    updatedAt: now,
+  };
+  const passkey: Passkey = {
+    id: verified.credentialId,
+    identityId: identity.id,
+    publicKey: verified.publicKey,
+    signCount: verified.signCount,
+    transports: verified.transports,
+    aaguid: verified.aaguid,
+    name: passkeyName(verified.aaguid, now),
+    backupEligible: verified.backupEligible,
+    backedUp: verified.backedUp,
+    createdAt: now,
+    lastUsedAt: null,
+  };
+  try {
+    await config.store.createIdentity(identity, passkey);
+  } catch (error) {
+    if (error instanceof DuplicateIdentifierError) {
+      renewCeremony(config, flow);
+      return fail(400, [messages.duplicateIdentifier(displayName)]);
+    }
+    if (error instanceof DuplicateCredentialError) return ceremonyFailed(messages.duplicatePasskey().text);
+    throw error;
+  }
+  log('flow %s: identity %s registered', flow.id, identity.id);
+
+  flow.data.state = 'success';
+  setMessages(flow);
+  await saveFlow(config, flow);
+
+  await runHook('onRegistered', config.hooks.onRegistered, {
+    identity,
+    passkey,
+    transientPayload: transientPayloadOf(body),
+    request: req,
+  });
+  const base = baseUrl(req, config);
+  const result: Record<string, unknown> = { identity: identityJson(identity, base), continue_with: [] };
+  if (config.hooks.session) {
+    const data = await issueSession(req, identity.id, config.lifespans.session);
+    result.session = sessionJson(data, identity, base);
+  }
+  answerSuccess(config, req, res, flow, result);
+}

@@ -1,0 +1,147 @@
+// How flow routes answer: flow JSON or a 303 to the UI, errors as Kratos bodies, success redirects, hooks.
+
+import createDebug from 'debug';
+import type { Request, Response } from 'express';
+import { csrfViolation, HttpError, sessionAlreadyAvailable } from '../errors.js';
+import { acceptsJson, checkReturnTo, csrfValid, isJsonSubmit, seeOther, withFlow } from '../http.js';
+import type { ResolvedOptions } from '../options.js';
+import { currentSession } from '../session.js';
+import type { JsonValue } from '../store/types.js';
+import type { UiText } from '../ui/messages.js';
+import {
+  expiredFlowError,
+  type Flow,
+  type FlowKind,
+  type FlowRenderer,
+  isExpired,
+  renderFlow,
+  saveFlow,
+  setMessages,
+} from './flow.js';
+
+const log = createDebug('express-passkeys:flow');
+
+/** The UI page configured for a flow kind, if any. */
+export function uiUrl(config: ResolvedOptions, kind: FlowKind): string | undefined {
+  return config.urls.ui[kind];
+}
+
+/** Answer a flow init: JSON (asked for, or no UI page configured) or 303 to the UI page with `?flow=`. */
+export async function answerInit(
+  config: ResolvedOptions,
+  req: Request,
+  res: Response,
+  flow: Flow,
+  renderer: FlowRenderer,
+): Promise<void> {
+  const ui = uiUrl(config, flow.data.kind);
+  if (flow.data.type === 'browser' && ui && !acceptsJson(req)) {
+    // Render once so the CSRF cookie is set on this response.
+    await renderFlow(config, req, res, flow, renderer);
+    seeOther(res, withFlow(ui, flow.id));
+    return;
+  }
+  res.status(200).json(await renderFlow(config, req, res, flow, renderer));
+}
+
+/**
+ * Answer a submit that did not complete the flow (validation or ceremony error, or a step such as the profile
+ * step): save the flow with its messages, then JSON with `status`, or for form posts a 303 to the UI page (the
+ * flow JSON with `status` when no UI page is configured).
+ */
+export async function answerFlow(
+  config: ResolvedOptions,
+  req: Request,
+  res: Response,
+  flow: Flow,
+  renderer: FlowRenderer,
+  status: number,
+): Promise<void> {
+  await saveFlow(config, flow);
+  const ui = uiUrl(config, flow.data.kind);
+  if (!isJsonSubmit(req) && ui && flow.data.type === 'browser') {
+    seeOther(res, withFlow(ui, flow.id));
+    return;
+  }
+  res.status(status).json(await renderFlow(config, req, res, flow, renderer));
+}
+
+/** Finish a successful login or registration: JSON body, or a 303 to `return_to` / `urls.defaultReturnTo`. */
+export function answerSuccess(config: ResolvedOptions, req: Request, res: Response, flow: Flow, body: object): void {
+  if (isJsonSubmit(req)) {
+    res.status(200).json(body);
+    return;
+  }
+  seeOther(res, flow.data.returnTo ?? config.urls.defaultReturnTo);
+}
+
+/**
+ * The checks every submit starts with: not expired (410, or for form posts a 303 to the successor flow), a valid
+ * CSRF token for browser flows (403), and, where `anonymousOnly`, no session yet (400).
+ */
+export async function checkSubmit(
+  config: ResolvedOptions,
+  req: Request,
+  res: Response,
+  flow: Flow,
+  opts: { body: Record<string, unknown>; expiredMessage: (at: Date) => UiText },
+): Promise<boolean> {
+  if (isExpired(flow)) {
+    const { error, successor } = await expiredFlowError(config, flow);
+    setMessages(successor, [opts.expiredMessage(flow.expiresAt)]);
+    await saveFlow(config, successor);
+    const ui = uiUrl(config, flow.data.kind);
+    if (!isJsonSubmit(req) && ui && flow.data.type === 'browser') {
+      seeOther(res, withFlow(ui, successor.id));
+      return false;
+    }
+    throw error;
+  }
+  if (flow.data.type === 'browser' && !csrfValid(req, flow.id, opts.body.csrf_token)) throw csrfViolation();
+  return true;
+}
+
+/** Refuse login/registration when a session exists (unless the flow is a refresh). */
+export function checkNoSession(req: Request): void {
+  if (currentSession(req)) throw sessionAlreadyAvailable();
+}
+
+/** Validate `return_to` from the query for a new flow. */
+export function returnToOf(req: Request, config: ResolvedOptions): string | undefined {
+  const value = (req.query as Record<string, unknown>).return_to;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new HttpError(400, 'bad_request', '`return_to` must be a single URL.');
+  return checkReturnTo(value, config);
+}
+
+/** The submitted body as a plain object (an absent or non-object body is empty). */
+export function bodyOf(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}
+
+/** `transient_payload` from the body: an object (JSON bodies) or a JSON string (form bodies). */
+export function transientPayloadOf(body: Record<string, unknown>): { [key: string]: JsonValue } | undefined {
+  let value = body.transient_payload;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as { [key: string]: JsonValue })
+    : undefined;
+}
+
+/** Run a hook: awaited, and an error in it is logged, never undoing the ceremony. */
+export async function runHook<E>(name: string, hook: ((event: E) => void | Promise<void>) | undefined, event: E) {
+  if (!hook) return;
+  try {
+    await hook(event);
+  } catch (error) {
+    log('hook %s failed: %s', name, error instanceof Error ? error.message : String(error));
+    console.error(`express-passkeys: hook ${name} threw; the ceremony stands.`, error);
+  }
+}

@@ -1,0 +1,131 @@
+// Request/response plumbing shared by the routes: URLs, content negotiation, return_to, CSRF cookie.
+
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { HttpError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+
+/** Absolute URL of the mount path: `urls.publicBase`, or the request's protocol, host and `req.baseUrl`. */
+export function baseUrl(req: Request, config: ResolvedOptions): string {
+  if (config.urls.publicBase) return config.urls.publicBase;
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+}
+
+/** The absolute URL of this request, as the browser sent it. */
+export function requestUrl(req: Request, config: ResolvedOptions): string {
+  return `${baseUrl(req, config)}${req.path === '/' ? '' : req.path}${queryOf(req.originalUrl)}`;
+}
+
+function queryOf(url: string): string {
+  const index = url.indexOf('?');
+  return index === -1 ? '' : url.slice(index);
+}
+
+/** Does the client ask for JSON (`Accept: application/json`)? */
+export function acceptsJson(req: Request): boolean {
+  return (req.get('accept') ?? '').toLowerCase().includes('application/json');
+}
+
+/** A submit answers JSON when its body is JSON or it accepts JSON; a form post gets redirects. */
+export function isJsonSubmit(req: Request): boolean {
+  return Boolean(req.is('application/json')) || acceptsJson(req);
+}
+
+/** A string query parameter (the first, if repeated), or undefined. */
+export function queryParam(req: Request, name: string): string | undefined {
+  const value = (req.query as Record<string, unknown>)[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first : undefined;
+}
+
+/**
+ * Check a `return_to` against `urls.allowedReturnTo`: a same-site path, or an absolute http(s) URL under an allowed
+ * origin or prefix. `//host`, `\\host`, userinfo and other schemes are refused. Returns the URL to use.
+ */
+export function checkReturnTo(value: string | undefined, config: ResolvedOptions): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const forbidden = () =>
+    new HttpError(400, 'self_service_flow_return_to_forbidden', `Requested return_to URL "${value}" is not allowed.`);
+  // Whitespace, backslashes and control characters have no place in a URL we redirect to.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point.
+  if (value.length > 2048 || /[\s\\\u0000-\u001f\u007f]/.test(value)) throw forbidden();
+  if (value.startsWith('/') && !value.startsWith('//')) return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw forbidden();
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw forbidden();
+  const allowed = config.urls.allowedReturnTo.some((entry) => {
+    const rule = new URL(entry);
+    if (rule.origin !== url.origin) return false;
+    const prefix = rule.pathname;
+    return (
+      prefix === '/' || url.pathname === prefix || url.pathname.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)
+    );
+  });
+  if (!allowed) throw forbidden();
+  return url.href;
+}
+
+/** Redirect with 303 See Other (the browser follows with GET). */
+export function seeOther(res: Response, location: string): void {
+  res.redirect(303, location);
+}
+
+/** Append `?flow=<id>` (or `&flow=`) to a UI URL. */
+export function withFlow(url: string, flowId: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}flow=${encodeURIComponent(flowId)}`;
+}
+
+const CSRF_COOKIE = 'passkeys_csrf_token';
+
+/**
+ * The double-submit CSRF token of a flow, bound to the browser's CSRF cookie (set here when absent) and the flow id:
+ * HMAC-SHA256(cookie secret, flow id). No server-side session is needed, so anonymous inits cost only the flow.
+ */
+export function csrfToken(req: Request, res: Response, flowId: string): string {
+  let secret = readCookie(req, CSRF_COOKIE);
+  if (!secret || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
+    secret = randomBytes(32).toString('base64url');
+    res.cookie(CSRF_COOKIE, secret, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: req.baseUrl || '/',
+      maxAge: 365 * 24 * 3600 * 1000,
+    });
+  }
+  return sign(secret, flowId);
+}
+
+/** Is the posted token the one this browser's cookie yields for this flow? Constant-time. */
+export function csrfValid(req: Request, flowId: string, posted: unknown): boolean {
+  const secret = readCookie(req, CSRF_COOKIE);
+  if (!secret || typeof posted !== 'string' || posted.length !== 43) return false;
+  const expected = Buffer.from(sign(secret, flowId));
+  const actual = Buffer.from(posted);
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+function sign(secret: string, flowId: string): string {
+  return createHmac('sha256', Buffer.from(secret, 'base64url')).update(`csrf:${flowId}`).digest('base64url');
+}
+
+/** Read one cookie from the `Cookie` header (no cookie-parser needed). */
+export function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const index = part.indexOf('=');
+    if (index !== -1 && part.slice(0, index).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(index + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,34 @@
+// Public entry point: re-exports only.
+
+export { type ErrorBody, type ErrorId, HttpError } from './errors.js';
+export { passkeys } from './router.js';
+export { defaultIdentitySchema } from './schema.js';
+export { type RequireSessionOptions, requireSession } from './session.js';
+export {
+  DuplicateCredentialError,
+  DuplicateIdentifierError,
+  StoreConflictError,
+  type StoreErrorCode,
+} from './store/errors.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export type {
+  FlowRecord,
+  Identity,
+  JsonValue,
+  Passkey,
+  PasskeyUsage,
+  RemovePasskeyResult,
+  Store,
+} from './store/types.js';
+export type {
+  AuthenticatorSelectionOptions,
+  CloneWarning,
+  Duration,
+  HookContext,
+  HookOptions,
+  LifespanOptions,
+  PasskeysOptions,
+  PasskeysSessionData,
+  RelyingPartyOptions,
+  UrlOptions,
+} from './types.js';

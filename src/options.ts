@@ -1,0 +1,398 @@
+// Options: snake_case → camelCase, validation (ajv + the checks JSON Schema cannot express), defaults. Once.
+
+import { Ajv, type ErrorObject } from 'ajv';
+import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
+import type { Store } from './store/types.js';
+import type { HookOptions, PasskeysOptions } from './types.js';
+
+/** Options after resolution: every default filled in, durations in milliseconds. */
+export interface ResolvedOptions {
+  rp: { id: string; displayName: string; origins: string[] };
+  store: Store;
+  schema: IdentitySchema;
+  authenticatorSelection: {
+    residentKey: 'required' | 'preferred' | 'discouraged';
+    userVerification: 'required' | 'preferred' | 'discouraged';
+    authenticatorAttachment?: 'platform' | 'cross-platform';
+  };
+  attestation: 'none' | 'indirect' | 'direct' | 'enterprise';
+  lifespans: { flow: number; ceremony: number; session: number; privilegedSession: number };
+  urls: {
+    publicBase?: string;
+    ui: { login?: string; registration?: string; settings?: string; error?: string };
+    defaultReturnTo: string;
+    allowedReturnTo: string[];
+  };
+  hooks: HookOptions & { session: boolean };
+  signCountPolicy: 'reject' | 'warn';
+  maxBodySize: number;
+}
+
+const STORE_METHODS = [
+  'createIdentity',
+  'getIdentity',
+  'findIdentityByUserHandle',
+  'findIdentityByIdentifier',
+  'getPasskey',
+  'listPasskeys',
+  'addPasskey',
+  'updatePasskeyUsage',
+  'renamePasskey',
+  'removePasskey',
+  'saveFlow',
+  'getFlow',
+  'consumeChallenge',
+] as const;
+
+const HOOK_NAMES = ['onRegistered', 'onLogin', 'onPasskeyAdded', 'onPasskeyRemoved', 'onCloneWarning'] as const;
+
+const duration = { anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string' }] };
+const uv = { enum: ['required', 'preferred', 'discouraged'] };
+
+/** JSON Schema of the options (after snake_case keys are camelised). */
+const optionsSchema = {
+  type: 'object',
+  required: ['rp', 'store'],
+  additionalProperties: false,
+  properties: {
+    rp: {
+      type: 'object',
+      required: ['id', 'displayName', 'origins'],
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string', minLength: 1 },
+        displayName: { type: 'string', minLength: 1 },
+        origins: {
+          anyOf: [
+            { type: 'string', minLength: 1 },
+            { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          ],
+        },
+      },
+    },
+    store: { type: 'object' },
+    identitySchema: { type: 'object' },
+    authenticatorSelection: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        residentKey: uv,
+        userVerification: uv,
+        authenticatorAttachment: { enum: ['platform', 'cross-platform'] },
+        requireResidentKey: { type: 'boolean' },
+      },
+    },
+    attestation: { enum: ['none', 'indirect', 'direct', 'enterprise'] },
+    lifespans: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { flow: duration, ceremony: duration, session: duration, privilegedSession: duration },
+    },
+    urls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        publicBase: { type: 'string' },
+        ui: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            login: { type: 'string' },
+            registration: { type: 'string' },
+            settings: { type: 'string' },
+            error: { type: 'string' },
+          },
+        },
+        defaultReturnTo: { type: 'string', minLength: 1 },
+        allowedReturnTo: { type: 'array', items: { type: 'string', minLength: 1 } },
+      },
+    },
+    hooks: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        session: { type: 'boolean' },
+        ...Object.fromEntries(HOOK_NAMES.map((name) => [name, {}])),
+      },
+    },
+    signCountPolicy: { enum: ['reject', 'warn'] },
+    maxBodySize: { type: 'integer', minimum: 1024 },
+  },
+} as const;
+
+const validateShape = new Ajv({ allErrors: false, strict: false }).compile(optionsSchema);
+
+/**
+ * Resolve and validate the options of `passkeys()`. Throws a `TypeError` naming the option and the fix.
+ */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (typeof input === 'function') {
+    throw new TypeError(
+      'express-passkeys: it appears you have done something like `app.use(passkeys)`, but it should be `app.use(passkeys({ rp, store }))`.',
+    );
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new TypeError('express-passkeys: `passkeys()` needs an options object: `passkeys({ rp, store })`.');
+  }
+  const options = normaliseKeys(dropUndefined(input as Record<string, unknown>));
+  if (!validateShape(options)) throw configError(validateShape.errors?.[0]);
+  const opts = options as unknown as PasskeysOptions;
+
+  const rpId = checkRpId(opts.rp.id);
+  const origins = (Array.isArray(opts.rp.origins) ? opts.rp.origins : [opts.rp.origins]).map((o) =>
+    checkOrigin(o, rpId),
+  );
+  checkStore(opts.store);
+  for (const name of HOOK_NAMES) {
+    const hook = opts.hooks?.[name];
+    if (hook !== undefined && typeof hook !== 'function') {
+      throw new TypeError(`express-passkeys: \`hooks.${name}\` must be a function, got ${typeof hook}.`);
+    }
+  }
+
+  const lifespans = {
+    flow: parseDuration(opts.lifespans?.flow ?? '1h', 'lifespans.flow'),
+    ceremony: parseDuration(opts.lifespans?.ceremony ?? '5m', 'lifespans.ceremony'),
+    session: parseDuration(opts.lifespans?.session ?? '24h', 'lifespans.session'),
+    privilegedSession: parseDuration(opts.lifespans?.privilegedSession ?? '1h', 'lifespans.privilegedSession'),
+  };
+  if (lifespans.ceremony > lifespans.flow) {
+    throw new TypeError('express-passkeys: `lifespans.ceremony` must not be longer than `lifespans.flow`.');
+  }
+
+  const urls = opts.urls ?? {};
+  const publicBase = urls.publicBase === undefined ? undefined : checkAbsoluteUrl(urls.publicBase, 'urls.publicBase');
+  const ui = Object.fromEntries(
+    Object.entries(urls.ui ?? {}).map(([name, url]) => [name, checkUrlOrPath(url, `urls.ui.${name}`)]),
+  );
+  const allowedReturnTo = (urls.allowedReturnTo ?? origins.filter((o) => /^https?:/.test(o))).map((entry) =>
+    checkAbsoluteUrl(entry, 'urls.allowedReturnTo'),
+  );
+
+  return {
+    rp: { id: rpId, displayName: opts.rp.displayName, origins },
+    store: opts.store,
+    schema: compileIdentitySchema(opts.identitySchema ?? defaultIdentitySchema),
+    authenticatorSelection: {
+      residentKey: opts.authenticatorSelection?.residentKey ?? 'required',
+      userVerification: opts.authenticatorSelection?.userVerification ?? 'preferred',
+      ...(opts.authenticatorSelection?.authenticatorAttachment
+        ? { authenticatorAttachment: opts.authenticatorSelection.authenticatorAttachment }
+        : {}),
+    },
+    attestation: opts.attestation ?? 'none',
+    lifespans,
+    urls: {
+      ...(publicBase ? { publicBase: publicBase.replace(/\/+$/, '') } : {}),
+      ui,
+      defaultReturnTo: checkUrlOrPath(urls.defaultReturnTo ?? '/', 'urls.defaultReturnTo'),
+      allowedReturnTo,
+    },
+    hooks: { ...opts.hooks, session: opts.hooks?.session ?? true },
+    signCountPolicy: opts.signCountPolicy ?? 'reject',
+    maxBodySize: opts.maxBodySize ?? 65_536,
+  };
+}
+
+/** `{ x: undefined }` means the default, as `{}` does. Functions and the store are kept as they are. */
+function dropUndefined(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+}
+
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Accept Kratos's snake_case keys and a pasted `selfservice.methods.passkey.config` (or its `config` object).
+ * Keys inside `identitySchema` and `store` are left alone.
+ */
+function normaliseKeys(input: Record<string, unknown>): Record<string, unknown> {
+  let source = input;
+  const pasted = (input.selfservice as { methods?: { passkey?: { config?: unknown } } } | undefined)?.methods?.passkey
+    ?.config;
+  if (pasted && typeof pasted === 'object') {
+    const { selfservice: _, ...rest } = input;
+    source = { ...(pasted as Record<string, unknown>), ...rest };
+  } else if (input.config && typeof input.config === 'object' && !input.rp) {
+    const { config, ...rest } = input;
+    source = { ...(config as Record<string, unknown>), ...rest };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const name = camel(key);
+    const opaque = name === 'identitySchema' || name === 'store';
+    out[name] = !opaque && isPlainObject(value) ? normaliseKeys(value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Turn the first ajv error into a `TypeError` that names the option and, for a typo, the likely key. */
+function configError(error: ErrorObject | undefined): TypeError {
+  if (!error) return new TypeError('express-passkeys: invalid options.');
+  const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const where = path ? `\`${path}\`` : 'the options';
+  switch (error.keyword) {
+    case 'required': {
+      const missing = path ? `${path}.${error.params.missingProperty}` : error.params.missingProperty;
+      const hint = missing === 'store' ? ' (use `new MemoryStore()` to start, or your own adapter)' : '';
+      return new TypeError(`express-passkeys: option \`${missing}\` is required${hint}.`);
+    }
+    case 'additionalProperties': {
+      const key = String(error.params.additionalProperty);
+      const known = Object.keys(
+        (path ? getPath(optionsSchema.properties, path.split('.').join('.properties.')) : optionsSchema)?.properties ??
+          {},
+      );
+      const guess = closest(key, known);
+      return new TypeError(
+        `express-passkeys: unknown option \`${path ? `${path}.` : ''}${key}\`${guess ? `. Did you mean \`${guess}\`?` : '.'}`,
+      );
+    }
+    case 'enum':
+      return new TypeError(
+        `express-passkeys: ${where} must be one of ${(error.params.allowedValues as string[]).map((v) => `'${v}'`).join(', ')}.`,
+      );
+    default:
+      return new TypeError(`express-passkeys: ${where} ${error.message ?? 'is invalid'}.`);
+  }
+}
+
+function getPath(root: unknown, path: string): { properties?: Record<string, unknown> } | undefined {
+  let node: unknown = root;
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node as { properties?: Record<string, unknown> } | undefined;
+}
+
+/** The known key nearest to `key` by edit distance, if it is near enough to be a typo. */
+function closest(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** An RP ID is a bare host name: no scheme, port, path or IP address. */
+function checkRpId(id: string): string {
+  const fix = 'use a bare domain such as `example.com` (or `localhost`)';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(id)) {
+    throw new TypeError(`express-passkeys: \`rp.id\` must not contain a scheme (got "${id}"); ${fix}.`);
+  }
+  if (/:\d*$/.test(id))
+    throw new TypeError(`express-passkeys: \`rp.id\` must not contain a port (got "${id}"); ${fix}.`);
+  if (/[/?#@\s]/.test(id))
+    throw new TypeError(`express-passkeys: \`rp.id\` must be a bare domain (got "${id}"); ${fix}.`);
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(id) || id.includes(':')) {
+    throw new TypeError(`express-passkeys: \`rp.id\` must be a domain, not an IP address (got "${id}"); ${fix}.`);
+  }
+  const lower = id.toLowerCase().replace(/\.$/, '');
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(lower)) {
+    throw new TypeError(`express-passkeys: \`rp.id\` is not a valid domain name (got "${id}"); ${fix}.`);
+  }
+  return lower;
+}
+
+/** An origin is `scheme://host[:port]` whose host is the RP ID or a subdomain of it, or an Android app origin. */
+function checkOrigin(origin: string, rpId: string): string {
+  if (origin.startsWith('android:apk-key-hash:')) return origin;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new TypeError(
+      `express-passkeys: \`rp.origins\` entry "${origin}" is not a URL; write it as \`https://${rpId}\`.`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError(`express-passkeys: \`rp.origins\` entry "${origin}" must use https (or http for localhost).`);
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password || origin.endsWith('/')) {
+    throw new TypeError(
+      `express-passkeys: \`rp.origins\` entry "${origin}" must be an origin only (scheme, host, port), like \`${url.origin}\`.`,
+    );
+  }
+  const host = url.hostname.toLowerCase();
+  if (host !== rpId && !host.endsWith(`.${rpId}`)) {
+    throw new TypeError(
+      `express-passkeys: \`rp.origins\` entry "${origin}" has host "${host}", which is neither \`rp.id\` ("${rpId}") nor a subdomain of it. Browsers would refuse every ceremony: set \`rp.id\` to "${host}" or a parent domain of it.`,
+    );
+  }
+  if (url.protocol === 'http:' && host !== 'localhost' && !host.endsWith('.localhost')) {
+    throw new TypeError(
+      `express-passkeys: \`rp.origins\` entry "${origin}" uses http; browsers only allow passkeys on https (or http://localhost).`,
+    );
+  }
+  return url.origin;
+}
+
+function checkStore(store: unknown): void {
+  const missing = STORE_METHODS.filter((name) => typeof (store as Record<string, unknown>)[name] !== 'function');
+  if (missing.length > 0) {
+    throw new TypeError(
+      `express-passkeys: \`store\` is missing ${missing.map((m) => `\`${m}()\``).join(', ')}. Pass \`new MemoryStore()\` or an adapter implementing the \`Store\` interface (see "Writing a store adapter" in the README).`,
+    );
+  }
+}
+
+function checkAbsoluteUrl(value: string, name: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+    return url.href.replace(/\/$/, url.pathname === '/' && !value.endsWith('/') ? '' : '/');
+  } catch {
+    throw new TypeError(`express-passkeys: \`${name}\` must be an absolute http(s) URL (got "${value}").`);
+  }
+}
+
+function checkUrlOrPath(value: string, name: string): string {
+  if (value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\')) return value;
+  return checkAbsoluteUrl(value, name);
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parse `90s`, `5m`, `1h30m`, `250ms` or a number of milliseconds. */
+export function parseDuration(value: number | string, name: string): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value > 0) return value;
+  } else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(value.trim())) {
+    let total = 0;
+    for (const [, amount, unit] of value.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
+      total += Number(amount) * (UNITS[unit as string] ?? 0);
+    }
+    if (total > 0) return total;
+  }
+  throw new TypeError(
+    `express-passkeys: \`${name}\` must be a positive number of milliseconds or a duration like "90s", "5m", "1h" (got ${JSON.stringify(value)}).`,
+  );
+}

@@ -1,0 +1,152 @@
+// The factory: options resolved once → an Express router with Kratos's passkey self-service routes.
+
+import createDebug from 'debug';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { HttpError } from './errors.js';
+import { fetchFlow } from './flows/fetch.js';
+import { initLogin, loginRenderer, submitLogin } from './flows/login.js';
+import { createLogoutUrl, logout, whoami } from './flows/logout.js';
+import { initRegistration, registrationRenderer, submitRegistration } from './flows/registration.js';
+import { acceptsJson, isJsonSubmit, queryParam, seeOther } from './http.js';
+import { type ResolvedOptions, resolveOptions } from './options.js';
+import { MissingSessionMiddlewareError } from './session.js';
+import type { PasskeysOptions } from './types.js';
+import { scriptIntegrity, WEBAUTHN_SCRIPT } from './ui/webauthn-script.js';
+
+const log = createDebug('express-passkeys');
+
+type Handler = (config: ResolvedOptions, req: Request, res: Response) => Promise<void>;
+
+/**
+ * Create the passkeys router: registration, login, sessions and logout with Ory Kratos's `passkey` flow API.
+ * Mount it at any path, after express-session.
+ *
+ * @example
+ * app.use(session({ secret, resave: false, saveUninitialized: false }));
+ * app.use('/auth', passkeys({
+ *   rp: { id: 'example.com', displayName: 'Example', origins: ['https://example.com'] },
+ *   store: new MemoryStore(),
+ * }));
+ *
+ * @throws TypeError when an option is missing or wrong, naming it and the fix.
+ */
+export function passkeys(options: PasskeysOptions): Router {
+  const config = resolveOptions(options);
+  const router = express.Router();
+  const limit = config.maxBodySize;
+  const bodies = [
+    express.json({ limit, type: ['application/json', 'application/*+json'] }),
+    express.urlencoded({ extended: false, limit, parameterLimit: 200 }),
+    refuseOtherBodies,
+  ];
+  const route = (handler: Handler) =>
+    async function passkeysRoute(req: Request, res: Response, next: NextFunction) {
+      try {
+        await handler(config, req, res);
+      } catch (error) {
+        next(error);
+      }
+    };
+
+  router.use(function noStore(_req: Request, res: Response, next: NextFunction) {
+    res.set('Cache-Control', 'private, no-store');
+    next();
+  });
+
+  router.get('/self-service/registration/browser', route(initRegistration));
+  router.get('/self-service/registration/flows', route(fetchFlow('registration', registrationRenderer(config))));
+  router.post('/self-service/registration', ...bodies, route(submitRegistration));
+
+  router.get('/self-service/login/browser', route(initLogin));
+  router.get('/self-service/login/flows', route(fetchFlow('login', loginRenderer(config))));
+  router.post('/self-service/login', ...bodies, route(submitLogin));
+
+  router.get('/sessions/whoami', route(whoami));
+  router.get('/self-service/logout/browser', route(createLogoutUrl));
+  router.get('/self-service/logout', route(logout));
+
+  router.get('/.well-known/ory/webauthn.js', serveScript);
+  router.get('/schemas/:id', function serveSchema(req: Request, res: Response) {
+    if (req.params.id !== Buffer.from(config.schema.id).toString('base64url')) {
+      const error = new HttpError(404, 'not_found', 'Unknown identity schema.');
+      res.status(404).json(error.toJSON());
+      return;
+    }
+    res.set('Cache-Control', 'public, max-age=300').json(config.schema.raw);
+  });
+
+  router.use(function passkeysErrors(error: unknown, req: Request, res: Response, next: NextFunction) {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const http = toHttpError(error);
+    const browser = !(req.method === 'GET' ? acceptsJson(req) : isJsonSubmit(req));
+    if (http.id === 'session_already_available' && browser) {
+      seeOther(res, config.urls.defaultReturnTo);
+      return;
+    }
+    if (http.id === 'session_refresh_required' && browser && typeof http.extra.redirect_browser_to === 'string') {
+      seeOther(res, http.extra.redirect_browser_to);
+      return;
+    }
+    const errorUi = config.urls.ui.error;
+    if (browser && errorUi && http.code !== 410 && req.method !== 'GET' && queryParam(req, 'flow') !== undefined) {
+      seeOther(res, `${errorUi}${errorUi.includes('?') ? '&' : '?'}id=${http.id}`);
+      return;
+    }
+    res.status(http.code).json(http.toJSON());
+  });
+
+  log('router ready for rp %s (%d origins)', config.rp.id, config.rp.origins.length);
+  return router;
+}
+
+/** Map anything thrown to an answer: ours as is, body-parser's 4xx to 400/413/415, the rest to a logged 500. */
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const status = (error as { status?: unknown; type?: unknown })?.status;
+  const type = (error as { type?: unknown })?.type;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', 'The request body is too large.');
+    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+      return new HttpError(415, 'unsupported_media_type', 'The request body encoding is not supported.');
+    }
+    if (type === 'entity.parse.failed') return new HttpError(400, 'bad_request', 'The request body is not valid JSON.');
+    return new HttpError(400, 'bad_request', 'The request could not be read.');
+  }
+  if (error instanceof MissingSessionMiddlewareError) {
+    console.error(error.message);
+    return new HttpError(500, 'internal_server_error', error.message);
+  }
+  console.error('express-passkeys: unexpected error', error);
+  return new HttpError(500, 'internal_server_error', 'An unexpected error occurred.');
+}
+
+/** POST bodies must be JSON or a urlencoded form; anything else is a 415 rather than an empty body. */
+function refuseOtherBodies(req: Request, _res: Response, next: NextFunction) {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is(['application/json', 'application/*+json', 'application/x-www-form-urlencoded'])) {
+    next(new HttpError(415, 'unsupported_media_type', 'Send the body as application/json or a urlencoded form.'));
+    return;
+  }
+  next();
+}
+
+/** `GET /.well-known/ory/webauthn.js`: the browser helper, loadable cross-origin (its SRI hash is in the flow). */
+function serveScript(req: Request, res: Response) {
+  const etag = `"${scriptIntegrity().slice(7, 39)}"`;
+  res.set({
+    'Content-Type': 'text/javascript; charset=utf-8',
+    'Cache-Control': 'public, max-age=3600',
+    'Access-Control-Allow-Origin': '*',
+    'Cross-Origin-Resource-Policy': 'cross-origin',
+    'X-Content-Type-Options': 'nosniff',
+    ETag: etag,
+  });
+  if (req.get('if-none-match') === etag) {
+    res.status(304).end();
+    return;
+  }
+  res.status(200).send(WEBAUTHN_SCRIPT);
+}

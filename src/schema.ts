@@ -1,0 +1,275 @@
+// The identity schema: trait fields for the UI, trait validation with Kratos's message ids, the display name.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsImport from 'ajv-formats';
+import type { JsonValue } from './store/types.js';
+import { messages, type UiText } from './ui/messages.js';
+
+// ajv-formats is CommonJS with a default export; under ESM interop it may arrive wrapped.
+type FormatsPlugin = (ajv: Ajv | Ajv2020) => unknown;
+const addFormats = ((addFormatsImport as unknown as { default?: FormatsPlugin }).default ??
+  addFormatsImport) as unknown as FormatsPlugin;
+
+/** The schema that ships: an email (the passkey display name) and an optional first and last name. */
+export const defaultIdentitySchema = {
+  $id: 'https://schemas.ory.sh/presets/kratos/identity.email.schema.json',
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Person',
+  type: 'object',
+  properties: {
+    traits: {
+      type: 'object',
+      properties: {
+        email: {
+          type: 'string',
+          format: 'email',
+          title: 'E-Mail',
+          minLength: 3,
+          maxLength: 320,
+          'ory.sh/kratos': { credentials: { passkey: { display_name: true } } },
+        },
+        name: {
+          type: 'object',
+          properties: {
+            first: { type: 'string', title: 'First name', maxLength: 256 },
+            last: { type: 'string', title: 'Last name', maxLength: 256 },
+          },
+        },
+      },
+      required: ['email'],
+      additionalProperties: false,
+    },
+  },
+} as const;
+
+/** One input the UI renders for a trait. */
+export interface TraitField {
+  /** Node name, `traits.email`. */
+  name: string;
+  /** Path below `traits`. */
+  path: string[];
+  /** HTML input type. */
+  type: 'text' | 'email' | 'number' | 'checkbox' | 'tel' | 'url' | 'date' | 'datetime-local';
+  title: string;
+  required: boolean;
+}
+
+/** Errors found in submitted traits: per node name, and those that belong to no node. */
+export interface TraitErrors {
+  nodes: Record<string, UiText[]>;
+  general: UiText[];
+}
+
+/** A compiled identity schema. */
+export interface IdentitySchema {
+  id: string;
+  /** The schema as given (served at `/schemas/<id>`). */
+  raw: object;
+  fields: TraitField[];
+  /** Node name of the display-name trait (`traits.email`). */
+  displayNameField: string;
+  /** Validate traits (from a JSON body, or from a form body with type coercion). `null` when valid. */
+  validate(traits: unknown, fromForm: boolean): TraitErrors | null;
+  /** The display-name trait's value, if the traits have one. */
+  displayName(traits: Record<string, JsonValue>): string | undefined;
+}
+
+type SchemaNode = {
+  type?: string | string[];
+  format?: string;
+  title?: string;
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  'ory.sh/kratos'?: { credentials?: { passkey?: { display_name?: boolean } } };
+};
+
+/** Compile a Kratos identity schema once, at factory time. Throws a `TypeError` if it cannot be used. */
+export function compileIdentitySchema(raw: object, id = 'default'): IdentitySchema {
+  const root = raw as SchemaNode & { $schema?: string };
+  const traits = root.properties?.traits;
+  if (!traits || typeof traits !== 'object' || !traits.properties) {
+    throw new TypeError(
+      'express-passkeys: `identitySchema` must describe traits under `properties.traits` (Kratos identity schema format), with `properties.traits.properties`.',
+    );
+  }
+  const fields: TraitField[] = [];
+  let displayNameField: string | undefined;
+  const walk = (node: SchemaNode, path: string[], requiredHere: boolean) => {
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const childPath = [...path, key];
+      const required = requiredHere && (node.required ?? []).includes(key);
+      if (child.properties) {
+        walk(child, childPath, required);
+        continue;
+      }
+      const name = `traits.${childPath.join('.')}`;
+      if (child['ory.sh/kratos']?.credentials?.passkey?.display_name === true) displayNameField ??= name;
+      fields.push({ name, path: childPath, type: inputType(child), title: child.title ?? key, required });
+    }
+  };
+  walk(traits, [], true);
+  if (!displayNameField) {
+    throw new TypeError(
+      'express-passkeys: `identitySchema` marks no trait as the passkey display name. Add `"ory.sh/kratos": { "credentials": { "passkey": { "display_name": true } } }` to one string trait (usually the email).',
+    );
+  }
+  const displayNamePath = displayNameField.split('.').slice(1);
+
+  const strict = makeValidator(raw, false);
+  const coercing = makeValidator(raw, true);
+
+  return {
+    id,
+    raw,
+    fields,
+    displayNameField,
+    validate(value, fromForm) {
+      const validate = fromForm ? coercing : strict;
+      const document = { traits: value };
+      if (validate(document)) return null;
+      return mapErrors(validate.errors ?? [], document);
+    },
+    displayName(value) {
+      let node: JsonValue | undefined = value;
+      for (const key of displayNamePath) {
+        node = node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
+      }
+      return typeof node === 'string' ? node : undefined;
+    },
+  };
+}
+
+function makeValidator(raw: object, coerceTypes: boolean): ValidateFunction {
+  const draft2020 = String((raw as { $schema?: string }).$schema ?? '').includes('2020-12');
+  const options = { allErrors: true, strict: false, coerceTypes, validateSchema: true } as const;
+  const ajv = draft2020 ? new Ajv2020(options) : new Ajv(options);
+  addFormats(ajv);
+  const { $id: _ignored, ...schema } = raw as { $id?: string };
+  try {
+    return ajv.compile(schema);
+  } catch (error) {
+    throw new TypeError(`express-passkeys: \`identitySchema\` is not a valid JSON Schema: ${(error as Error).message}`);
+  }
+}
+
+function inputType(node: SchemaNode): TraitField['type'] {
+  const type = Array.isArray(node.type) ? node.type[0] : node.type;
+  if (type === 'number' || type === 'integer') return 'number';
+  if (type === 'boolean') return 'checkbox';
+  switch (node.format) {
+    case 'email':
+      return 'email';
+    case 'tel':
+      return 'tel';
+    case 'uri':
+    case 'url':
+      return 'url';
+    case 'date':
+      return 'date';
+    case 'date-time':
+      return 'datetime-local';
+    default:
+      return 'text';
+  }
+}
+
+/** ajv errors → Kratos messages on the node they concern. */
+function mapErrors(errors: ErrorObject[], document: unknown): TraitErrors {
+  const result: TraitErrors = { nodes: {}, general: [] };
+  const add = (pointer: string, message: UiText) => {
+    if (!pointer.startsWith('/traits')) {
+      result.general.push(message);
+      return;
+    }
+    const name = pointer.slice(1).split('/').map(unescapePointer).join('.');
+    if (name === 'traits') {
+      result.general.push(message);
+      return;
+    }
+    result.nodes[name] = [...(result.nodes[name] ?? []), message];
+  };
+  for (const error of errors) {
+    const value = valueAt(document, error.instancePath);
+    switch (error.keyword) {
+      case 'required': {
+        const property = String(error.params.missingProperty);
+        add(`${error.instancePath}/${property}`, messages.required(property));
+        break;
+      }
+      case 'minLength':
+        add(error.instancePath, messages.minLength(Number(error.params.limit), lengthOf(value)));
+        break;
+      case 'maxLength':
+        add(error.instancePath, messages.maxLength(Number(error.params.limit), lengthOf(value)));
+        break;
+      case 'type':
+        add(error.instancePath, messages.wrongType(String(error.params.type).split(','), jsonType(value)));
+        break;
+      case 'format':
+        add(
+          error.instancePath,
+          messages.generic(`${JSON.stringify(value)} is not valid ${JSON.stringify(error.params.format)}`),
+        );
+        break;
+      case 'additionalProperties':
+        add(
+          error.instancePath,
+          messages.generic(`additionalProperties ${JSON.stringify(error.params.additionalProperty)} not allowed`),
+        );
+        break;
+      default:
+        add(error.instancePath, messages.generic(error.message ?? 'is invalid'));
+    }
+  }
+  return result;
+}
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function valueAt(document: unknown, pointer: string): unknown {
+  let node = document;
+  for (const part of pointer.split('/').slice(1).map(unescapePointer)) {
+    node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  }
+  return node;
+}
+
+function lengthOf(value: unknown): number {
+  return typeof value === 'string' ? [...value].length : 0;
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+/** Normalise an identifier for uniqueness: NFKC, trimmed, lower-cased. */
+export function normaliseIdentifier(value: string): string {
+  return value.normalize('NFKC').trim().toLowerCase();
+}
+
+/**
+ * Traits from a urlencoded body: `traits.email=a@b.c&traits.name.first=Ann` → `{ email, name: { first } }`.
+ * Empty values are dropped, as an untouched optional field should not fail validation.
+ */
+export function traitsFromForm(body: Record<string, unknown>): Record<string, JsonValue> {
+  const traits: Record<string, JsonValue> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!key.startsWith('traits.') || typeof value !== 'string' || value === '') continue;
+    const path = key.split('.').slice(1);
+    if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) continue;
+    let node = traits;
+    for (const part of path.slice(0, -1)) {
+      const next = node[part];
+      if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[part] = {};
+      node = node[part] as Record<string, JsonValue>;
+    }
+    node[path[path.length - 1] as string] = value;
+  }
+  return traits;
+}

@@ -1,0 +1,134 @@
+// Sessions on express-session: issue (regenerated, no fixation), read, refresh, end, and their Kratos JSON.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { type HttpError, sessionInactive } from './errors.js';
+import type { Identity } from './store/types.js';
+import type { PasskeysSessionData } from './types.js';
+
+/** Thrown when express-session is not mounted before the router: a setup mistake, answered with a 500 and a hint. */
+export class MissingSessionMiddlewareError extends Error {
+  constructor() {
+    super(
+      'express-passkeys: `req.session` is undefined. Did you forget to use express-session middleware before the passkeys router? `app.use(session({ secret, resave: false, saveUninitialized: false }))`',
+    );
+    this.name = 'MissingSessionMiddlewareError';
+  }
+}
+
+function sessionOf(req: Request) {
+  if (!req.session) throw new MissingSessionMiddlewareError();
+  return req.session;
+}
+
+/** The current, unexpired passkeys session, or undefined. Reading never creates a session. */
+export function currentSession(req: Request): PasskeysSessionData | undefined {
+  const data = sessionOf(req).passkeys;
+  if (!data || typeof data !== 'object' || typeof data.identityId !== 'string') return undefined;
+  if (!(data.expiresAt > Date.now())) return undefined;
+  return data;
+}
+
+/**
+ * Sign in: regenerate the session id (no fixation), store the passkeys session, cap the cookie's lifetime, save.
+ * A refresh keeps the session's id and issue time but moves `authenticatedAt`.
+ */
+export async function issueSession(
+  req: Request,
+  identityId: string,
+  lifespan: number,
+  previous?: PasskeysSessionData,
+): Promise<PasskeysSessionData> {
+  const session = sessionOf(req);
+  await new Promise<void>((resolve, reject) => session.regenerate((err) => (err ? reject(err) : resolve())));
+  const now = Date.now();
+  const data: PasskeysSessionData =
+    previous && previous.identityId === identityId
+      ? { ...previous, authenticatedAt: now }
+      : {
+          id: randomUUID(),
+          identityId,
+          authenticatedAt: now,
+          issuedAt: now,
+          expiresAt: now + lifespan,
+          logoutToken: randomBytes(24).toString('base64url'),
+        };
+  req.session.passkeys = data;
+  req.session.cookie.maxAge = Math.max(1000, data.expiresAt - now);
+  await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+  return data;
+}
+
+/** End the session: destroy it in the session store. */
+export async function destroySession(req: Request): Promise<void> {
+  const session = sessionOf(req);
+  await new Promise<void>((resolve, reject) => session.destroy((err) => (err ? reject(err) : resolve())));
+}
+
+/** Identity JSON as Kratos shapes it (no credentials). */
+export function identityJson(identity: Identity, base: string) {
+  return {
+    id: identity.id,
+    schema_id: identity.schemaId,
+    schema_url: `${base}/schemas/${Buffer.from(identity.schemaId).toString('base64url')}`,
+    state: 'active' as const,
+    traits: identity.traits,
+    metadata_public: null,
+    created_at: identity.createdAt.toISOString(),
+    updated_at: identity.updatedAt.toISOString(),
+  };
+}
+
+/** Session JSON as Kratos shapes it. */
+export function sessionJson(data: PasskeysSessionData, identity: Identity, base: string) {
+  const authenticatedAt = new Date(data.authenticatedAt).toISOString();
+  return {
+    id: data.id,
+    active: true,
+    expires_at: new Date(data.expiresAt).toISOString(),
+    authenticated_at: authenticatedAt,
+    issued_at: new Date(data.issuedAt).toISOString(),
+    authenticator_assurance_level: 'aal1' as const,
+    authentication_methods: [{ method: 'passkey' as const, aal: 'aal1' as const, completed_at: authenticatedAt }],
+    identity: identityJson(identity, base),
+  };
+}
+
+/** Options of {@link requireSession}. */
+export interface RequireSessionOptions {
+  /**
+   * Where to send browsers (requests that do not accept JSON) without a session, e.g. your login page. Unset: they
+   * get the 401 JSON like API clients.
+   */
+  redirectTo?: string;
+}
+
+/**
+ * Middleware for the app's own routes: lets the request through when it carries a valid passkeys session (then
+ * `req.session.passkeys` is set), answers 401 `session_inactive` (or redirects browsers) otherwise.
+ *
+ * @example
+ * app.get('/account', requireSession(), (req, res) => res.send(req.session.passkeys?.identityId));
+ */
+export function requireSession(options: RequireSessionOptions = {}): RequestHandler {
+  return function requirePasskeysSession(req: Request, res: Response, next: NextFunction) {
+    let data: PasskeysSessionData | undefined;
+    try {
+      data = currentSession(req);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (data) {
+      next();
+      return;
+    }
+    const wantsJson = (req.get('accept') ?? '').includes('application/json');
+    if (options.redirectTo && !wantsJson) {
+      res.redirect(303, options.redirectTo);
+      return;
+    }
+    const error: HttpError = sessionInactive();
+    res.status(error.code).json(error.toJSON());
+  };
+}

@@ -1,0 +1,148 @@
+// Public option, hook and session types of `passkeys()`.
+
+import type {} from 'express-session';
+import type { Identity, JsonValue, Passkey, Store } from './store/types.js';
+
+/** A duration: milliseconds, or a string such as `"90s"`, `"5m"`, `"1h"`, `"1h30m"`. */
+export type Duration = number | string;
+
+/** The relying party: who the passkeys are for. */
+export interface RelyingPartyOptions {
+  /**
+   * RP ID: a registrable domain, without scheme or port (`example.com`; `localhost` allowed). Passkeys are bound to
+   * it for good: changing it later orphans every passkey. Required.
+   */
+  id: string;
+  /** Name shown by authenticators (`"Example"`). Required. */
+  displayName: string;
+  /**
+   * Origins allowed to run ceremonies (`https://example.com`, `https://app.example.com:3000`,
+   * `android:apk-key-hash:...`). Every web origin's host must equal `id` or be a subdomain of it. Required.
+   */
+  origins: string | string[];
+}
+
+/** WebAuthn authenticator selection criteria sent to browsers. */
+export interface AuthenticatorSelectionOptions {
+  /** Whether the passkey must be discoverable. Defaults to `'required'` (usernameless sign-in needs it). */
+  residentKey?: 'required' | 'preferred' | 'discouraged';
+  /**
+   * User verification (PIN, biometrics). Defaults to `'preferred'`. With `'required'`, a response without the UV
+   * flag is refused at verification.
+   */
+  userVerification?: 'required' | 'preferred' | 'discouraged';
+  /** Restrict to platform or roaming authenticators. Defaults to unset (both). */
+  authenticatorAttachment?: 'platform' | 'cross-platform';
+}
+
+/** How long things live. */
+export interface LifespanOptions {
+  /** How long a self-service flow accepts submits. Defaults to `"1h"`. */
+  flow?: Duration;
+  /** How long a WebAuthn challenge is valid, enforced on the server. Defaults to `"5m"`. */
+  ceremony?: Duration;
+  /** How long a session lasts (also the session cookie's `maxAge`). Defaults to `"24h"`. */
+  session?: Duration;
+  /** How recent a sign-in must be to change passkeys in settings. Defaults to `"1h"`. */
+  privilegedSession?: Duration;
+}
+
+/** Where browsers are sent. */
+export interface UrlOptions {
+  /**
+   * Absolute URL of the mount path as the browser sees it (`https://example.com/auth`), for apps behind proxies.
+   * Defaults to the request's protocol and host plus `req.baseUrl`.
+   */
+  publicBase?: string;
+  /**
+   * UI pages. Browser flow inits and form-post errors redirect there with `?flow=<id>`. Unset: JSON is answered
+   * instead.
+   */
+  ui?: { login?: string; registration?: string; settings?: string; error?: string };
+  /** Where to send browsers after success when no `return_to` is given. Defaults to `"/"`. */
+  defaultReturnTo?: string;
+  /** Origins or URL prefixes `return_to` may point to. Defaults to `rp.origins`. Relative paths are always allowed. */
+  allowedReturnTo?: string[];
+}
+
+/** What a hook learns about the request that caused it. */
+export interface HookContext {
+  /** The identity concerned. */
+  identity: Identity;
+  /** The passkey concerned. */
+  passkey: Passkey;
+  /** `transient_payload` from the submit, if any (never stored). */
+  transientPayload?: { [key: string]: JsonValue };
+  /** The Express request. */
+  request: import('express').Request;
+}
+
+/** Reported when a passkey's signature counter went backwards: a possible cloned authenticator. */
+export interface CloneWarning extends HookContext {
+  storedSignCount: number;
+  receivedSignCount: number;
+  /** What the library did about it (`signCountPolicy`). */
+  action: 'reject' | 'warn';
+}
+
+/** Hooks run after a ceremony succeeded. Awaited; an error thrown in one is logged and does not undo anything. */
+export interface HookOptions {
+  /** Issue a session right after registration. Defaults to `true`. */
+  session?: boolean;
+  onRegistered?: (event: HookContext) => void | Promise<void>;
+  onLogin?: (event: HookContext) => void | Promise<void>;
+  onPasskeyAdded?: (event: HookContext) => void | Promise<void>;
+  onPasskeyRemoved?: (event: Omit<HookContext, 'transientPayload'>) => void | Promise<void>;
+  onCloneWarning?: (event: CloneWarning) => void | Promise<void>;
+}
+
+/** Options of `passkeys()`. Kratos's snake_case keys (`display_name`, ...) are accepted too. */
+export interface PasskeysOptions {
+  /** The relying party. Required. */
+  rp: RelyingPartyOptions;
+  /** The storage adapter. Required. `MemoryStore` is the built-in one. */
+  store: Store;
+  /**
+   * JSON Schema (draft-07 or 2020-12) for identity traits, in Kratos's format (traits under `properties.traits`,
+   * the display-name trait marked with `"ory.sh/kratos": { credentials: { passkey: { display_name: true } } }`).
+   * Defaults to an email (the display name) plus optional `name.first` / `name.last`.
+   */
+  identitySchema?: object;
+  /** Defaults to `{ residentKey: 'required', userVerification: 'preferred' }`. */
+  authenticatorSelection?: AuthenticatorSelectionOptions;
+  /** Attestation conveyance. Defaults to `'none'`. */
+  attestation?: 'none' | 'indirect' | 'direct' | 'enterprise';
+  /** Lifespans of flows, challenges and sessions. */
+  lifespans?: LifespanOptions;
+  /** Public URLs, UI pages and redirect rules. */
+  urls?: UrlOptions;
+  /** Hooks run after ceremonies. */
+  hooks?: HookOptions;
+  /**
+   * What to do when a passkey's signature counter does not increase (a clone signal): `'reject'` the sign-in or
+   * `'warn'` (let it through). Either way `hooks.onCloneWarning` is called. Defaults to `'reject'`.
+   */
+  signCountPolicy?: 'reject' | 'warn';
+  /** Largest accepted request body, in bytes. Defaults to `65536`. */
+  maxBodySize?: number;
+}
+
+/** The library's part of an express-session session. */
+export interface PasskeysSessionData {
+  /** Session id as shown to clients (UUID). */
+  id: string;
+  identityId: string;
+  /** Epoch milliseconds. */
+  authenticatedAt: number;
+  issuedAt: number;
+  expiresAt: number;
+  /** Secret for the logout URL. */
+  logoutToken: string;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Set by express-passkeys when a user signs in. */
+    passkeys?: PasskeysSessionData;
+  }
+}

@@ -1,0 +1,75 @@
+// UI messages with Kratos's ids, texts and `context` (UIs such as Ory Elements render from `context`).
+
+import type { JsonValue } from '../store/types.js';
+
+/** A message shown in `ui.messages` or on a node, as Kratos emits it. */
+export interface UiText {
+  id: number;
+  text: string;
+  type: 'info' | 'error' | 'success';
+  context?: { [key: string]: JsonValue };
+}
+
+const info = (id: number, text: string, context?: UiText['context']): UiText =>
+  context ? { id, text, type: 'info', context } : { id, text, type: 'info' };
+const error = (id: number, text: string, context?: UiText['context']): UiText =>
+  context ? { id, text, type: 'error', context } : { id, text, type: 'error' };
+
+function expired(id: number, flow: string, expiredAt: Date): UiText {
+  const minutes = ((Date.now() - expiredAt.getTime()) / 60_000).toFixed(2);
+  return error(id, `The ${flow} flow expired ${minutes} minutes ago, please try again.`, {
+    expired_at: expiredAt.toISOString(),
+    expired_at_unix: Math.floor(expiredAt.getTime() / 1000),
+  });
+}
+
+/** Message and label catalogue. Ids below 4000000 are Kratos's; ids we added are listed in the README. */
+export const messages = {
+  // Labels
+  signInWithPasskey: () => info(1010021, 'Sign in with passkey'),
+  signUpWithPasskey: () => info(1040007, 'Sign up with passkey'),
+  addPasskey: () => info(1050019, 'Add passkey'),
+  removePasskey: (context: { display_name: string; added_at: string; added_at_unix: number } & UiText['context']) =>
+    info(1050020, `Remove passkey "${context.display_name}"`, context),
+  traitLabel: (title: string, name: string) => info(1070002, title, { title, name }),
+  identifierLabel: () => info(1070004, 'ID'),
+  // Info
+  settingsSaved: () => ({ id: 1050001, text: 'Your changes have been saved!', type: 'success' }) as UiText,
+  // Validation
+  generic: (reason: string) => error(4000001, reason, { reason }),
+  required: (property: string) => error(4000002, `Property ${property} is missing.`, { property }),
+  minLength: (minLength: number, actualLength: number) =>
+    error(4000003, `length must be >= ${minLength}, but got ${actualLength}`, {
+      min_length: minLength,
+      actual_length: actualLength,
+    }),
+  maxLength: (maxLength: number, actualLength: number) =>
+    error(4000017, `length must be <= ${maxLength}, but got ${actualLength}`, {
+      max_length: maxLength,
+      actual_length: actualLength,
+    }),
+  wrongType: (allowedTypes: string[], actualType: string) =>
+    error(4000026, `expected ${allowedTypes.join(' or ')}, but got ${actualType}`, {
+      allowed_types: allowedTypes,
+      actual_type: actualType,
+    }),
+  noPasskeyUser: () => error(4000015, 'This account does not exist or has no passkey set up.'),
+  duplicateIdentifier: (identifier: string) =>
+    error(
+      4000028,
+      `You tried signing in with ${identifier} which is already in use by another account. You can sign in using your passkey.`,
+      { available_credential_types: ['passkey'], available_oidc_providers: [], credential_identifier_hint: identifier },
+    ),
+  passkeyLoginInvalid: () => error(4000043, 'The passkey you used is invalid or does not belong to a known account.'),
+  // Ids of our own, in the 4000000 range above Kratos's (listed in the README).
+  lastPasskey: () =>
+    error(4000501, 'You cannot remove your last passkey: you would no longer be able to sign in. Add another first.'),
+  passkeyNotFound: () => error(4000502, 'This passkey does not exist.'),
+  duplicatePasskey: () => error(4000503, 'This passkey is already registered.'),
+  invalidPasskeyName: (maxLength: number) =>
+    error(4000504, `A passkey name must be 1 to ${maxLength} characters long.`, { max_length: maxLength }),
+  // Flow expiry
+  registrationExpired: (expiredAt: Date) => expired(4040001, 'registration', expiredAt),
+  loginExpired: (expiredAt: Date) => expired(4010001, 'login', expiredAt),
+  settingsExpired: (expiredAt: Date) => expired(4050001, 'settings', expiredAt),
+} as const;

@@ -1,0 +1,89 @@
+// UI nodes as Kratos emits them: inputs, the webauthn script, their groups, labels and messages.
+
+import type { JsonValue } from '../store/types.js';
+import type { UiText } from './messages.js';
+import { scriptIntegrity } from './webauthn-script.js';
+
+export type NodeGroup = 'default' | 'webauthn' | 'passkey';
+
+export interface InputAttributes {
+  name: string;
+  type: string;
+  value?: JsonValue;
+  required?: boolean;
+  disabled: boolean;
+  node_type: 'input';
+  onclickTrigger?: string;
+  onloadTrigger?: string;
+  autocomplete?: string;
+}
+
+export interface ScriptAttributes {
+  id: 'webauthn_script';
+  src: string;
+  async: true;
+  crossorigin: 'anonymous';
+  integrity: string;
+  nonce: string;
+  referrerpolicy: 'no-referrer';
+  type: 'text/javascript';
+  node_type: 'script';
+}
+
+/** A UI node. */
+export interface UiNode {
+  type: 'input' | 'script' | 'text';
+  group: NodeGroup;
+  attributes: InputAttributes | ScriptAttributes;
+  messages: UiText[];
+  meta: { label?: UiText };
+}
+
+/** An input node. `value` is omitted when undefined, as Kratos does for empty inputs. */
+export function inputNode(
+  group: NodeGroup,
+  name: string,
+  type: string,
+  extra: Partial<Omit<InputAttributes, 'name' | 'type' | 'node_type'>> & { label?: UiText } = {},
+): UiNode {
+  const { label, ...attributes } = extra;
+  return {
+    type: 'input',
+    group,
+    attributes: { name, type, ...attributes, disabled: attributes.disabled ?? false, node_type: 'input' },
+    messages: [],
+    meta: label ? { label } : {},
+  };
+}
+
+/** The `webauthn_script` node loading the browser helper, with its SRI hash and the app's CSP nonce. */
+export function scriptNode(base: string, nonce: string): UiNode {
+  return {
+    type: 'script',
+    group: 'webauthn',
+    attributes: {
+      id: 'webauthn_script',
+      src: `${base}/.well-known/ory/webauthn.js`,
+      async: true,
+      crossorigin: 'anonymous',
+      integrity: scriptIntegrity(),
+      nonce,
+      referrerpolicy: 'no-referrer',
+      type: 'text/javascript',
+      node_type: 'script',
+    },
+    messages: [],
+    meta: {},
+  };
+}
+
+/** Attach per-node messages (by input name) to the nodes they concern. */
+export function withNodeMessages(nodes: UiNode[], byName: Record<string, UiText[]> | undefined): UiNode[] {
+  if (!byName) return nodes;
+  for (const node of nodes) {
+    if (node.attributes.node_type !== 'input') continue;
+    const found = byName[node.attributes.name];
+    if (found) node.messages = [...found];
+  }
+  return nodes;
+}
