@@ -49,12 +49,23 @@ function compact(value: string): string {
   return trimmed.length === value.length ? trimmed : value;
 }
 
+/** A deep copy of a JSON value: faster than `structuredClone` for the plain data traits are. */
+function copyJson<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = copyJson((value as Record<string, unknown>)[key]);
+  return copy as T;
+}
+
 function copyIdentity(identity: Identity, pack = false): Identity {
   const str = pack ? compact : (value: string) => value;
   return {
     id: str(identity.id),
     schemaId: identity.schemaId,
-    traits: structuredClone(identity.traits),
+    traits: copyJson(identity.traits),
     identifier: str(identity.identifier),
     userHandle: str(identity.userHandle),
     createdAt: new Date(identity.createdAt.getTime()),

@@ -1,0 +1,91 @@
+// Fixtures for store tests: valid, unique identities, passkeys and flows, with overrides.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FlowRecord, Identity, Passkey } from '../store/types.js';
+
+// Random bytes come from a pool refilled 64 KiB at a time: one `randomBytes` call per value is slow on some hosts,
+// and the scale cases need hundreds of thousands of values.
+const POOL_SIZE = 64 * 1024;
+let pool = randomBytes(POOL_SIZE);
+let poolOffset = 0;
+
+/** `length` fresh random bytes, in a buffer of their own. */
+function random(length: number): Uint8Array {
+  if (length > POOL_SIZE) return new Uint8Array(randomBytes(length));
+  if (poolOffset + length > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const bytes = new Uint8Array(pool.subarray(poolOffset, poolOffset + length));
+  poolOffset += length;
+  return bytes;
+}
+
+/** A random base64url string (no padding) of `bytes` random bytes. */
+export function randomBase64url(bytes = 32): string {
+  return Buffer.from(random(bytes)).toString('base64url');
+}
+
+/**
+ * A valid identity with a random id, a unique identifier and a unique user handle.
+ *
+ * @example
+ * const identity = makeIdentity({ identifier: 'ada' });
+ * await store.createIdentity(identity, makePasskey(identity.id));
+ */
+export function makeIdentity(overrides: Partial<Identity> = {}): Identity {
+  const id = overrides.id ?? randomUUID();
+  const now = new Date();
+  const identifier = overrides.identifier ?? `user-${randomBase64url(9).toLowerCase()}`;
+  return {
+    id,
+    schemaId: 'default',
+    traits: { username: identifier, email: `${identifier}@example.com`, newsletter: false },
+    identifier,
+    userHandle: randomBase64url(32),
+    createdAt: now,
+    updatedAt: now,
+    ...overrides,
+  };
+}
+
+/**
+ * A valid passkey of `identityId` with a random credential id and a random 77-byte "COSE key", counter 0.
+ *
+ * @example
+ * await store.addPasskey(makePasskey(identity.id, { name: 'YubiKey', signCount: 12 }));
+ */
+export function makePasskey(identityId: string, overrides: Partial<Passkey> = {}): Passkey {
+  return {
+    id: randomBase64url(32),
+    identityId,
+    publicKey: random(77),
+    signCount: 0,
+    transports: ['internal', 'hybrid'],
+    aaguid: 'fbfc3007-154e-4ecc-8c0b-6e020557d7bd',
+    name: 'Passkey',
+    backupEligible: true,
+    backedUp: true,
+    createdAt: new Date(),
+    lastUsedAt: null,
+    ...overrides,
+  };
+}
+
+/** A pending, anonymous flow that expires in 10 minutes, with a random id and challenge. */
+export function makeFlow(overrides: Partial<FlowRecord> = {}): FlowRecord {
+  return {
+    id: randomUUID(),
+    expiresAt: new Date(Date.now() + 10 * 60 * 1000),
+    challenge: randomBase64url(32),
+    anonymous: true,
+    data: {
+      type: 'browser',
+      kind: 'login',
+      state: 'choose_method',
+      return_to: 'https://app.example.com/',
+      nodes: [{ group: 'passkey', name: 'passkey_login' }],
+    },
+    ...overrides,
+  };
+}
