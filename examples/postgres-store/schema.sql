@@ -1,0 +1,48 @@
+-- express-passkeys: tables of the PostgreSQL store. Idempotent: safe to run at every start.
+-- Unqualified names: `migrate(pool, schema)` runs this with `SET LOCAL search_path` to the target schema; with psql,
+-- set the search_path yourself (or run it as is for `public`).
+--
+-- Ids, identifiers and credential ids are `text`: equality under PostgreSQL's default (deterministic) collations is exact,
+-- as base64url needs (it is case-sensitive; no citext, no nondeterministic collation), and a lookup with a malformed id
+-- answers "not found" instead of failing a uuid cast.
+
+CREATE TABLE IF NOT EXISTS identities (
+  id          text        NOT NULL,
+  schema_id   text        NOT NULL,
+  traits      jsonb       NOT NULL,
+  identifier  text        NOT NULL,
+  user_handle text        NOT NULL,
+  created_at  timestamptz NOT NULL,
+  updated_at  timestamptz NOT NULL,
+  CONSTRAINT identities_pkey PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS identities_identifier_key ON identities (identifier);
+CREATE UNIQUE INDEX IF NOT EXISTS identities_user_handle_key ON identities (user_handle);
+
+CREATE TABLE IF NOT EXISTS passkeys (
+  id              text        NOT NULL,
+  identity_id     text        NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  public_key      bytea       NOT NULL,
+  sign_count      bigint      NOT NULL CHECK (sign_count >= 0),
+  transports      text[]      NOT NULL,
+  aaguid          text        NOT NULL,
+  name            text        NOT NULL,
+  backup_eligible boolean     NOT NULL,
+  backed_up       boolean     NOT NULL,
+  created_at      timestamptz NOT NULL,
+  last_used_at    timestamptz,
+  -- Insertion order: breaks ties between passkeys created in the same millisecond.
+  seq             bigint      GENERATED ALWAYS AS IDENTITY,
+  CONSTRAINT passkeys_pkey PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS passkeys_identity_created_idx ON passkeys (identity_id, created_at);
+
+CREATE TABLE IF NOT EXISTS flows (
+  id         text        NOT NULL,
+  expires_at timestamptz NOT NULL,
+  challenge  text,
+  anonymous  boolean     NOT NULL,
+  data       jsonb       NOT NULL,
+  CONSTRAINT flows_pkey PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS flows_expires_at_idx ON flows (expires_at);
