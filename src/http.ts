@@ -40,9 +40,10 @@ export function queryParam(req: Request, name: string): string | undefined {
 
 /**
  * Check a `return_to` against `urls.allowedReturnTo`: a same-site path, or an absolute http(s) URL under an allowed
- * origin or prefix. `//host`, `\\host`, userinfo and other schemes are refused. Returns the URL to use.
+ * origin or prefix, or under the library's own base URL. `//host`, `\\host`, userinfo and other schemes are refused.
+ * Returns the URL to use.
  */
-export function checkReturnTo(value: string | undefined, config: ResolvedOptions): string | undefined {
+export function checkReturnTo(value: string | undefined, config: ResolvedOptions, req: Request): string | undefined {
   if (value === undefined || value === '') return undefined;
   const forbidden = () =>
     new HttpError(400, 'self_service_flow_return_to_forbidden', `Requested return_to URL "${value}" is not allowed.`);
@@ -57,7 +58,7 @@ export function checkReturnTo(value: string | undefined, config: ResolvedOptions
     throw forbidden();
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw forbidden();
-  const allowed = config.urls.allowedReturnTo.some((entry) => {
+  const allowed = [...config.urls.allowedReturnTo, baseUrl(req, config)].some((entry) => {
     const rule = new URL(entry);
     if (rule.origin !== url.origin) return false;
     const prefix = rule.pathname;

@@ -1,7 +1,8 @@
 // Public entry point: re-exports only.
 
 export { type ErrorBody, type ErrorId, HttpError } from './errors.js';
-export { passkeys } from './router.js';
+export type { PasskeyInfo } from './flows/settings.js';
+export { type PasskeysRouter, passkeys } from './router.js';
 export { defaultIdentitySchema } from './schema.js';
 export { type RequireSessionOptions, requireSession } from './session.js';
 export {

@@ -7,15 +7,32 @@ import { fetchFlow } from './flows/fetch.js';
 import { initLogin, loginRenderer, submitLogin } from './flows/login.js';
 import { createLogoutUrl, logout, whoami } from './flows/logout.js';
 import { initRegistration, registrationRenderer, submitRegistration } from './flows/registration.js';
+import {
+  identityOf,
+  initSettings,
+  listPasskeysOf,
+  type PasskeyInfo,
+  settingsRenderer,
+  submitSettings,
+} from './flows/settings.js';
 import { acceptsJson, isJsonSubmit, queryParam, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { MissingSessionMiddlewareError } from './session.js';
+import type { Identity } from './store/types.js';
 import type { PasskeysOptions } from './types.js';
 import { scriptIntegrity, WEBAUTHN_SCRIPT } from './ui/webauthn-script.js';
 
 const log = createDebug('express-passkeys');
 
 type Handler = (config: ResolvedOptions, req: Request, res: Response) => Promise<void>;
+
+/** The router `passkeys()` returns, with helpers for the app's own pages. */
+export interface PasskeysRouter extends Router {
+  /** The passkeys of the signed-in identity (no key material); `[]` without a session. */
+  listPasskeys(req: Request): Promise<PasskeyInfo[]>;
+  /** The signed-in identity, or `null`. */
+  getIdentity(req: Request): Promise<Identity | null>;
+}
 
 /**
  * Create the passkeys router: registration, login, sessions and logout with Ory Kratos's `passkey` flow API.
@@ -30,9 +47,12 @@ type Handler = (config: ResolvedOptions, req: Request, res: Response) => Promise
  *
  * @throws TypeError when an option is missing or wrong, naming it and the fix.
  */
-export function passkeys(options: PasskeysOptions): Router {
+export function passkeys(options: PasskeysOptions): PasskeysRouter {
   const config = resolveOptions(options);
-  const router = express.Router();
+  const router = Object.assign(express.Router(), {
+    listPasskeys: (req: Request) => listPasskeysOf(config, req),
+    getIdentity: (req: Request) => identityOf(config, req),
+  });
   const limit = config.maxBodySize;
   const bodies = [
     express.json({ limit, type: ['application/json', 'application/*+json'] }),
@@ -60,6 +80,10 @@ export function passkeys(options: PasskeysOptions): Router {
   router.get('/self-service/login/browser', route(initLogin));
   router.get('/self-service/login/flows', route(fetchFlow('login', loginRenderer(config))));
   router.post('/self-service/login', ...bodies, route(submitLogin));
+
+  router.get('/self-service/settings/browser', route(initSettings));
+  router.get('/self-service/settings/flows', route(fetchFlow('settings', settingsRenderer(config))));
+  router.post('/self-service/settings', ...bodies, route(submitSettings));
 
   router.get('/sessions/whoami', route(whoami));
   router.get('/self-service/logout/browser', route(createLogoutUrl));

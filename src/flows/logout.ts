@@ -20,7 +20,7 @@ export async function whoami(config: ResolvedOptions, req: Request, res: Respons
 export async function createLogoutUrl(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const data = currentSession(req);
   if (!data) throw sessionInactive();
-  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
+  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config, req);
   const query = new URLSearchParams({ token: data.logoutToken });
   if (returnTo) query.set('return_to', returnTo);
   res.set('Cache-Control', 'private, no-store');
@@ -33,7 +33,7 @@ export async function createLogoutUrl(config: ResolvedOptions, req: Request, res
 /** `GET /self-service/logout?token=`: end the session, then 303 to `return_to` (204 for JSON clients). */
 export async function logout(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const token = queryParam(req, 'token');
-  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
+  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config, req);
   const data = currentSession(req);
   if (!data) throw sessionInactive();
   if (!token || !sameToken(token, data.logoutToken)) {

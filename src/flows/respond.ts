@@ -111,7 +111,7 @@ export function returnToOf(req: Request, config: ResolvedOptions): string | unde
   const value = (req.query as Record<string, unknown>).return_to;
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new HttpError(400, 'bad_request', '`return_to` must be a single URL.');
-  return checkReturnTo(value, config);
+  return checkReturnTo(value, config, req);
 }
 
 /** The submitted body as a plain object (an absent or non-object body is empty). */

@@ -77,12 +77,16 @@ export function scriptNode(base: string, nonce: string): UiNode {
   };
 }
 
-/** Attach per-node messages (by input name) to the nodes they concern. */
+/**
+ * Attach per-node messages to the nodes they concern: keyed by input name, or by `name=value` for one of several
+ * nodes sharing a name (the remove buttons).
+ */
 export function withNodeMessages(nodes: UiNode[], byName: Record<string, UiText[]> | undefined): UiNode[] {
   if (!byName) return nodes;
   for (const node of nodes) {
     if (node.attributes.node_type !== 'input') continue;
-    const found = byName[node.attributes.name];
+    const { name, value } = node.attributes;
+    const found = byName[`${name}=${String(value ?? '')}`] ?? byName[name];
     if (found) node.messages = [...found];
   }
   return nodes;

@@ -1,0 +1,313 @@
+// Settings: list, add, rename and remove passkeys, behind a recent (privileged) session.
+
+import createDebug from 'debug';
+import type { Request, Response } from 'express';
+import { HttpError, sessionInactive } from '../errors.js';
+import { baseUrl, queryParam, requestUrl, withFlow } from '../http.js';
+import type { ResolvedOptions } from '../options.js';
+import { passkeyName } from '../passkey-names.js';
+import { currentSession, identityJson } from '../session.js';
+import { DuplicateCredentialError } from '../store/errors.js';
+import type { Identity, Passkey } from '../store/types.js';
+import type { PasskeysSessionData } from '../types.js';
+import { messages, type UiText } from '../ui/messages.js';
+import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
+import { CeremonyError, creationOptions, parseCredential, verifyRegistration } from '../webauthn.js';
+import { createFlow, type Flow, type FlowRenderer, loadFlow, renewCeremony, setMessages } from './flow.js';
+import { nonceOf } from './registration.js';
+import {
+  answerFlow,
+  answerInit,
+  bodyOf,
+  checkSubmit,
+  returnToOf,
+  runHook,
+  transientPayloadOf,
+  uiUrl,
+} from './respond.js';
+
+const log = createDebug('express-passkeys:settings');
+
+/** Longest passkey name accepted by rename. */
+export const MAX_PASSKEY_NAME = 64;
+
+/** Nodes and extra fields of a settings flow (SPEC §2). */
+export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
+  return {
+    async nodes(req: Request, flow: Flow, csrf: string, base: string) {
+      const identityId = flow.data.identityId ?? '';
+      const [identity, passkeys] = await Promise.all([
+        config.store.getIdentity(identityId),
+        config.store.listPasskeys(identityId),
+      ]);
+      const nodes: UiNode[] = [];
+      if (flow.data.type === 'browser') {
+        nodes.push(inputNode('default', 'csrf_token', 'hidden', { value: csrf, required: true }));
+      }
+      for (const passkey of passkeys) {
+        nodes.push(
+          inputNode('passkey', 'passkey_remove', 'submit', {
+            value: passkey.id,
+            // Removing the only passkey would lock the identity out; the server refuses it either way.
+            disabled: passkeys.length <= 1,
+            label: messages.removePasskey(removeContext(passkey)),
+          }),
+        );
+      }
+      if (flow.data.type === 'browser') nodes.push(scriptNode(base, nonceOf(req)));
+      const userName = (identity && config.schema.displayName(identity.traits)) ?? '';
+      const createData = {
+        publicKey: creationOptions(config, {
+          challenge: flow.challenge ?? '',
+          userHandle: identity?.userHandle ?? '',
+          userName,
+          exclude: passkeys.map((p) => ({ id: p.id, transports: p.transports })),
+        }),
+      };
+      nodes.push(
+        inputNode('passkey', 'passkey_register_trigger', 'button', {
+          value: '',
+          onclickTrigger: 'oryPasskeySettingsRegistration',
+          label: messages.addPasskey(),
+        }),
+        inputNode('passkey', 'passkey_settings_register', 'hidden'),
+        inputNode('passkey', 'passkey_create_data', 'hidden', { value: JSON.stringify(createData) }),
+      );
+      return nodes;
+    },
+    async extra(_req: Request, flow: Flow, base: string) {
+      const identity = await config.store.getIdentity(flow.data.identityId ?? '');
+      return identity ? { identity: identityJson(identity, base) } : {};
+    },
+  };
+}
+
+/** The label context of a `passkey_remove` node: Kratos's fields plus ours. */
+function removeContext(passkey: Passkey) {
+  return {
+    display_name: passkey.name,
+    added_at: passkey.createdAt.toISOString(),
+    added_at_unix: Math.floor(passkey.createdAt.getTime() / 1000),
+    last_used_at: passkey.lastUsedAt ? passkey.lastUsedAt.toISOString() : null,
+    backup_eligible: passkey.backupEligible,
+    backed_up: passkey.backedUp,
+  };
+}
+
+async function newSettingsFlow(config: ResolvedOptions, req: Request, session: PasskeysSessionData, returnTo?: string) {
+  return createFlow(
+    config,
+    {
+      kind: 'settings',
+      type: 'browser',
+      requestUrl: requestUrl(req, config),
+      returnTo,
+      identityId: session.identityId,
+    },
+    false,
+  );
+}
+
+/** `GET /self-service/settings/browser`: needs a session. */
+export async function initSettings(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const returnTo = returnToOf(req, config);
+  const session = currentSession(req);
+  if (!session || !(await config.store.getIdentity(session.identityId))) throw sessionInactive();
+  const flow = await newSettingsFlow(config, req, session, returnTo);
+  log('flow %s created', flow.id);
+  await answerInit(config, req, res, flow, settingsRenderer(config));
+}
+
+/** The session may change settings only if it signed in within `lifespans.privilegedSession`. */
+function checkPrivileged(config: ResolvedOptions, req: Request, session: PasskeysSessionData, flow: Flow): void {
+  if (Date.now() - session.authenticatedAt <= config.lifespans.privilegedSession) return;
+  const base = baseUrl(req, config);
+  const settingsUi = uiUrl(config, 'settings');
+  const returnTo = settingsUi ? withFlow(settingsUi, flow.id) : `${base}/self-service/settings/browser`;
+  const query = new URLSearchParams({ refresh: 'true', return_to: returnTo });
+  throw new HttpError(
+    403,
+    'session_refresh_required',
+    'The login session is too old and thus not allowed to update these fields. Please re-authenticate.',
+    { redirect_browser_to: `${base}/self-service/login/browser?${query}` },
+  );
+}
+
+/** `POST /self-service/settings?flow=`: add (`passkey_settings_register`), remove, or rename a passkey. */
+export async function submitSettings(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  const renderer = settingsRenderer(config);
+  const flow = await loadFlow(config, 'settings', queryParam(req, 'flow'));
+  const body = bodyOf(req);
+  const session = currentSession(req);
+  if (!session) throw sessionInactive();
+  if (session.identityId !== flow.data.identityId) {
+    throw new HttpError(403, 'forbidden', 'This settings flow belongs to another session.');
+  }
+  if (!(await checkSubmit(config, req, res, flow, { body, expiredMessage: messages.settingsExpired }))) return;
+  const identity = await config.store.getIdentity(session.identityId);
+  if (!identity) throw sessionInactive();
+
+  const fail = (ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
+    setMessages(flow, ui, nodeMessages);
+    flow.data.state = 'show_form';
+    return answerFlow(config, req, res, flow, renderer, 400);
+  };
+  const succeed = () => {
+    renewCeremony(config, flow);
+    setMessages(flow, [messages.settingsSaved()]);
+    flow.data.state = 'success';
+    return answerFlow(config, req, res, flow, renderer, 200);
+  };
+
+  const method = body.method;
+  if (method !== undefined && method !== 'passkey') return fail([noStrategy()]);
+  const register = nonEmpty(body.passkey_settings_register) ?? nonEmpty(body.passkey_register);
+  const remove = nonEmpty(body.passkey_remove);
+  const rename = renameOf(body);
+  if (!register && !remove && !rename) return fail([noStrategy()]);
+  checkPrivileged(config, req, session, flow);
+
+  if (remove) {
+    const passkeys = await config.store.listPasskeys(identity.id);
+    const passkey = findPasskey(passkeys, remove);
+    if (!passkey) return fail([], { passkey_remove: [messages.passkeyNotFound()] });
+    const result = await config.store.removePasskey(identity.id, passkey.id);
+    // On the remove button of that passkey (`name=value`), not on every remove button.
+    const onNode = (message: UiText) => ({ [`passkey_remove=${passkey.id}`]: [message] });
+    if (result === 'last_credential') return fail([], onNode(messages.lastPasskey()));
+    if (result === 'not_found') return fail([], onNode(messages.passkeyNotFound()));
+    log('identity %s removed a passkey', identity.id);
+    await runHook('onPasskeyRemoved', config.hooks.onPasskeyRemoved, { identity, passkey, request: req });
+    return succeed();
+  }
+
+  if (rename) {
+    const name = rename.name.normalize('NFC').trim();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+    if ([...name].length < 1 || [...name].length > MAX_PASSKEY_NAME || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
+      return fail([messages.invalidPasskeyName(MAX_PASSKEY_NAME)]);
+    }
+    const passkey = findPasskey(await config.store.listPasskeys(identity.id), rename.id);
+    if (!passkey || !(await config.store.renamePasskey(identity.id, passkey.id, name))) {
+      return fail([messages.passkeyNotFound()]);
+    }
+    return succeed();
+  }
+
+  // Add a passkey: verified like a registration, bound to this identity's user handle.
+  const challenge = flow.challenge;
+  const ceremonyFailed = (reason: string) => {
+    renewCeremony(config, flow);
+    return fail([messages.generic(reason)]);
+  };
+  if (!challenge) return ceremonyFailed('The passkey ceremony was used already. Please try again.');
+  if (Date.now() > flow.data.ceremonyExpiresAt)
+    return ceremonyFailed('The passkey ceremony timed out. Please try again.');
+  let passkey: Passkey;
+  try {
+    const credential = parseCredential<Parameters<typeof verifyRegistration>[1]>(register, 'registration');
+    if (!(await config.store.consumeChallenge(flow.id, challenge))) {
+      return ceremonyFailed('The passkey ceremony was used already. Please try again.');
+    }
+    flow.challenge = null;
+    const verified = await verifyRegistration(config, credential, challenge);
+    const now = new Date();
+    passkey = {
+      id: verified.credentialId,
+      identityId: identity.id,
+      publicKey: verified.publicKey,
+      signCount: verified.signCount,
+      transports: verified.transports,
+      aaguid: verified.aaguid,
+      name: passkeyName(verified.aaguid, now),
+      backupEligible: verified.backupEligible,
+      backedUp: verified.backedUp,
+      createdAt: now,
+      lastUsedAt: null,
+    };
+    await config.store.addPasskey(passkey);
+  } catch (error) {
+    if (error instanceof CeremonyError) return ceremonyFailed(error.reason);
+    if (error instanceof DuplicateCredentialError) {
+      renewCeremony(config, flow);
+      return fail([], { passkey_settings_register: [messages.duplicatePasskey()] });
+    }
+    throw error;
+  }
+  log('identity %s added a passkey', identity.id);
+  await runHook('onPasskeyAdded', config.hooks.onPasskeyAdded, {
+    identity,
+    passkey,
+    transientPayload: transientPayloadOf(body),
+    request: req,
+  });
+  return succeed();
+}
+
+function noStrategy(): UiText {
+  return {
+    id: 4010004,
+    text: 'Could not find a strategy to update your settings. Did you fill out the form correctly?',
+    type: 'error',
+  };
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `passkey_rename: { id, name }` (JSON) or `passkey_rename_id` + `passkey_rename_name` (forms). */
+function renameOf(body: Record<string, unknown>): { id: string; name: string } | undefined {
+  const value = body.passkey_rename;
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const { id, name } = value as Record<string, unknown>;
+    if (typeof id === 'string' && typeof name === 'string') return { id, name };
+  }
+  const id = body.passkey_rename_id;
+  const name = body.passkey_rename_name;
+  if (typeof id === 'string' && id !== '' && typeof name === 'string') return { id, name };
+  return undefined;
+}
+
+/** Find one of the identity's passkeys by credential id: base64url, or hex as Kratos emits it. */
+function findPasskey(passkeys: Passkey[], id: string): Passkey | undefined {
+  const direct = passkeys.find((p) => p.id === id);
+  if (direct || !/^([0-9a-f]{2})+$/i.test(id)) return direct;
+  const fromHex = Buffer.from(id, 'hex').toString('base64url');
+  return passkeys.find((p) => p.id === fromHex);
+}
+
+/** What `listPasskeys(req)` gives the app: a passkey without its key material. */
+export interface PasskeyInfo {
+  id: string;
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  backupEligible: boolean;
+  backedUp: boolean;
+  transports: string[];
+  aaguid: string;
+}
+
+/** The passkeys of the request's session identity (empty without a session). */
+export async function listPasskeysOf(config: ResolvedOptions, req: Request): Promise<PasskeyInfo[]> {
+  const session = currentSession(req);
+  if (!session) return [];
+  const passkeys = await config.store.listPasskeys(session.identityId);
+  return passkeys.map(({ id, name, createdAt, lastUsedAt, backupEligible, backedUp, transports, aaguid }) => ({
+    id,
+    name,
+    createdAt,
+    lastUsedAt,
+    backupEligible,
+    backedUp,
+    transports,
+    aaguid,
+  }));
+}
+
+/** The identity of the request's session, or null. */
+export async function identityOf(config: ResolvedOptions, req: Request): Promise<Identity | null> {
+  const session = currentSession(req);
+  return session ? config.store.getIdentity(session.identityId) : null;
+}
