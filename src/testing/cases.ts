@@ -165,7 +165,19 @@ function longUnicode(): string {
  */
 export const cases = {
   async 'createIdentity stores the identity and its passkey; every lookup finds them'(store: Store) {
-    const identity = makeIdentity({ traits: { username: 'ada', email: 'ada@example.com', age: 36, tags: ['a'] } });
+    const identity = makeIdentity({
+      traits: {
+        username: 'ada',
+        email: 'ada@example.com',
+        age: 36,
+        tags: ['a'],
+        // Keys that are special in JavaScript objects are plain data here.
+        ...(JSON.parse('{"__proto__": {"admin": true}, "constructor": "x", "toString": 1}') as Record<
+          string,
+          JsonValue
+        >),
+      },
+    });
     const passkey = makePasskey(identity.id, {
       signCount: 0xffffffff,
       transports: ['usb', 'nfc'],
