@@ -125,6 +125,10 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
     fields,
     displayNameField,
     validate(value, fromForm) {
+      // NUL has no place in a trait, and databases such as PostgreSQL refuse it in text.
+      const nul = findNul(value, 'traits');
+      if (nul)
+        return { nodes: { [nul]: [messages.generic('The value must not contain NUL characters.')] }, general: [] };
       const validate = fromForm ? coercing : strict;
       const document = { traits: value };
       if (validate(document)) return null;
@@ -138,6 +142,19 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
       return typeof node === 'string' ? node : undefined;
     },
   };
+}
+
+/** The node name of the first string (or key) below `value` that contains U+0000. */
+function findNul(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (!value || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = Array.isArray(value) ? path : `${path}.${key}`;
+    if (key.includes('\u0000')) return path;
+    const found = findNul(child, childPath);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function makeValidator(raw: object, coerceTypes: boolean): ValidateFunction {

@@ -174,6 +174,9 @@ describe('registration flow', () => {
     const formatMessage = node(format.body, 'traits.email').messages[0];
     assert.equal(formatMessage?.id, 4000001);
     assert.match(String(formatMessage?.context?.reason), /not valid "email"/);
+    const nul = await post({ email: 'x@example.com', name: { first: 'A\u0000B' } });
+    assert.equal(nul.status, 400);
+    assert.equal(node(nul.body, 'traits.name.first').messages[0]?.id, 4000001);
     const extra = await post({ email: 'x@example.com', admin: true });
     assert.equal(extra.status, 400);
     assert.equal(extra.body.ui.messages[0].id, 4000001);

@@ -1,0 +1,72 @@
+// Pack the package, unpack it, and check it imports from ESM and CommonJS with types in both module systems.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve('.');
+// Inside the project, so the unpacked package resolves its dependencies from the project's node_modules.
+const work = resolve('.tmp/pack');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(join(work, 'node_modules'), { recursive: true });
+
+const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { encoding: 'utf8' })
+  .trim()
+  .split('\n')
+  .pop();
+execFileSync('tar', ['-xzf', join(work, tarball), '-C', join(work, 'node_modules')]);
+execFileSync('mv', [join(work, 'node_modules/package'), join(work, 'node_modules/express-passkeys')]);
+const files = readdirSync(join(work, 'node_modules/express-passkeys/dist'));
+if (!files.includes('esm') || !files.includes('cjs')) throw new Error(`dist is incomplete: ${files}`);
+
+const run = (args) => execFileSync(process.execPath, args, { cwd: work, encoding: 'utf8' }).trim();
+const esm = run([
+  '--input-type=module',
+  '-e',
+  "import { passkeys, MemoryStore } from 'express-passkeys'; import { runStoreConformance } from 'express-passkeys/testing'; console.log(typeof passkeys, typeof MemoryStore, typeof runStoreConformance);",
+]);
+const cjs = run([
+  '-e',
+  "const { passkeys, MemoryStore } = require('express-passkeys'); const { runStoreConformance } = require('express-passkeys/testing'); console.log(typeof passkeys, typeof MemoryStore, typeof runStoreConformance);",
+]);
+for (const [name, out] of [
+  ['ESM', esm],
+  ['CommonJS', cjs],
+]) {
+  if (out !== 'function function function') throw new Error(`${name} import gave: ${out}`);
+}
+
+// A router must actually come out of both builds.
+run([
+  '-e',
+  "const { passkeys, MemoryStore } = require('express-passkeys'); const r = passkeys({ rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'] }, store: new MemoryStore() }); if (typeof r !== 'function' || typeof r.listPasskeys !== 'function') process.exit(1);",
+]);
+
+// Types resolve through the exports map in both module systems.
+const consumer = `
+import { passkeys, MemoryStore, type PasskeysOptions, type Store } from 'express-passkeys';
+import { runStoreConformance } from 'express-passkeys/testing';
+const options: PasskeysOptions = { rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'] }, store: new MemoryStore() };
+const store: Store = options.store;
+export const router = passkeys(options);
+export { store, runStoreConformance };
+`;
+writeFileSync(join(work, 'consumer.mts'), consumer);
+writeFileSync(join(work, 'consumer.cts'), consumer);
+writeFileSync(
+  join(work, 'tsconfig.json'),
+  JSON.stringify({
+    compilerOptions: {
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules/@types')],
+    },
+    files: ['consumer.mts', 'consumer.cts'],
+  }),
+);
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', work], { stdio: 'inherit' });
+console.log(`pack check ok: ${tarball} imports from ESM and CommonJS, types resolve in both`);
