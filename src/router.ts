@@ -5,8 +5,9 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { HttpError } from './errors.js';
 import { fetchFlow } from './flows/fetch.js';
 import { initLogin, loginRenderer, submitLogin } from './flows/login.js';
-import { createLogoutUrl, logout, whoami } from './flows/logout.js';
+import { createLogoutUrl, logout, logoutApi, whoami } from './flows/logout.js';
 import { initRegistration, registrationRenderer, submitRegistration } from './flows/registration.js';
+import { isNativeRequest } from './flows/respond.js';
 import {
   identityOf,
   initSettings,
@@ -17,7 +18,7 @@ import {
 } from './flows/settings.js';
 import { acceptsJson, isJsonSubmit, queryParam, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
-import { MissingSessionMiddlewareError } from './session.js';
+import { loadTokenSession, MissingSessionMiddlewareError } from './session.js';
 import type { Identity } from './store/types.js';
 import type { PasskeysOptions } from './types.js';
 import { scriptIntegrity, WEBAUTHN_SCRIPT } from './ui/webauthn-script.js';
@@ -73,21 +74,33 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
     next();
   });
 
-  router.get('/self-service/registration/browser', route(initRegistration));
+  router.use(function loadSessionToken(req: Request, _res: Response, next: NextFunction) {
+    if (req.headers['x-session-token'] === undefined) {
+      next();
+      return;
+    }
+    loadTokenSession(req).then(() => next(), next);
+  });
+
+  router.get('/self-service/registration/browser', route(initRegistration('browser')));
+  router.get('/self-service/registration/api', route(initRegistration('api')));
   router.get('/self-service/registration/flows', route(fetchFlow('registration', registrationRenderer(config))));
   router.post('/self-service/registration', ...bodies, route(submitRegistration));
 
-  router.get('/self-service/login/browser', route(initLogin));
+  router.get('/self-service/login/browser', route(initLogin('browser')));
+  router.get('/self-service/login/api', route(initLogin('api')));
   router.get('/self-service/login/flows', route(fetchFlow('login', loginRenderer(config))));
   router.post('/self-service/login', ...bodies, route(submitLogin));
 
-  router.get('/self-service/settings/browser', route(initSettings));
+  router.get('/self-service/settings/browser', route(initSettings('browser')));
+  router.get('/self-service/settings/api', route(initSettings('api')));
   router.get('/self-service/settings/flows', route(fetchFlow('settings', settingsRenderer(config))));
   router.post('/self-service/settings', ...bodies, route(submitSettings));
 
   router.get('/sessions/whoami', route(whoami));
   router.get('/self-service/logout/browser', route(createLogoutUrl));
   router.get('/self-service/logout', route(logout));
+  router.delete('/self-service/logout/api', ...bodies, route(logoutApi));
 
   router.get('/.well-known/ory/webauthn.js', serveScript);
   router.get('/schemas/:id', function serveSchema(req: Request, res: Response) {
@@ -105,7 +118,7 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
       return;
     }
     const http = toHttpError(error);
-    const browser = !(req.method === 'GET' ? acceptsJson(req) : isJsonSubmit(req));
+    const browser = !isNativeRequest(req) && !(req.method === 'GET' ? acceptsJson(req) : isJsonSubmit(req));
     if (http.id === 'session_already_available' && browser) {
       seeOther(res, config.urls.defaultReturnTo);
       return;

@@ -1,6 +1,6 @@
 // Sessions on express-session: issue (regenerated, no fixation), read, refresh, end, and their Kratos JSON.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type HttpError, sessionInactive } from './errors.js';
 import type { Identity } from './store/types.js';
@@ -21,12 +21,105 @@ function sessionOf(req: Request) {
   return req.session;
 }
 
-/** The current, unexpired passkeys session, or undefined. Reading never creates a session. */
-export function currentSession(req: Request): PasskeysSessionData | undefined {
-  const data = sessionOf(req).passkeys;
+/** Native-app sessions found by their `X-Session-Token` for this request (see {@link loadTokenSession}). */
+const tokenSessions = new WeakMap<Request, { token: string; data: PasskeysSessionData }>();
+
+function valid(data: PasskeysSessionData | undefined): PasskeysSessionData | undefined {
   if (!data || typeof data !== 'object' || typeof data.identityId !== 'string') return undefined;
-  if (!(data.expiresAt > Date.now())) return undefined;
-  return data;
+  return data.expiresAt > Date.now() ? data : undefined;
+}
+
+/**
+ * The current, unexpired passkeys session (from the `X-Session-Token` of a native app, or the session cookie), or
+ * undefined. Reading never creates a session.
+ */
+export function currentSession(req: Request): PasskeysSessionData | undefined {
+  const byToken = tokenSessions.get(req);
+  if (byToken) return valid(byToken.data);
+  return valid(sessionOf(req).passkeys);
+}
+
+/** The session token the request authenticated with, if it is a native app's. */
+export function currentSessionToken(req: Request): string | undefined {
+  return tokenSessions.get(req)?.token;
+}
+
+// Native-app sessions live in the app's express-session store too, under an id derived from the token, so
+// every instance sharing that store (Redis, PostgreSQL) knows them. The token itself is never stored.
+const tokenSid = (token: string) => `passkeys-token:${createHash('sha256').update(token).digest('base64url')}`;
+
+function storeOf(req: Request) {
+  if (!req.sessionStore) throw new MissingSessionMiddlewareError();
+  return req.sessionStore;
+}
+
+function saveTokenSession(req: Request, token: string, data: PasskeysSessionData): Promise<void> {
+  const expires = new Date(data.expiresAt);
+  const record = {
+    cookie: { originalMaxAge: data.expiresAt - Date.now(), expires, httpOnly: true, path: '/' },
+    passkeys: data,
+  };
+  return new Promise((resolve, reject) =>
+    storeOf(req).set(tokenSid(token), record as never, (err?: unknown) => (err ? reject(err) : resolve())),
+  );
+}
+
+/**
+ * Load the session named by `X-Session-Token` (native apps), if the request carries one, so that
+ * {@link currentSession} sees it. Invalid or expired tokens simply leave the request without a session.
+ */
+export async function loadTokenSession(req: Request): Promise<void> {
+  const header = req.get('x-session-token');
+  if (!header || header.length > 256) return;
+  const record = await new Promise<{ passkeys?: PasskeysSessionData } | null | undefined>((resolve, reject) =>
+    storeOf(req).get(tokenSid(header), (err: unknown, value?: unknown) =>
+      err ? reject(err) : resolve(value as { passkeys?: PasskeysSessionData } | null),
+    ),
+  );
+  const data = valid(record?.passkeys);
+  if (data) tokenSessions.set(req, { token: header, data });
+}
+
+/** Sign a native app in: a new session and its token (or, for a refresh, the same token with a new auth time). */
+export async function issueTokenSession(
+  req: Request,
+  identityId: string,
+  lifespan: number,
+): Promise<{ token: string; data: PasskeysSessionData }> {
+  const now = Date.now();
+  const previous = tokenSessions.get(req);
+  if (previous && previous.data.identityId === identityId) {
+    const data = { ...previous.data, authenticatedAt: now };
+    await saveTokenSession(req, previous.token, data);
+    return { token: previous.token, data };
+  }
+  const token = `ory_st_${randomBytes(32).toString('base64url')}`;
+  const data = newSessionData(identityId, lifespan, now);
+  await saveTokenSession(req, token, data);
+  return { token, data };
+}
+
+/** End a native app's session by its token. Returns false when the token names no session. */
+export async function destroyTokenSession(req: Request, token: string): Promise<boolean> {
+  const store = storeOf(req);
+  const sid = tokenSid(token);
+  const exists = await new Promise<boolean>((resolve, reject) =>
+    store.get(sid, (err: unknown, value?: unknown) => (err ? reject(err) : resolve(Boolean(value)))),
+  );
+  if (!exists) return false;
+  await new Promise<void>((resolve, reject) => store.destroy(sid, (err?: unknown) => (err ? reject(err) : resolve())));
+  return true;
+}
+
+function newSessionData(identityId: string, lifespan: number, now: number): PasskeysSessionData {
+  return {
+    id: randomUUID(),
+    identityId,
+    authenticatedAt: now,
+    issuedAt: now,
+    expiresAt: now + lifespan,
+    logoutToken: randomBytes(24).toString('base64url'),
+  };
 }
 
 /**
@@ -45,14 +138,7 @@ export async function issueSession(
   const data: PasskeysSessionData =
     previous && previous.identityId === identityId
       ? { ...previous, authenticatedAt: now }
-      : {
-          id: randomUUID(),
-          identityId,
-          authenticatedAt: now,
-          issuedAt: now,
-          expiresAt: now + lifespan,
-          logoutToken: randomBytes(24).toString('base64url'),
-        };
+      : newSessionData(identityId, lifespan, now);
   req.session.passkeys = data;
   req.session.cookie.maxAge = Math.max(1000, data.expiresAt - now);
   await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));

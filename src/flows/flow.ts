@@ -12,11 +12,13 @@ import { randomId } from '../webauthn.js';
 
 export type FlowKind = 'registration' | 'login' | 'settings';
 export type FlowState = 'choose_method' | 'show_form' | 'success';
+/** `browser` flows use cookies and CSRF tokens; `api` flows serve native apps (no cookies, session tokens). */
+export type FlowType = 'browser' | 'api';
 
 /** The library's state of a flow, kept in `FlowRecord.data`. Small on purpose: nodes are rebuilt on each render. */
 export interface FlowData {
   kind: FlowKind;
-  type: 'browser' | 'api';
+  type: FlowType;
   issuedAt: number;
   updatedAt: number;
   requestUrl: string;

@@ -6,12 +6,21 @@ import { sessionInactive } from '../errors.js';
 import { baseUrl, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { normaliseIdentifier } from '../schema.js';
-import { currentSession, issueSession, sessionJson } from '../session.js';
+import { currentSession, sessionJson } from '../session.js';
 import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { CeremonyError, parseCredential, requestOptions, verifyAuthentication } from '../webauthn.js';
-import { createFlow, type Flow, type FlowRenderer, loadFlow, renewCeremony, saveFlow, setMessages } from './flow.js';
+import {
+  createFlow,
+  type Flow,
+  type FlowRenderer,
+  type FlowType,
+  loadFlow,
+  renewCeremony,
+  saveFlow,
+  setMessages,
+} from './flow.js';
 import { nonceOf } from './registration.js';
 import {
   answerFlow,
@@ -20,8 +29,10 @@ import {
   bodyOf,
   checkNoSession,
   checkSubmit,
+  refuseBrowserContext,
   returnToOf,
   runHook,
+  startSession,
   transientPayloadOf,
 } from './respond.js';
 
@@ -72,40 +83,34 @@ export function loginRenderer(config: ResolvedOptions): FlowRenderer {
   };
 }
 
-async function newLoginFlow(
-  config: ResolvedOptions,
-  req: Request,
-  returnTo: string | undefined,
-  identityId: string | undefined,
-) {
-  return createFlow(
-    config,
-    {
-      kind: 'login',
-      type: 'browser',
-      requestUrl: requestUrl(req, config),
-      returnTo,
-      ...(identityId ? { refresh: true, identityId } : {}),
-    },
-    !identityId,
-  );
-}
-
-/** `GET /self-service/login/browser` (`?refresh=true` re-authenticates the session's identity). */
-export async function initLogin(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
-  const returnTo = returnToOf(req, config);
-  const refresh = queryParam(req, 'refresh') === 'true';
-  let identityId: string | undefined;
-  if (refresh) {
-    const session = currentSession(req);
-    if (!session) throw sessionInactive();
-    identityId = session.identityId;
-  } else {
-    checkNoSession(req);
-  }
-  const flow = await newLoginFlow(config, req, returnTo, identityId);
-  log('flow %s created%s', flow.id, refresh ? ' (refresh)' : '');
-  await answerInit(config, req, res, flow, loginRenderer(config));
+/** `GET /self-service/login/browser` and `/api` (`?refresh=true` re-authenticates the session's identity). */
+export function initLogin(type: FlowType) {
+  return async function initLoginFlow(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+    if (type === 'api') refuseBrowserContext(req);
+    const returnTo = returnToOf(req, config);
+    const refresh = queryParam(req, 'refresh') === 'true';
+    let identityId: string | undefined;
+    if (refresh) {
+      const session = currentSession(req);
+      if (!session) throw sessionInactive();
+      identityId = session.identityId;
+    } else {
+      checkNoSession(req);
+    }
+    const flow = await createFlow(
+      config,
+      {
+        kind: 'login',
+        type,
+        requestUrl: requestUrl(req, config),
+        returnTo,
+        ...(identityId ? { refresh: true, identityId } : {}),
+      },
+      !identityId,
+    );
+    log('%s flow %s created%s', type, flow.id, refresh ? ' (refresh)' : '');
+    await answerInit(config, req, res, flow, loginRenderer(config));
+  };
 }
 
 /** `POST /self-service/login?flow=` */
@@ -198,10 +203,11 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     transientPayload: transientPayloadOf(body),
     request: req,
   });
-  const data = await issueSession(req, identity.id, config.lifespans.session, flow.data.refresh ? session : undefined);
+  const { data, token } = await startSession(config, req, flow, identity.id, flow.data.refresh ? session : undefined);
   log('flow %s: identity %s signed in', flow.id, identity.id);
   answerSuccess(config, req, res, flow, {
     session: sessionJson(data, identity, baseUrl(req, config)),
+    ...(token ? { session_token: token } : {}),
     continue_with: [],
   });
 }

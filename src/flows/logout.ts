@@ -5,7 +5,8 @@ import type { Request, Response } from 'express';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, checkReturnTo, queryParam, seeOther } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { currentSession, destroySession, sessionJson } from '../session.js';
+import { currentSession, destroySession, destroyTokenSession, sessionJson } from '../session.js';
+import { refuseBrowserContext } from './respond.js';
 
 /** `GET /sessions/whoami`: the session (200) or 401 `session_inactive`. */
 export async function whoami(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
@@ -55,4 +56,17 @@ function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** `DELETE /self-service/logout/api` with `{ session_token }`: end a native app's session (204). */
+export async function logoutApi(_config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  refuseBrowserContext(req);
+  const token = (req.body as { session_token?: unknown } | undefined)?.session_token;
+  if (typeof token !== 'string' || token === '' || token.length > 256) {
+    throw new HttpError(400, 'bad_request', 'The request body must be `{ "session_token": "..." }`.');
+  }
+  if (!(await destroyTokenSession(req, token))) {
+    throw new HttpError(403, 'forbidden', 'Unable to log out because the session token is invalid.');
+  }
+  res.status(204).end();
 }

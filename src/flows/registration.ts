@@ -7,13 +7,22 @@ import { baseUrl, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { passkeyName } from '../passkey-names.js';
 import { normaliseIdentifier, traitsFromForm } from '../schema.js';
-import { identityJson, issueSession, sessionJson } from '../session.js';
+import { identityJson, sessionJson } from '../session.js';
 import { DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { CeremonyError, creationOptions, parseCredential, randomId, verifyRegistration } from '../webauthn.js';
-import { createFlow, type Flow, type FlowRenderer, loadFlow, renewCeremony, saveFlow, setMessages } from './flow.js';
+import {
+  createFlow,
+  type Flow,
+  type FlowRenderer,
+  type FlowType,
+  loadFlow,
+  renewCeremony,
+  saveFlow,
+  setMessages,
+} from './flow.js';
 import {
   answerFlow,
   answerInit,
@@ -21,8 +30,10 @@ import {
   bodyOf,
   checkNoSession,
   checkSubmit,
+  refuseBrowserContext,
   returnToOf,
   runHook,
+  startSession,
   transientPayloadOf,
 } from './respond.js';
 
@@ -86,27 +97,20 @@ function valueAt(traits: Record<string, JsonValue>, path: string[]): JsonValue |
   return node;
 }
 
-async function newRegistrationFlow(config: ResolvedOptions, req: Request, returnTo: string | undefined) {
-  return createFlow(
-    config,
-    {
-      kind: 'registration',
-      type: 'browser',
-      requestUrl: requestUrl(req, config),
-      returnTo,
-      userHandle: randomId(32),
-    },
-    true,
-  );
-}
-
-/** `GET /self-service/registration/browser` */
-export async function initRegistration(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
-  const returnTo = returnToOf(req, config);
-  checkNoSession(req);
-  const flow = await newRegistrationFlow(config, req, returnTo);
-  log('flow %s created', flow.id);
-  await answerInit(config, req, res, flow, registrationRenderer(config));
+/** `GET /self-service/registration/browser` and `/api` */
+export function initRegistration(type: FlowType) {
+  return async function initRegistrationFlow(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+    if (type === 'api') refuseBrowserContext(req);
+    const returnTo = returnToOf(req, config);
+    checkNoSession(req);
+    const flow = await createFlow(
+      config,
+      { kind: 'registration', type, requestUrl: requestUrl(req, config), returnTo, userHandle: randomId(32) },
+      true,
+    );
+    log('%s flow %s created', type, flow.id);
+    await answerInit(config, req, res, flow, registrationRenderer(config));
+  };
 }
 
 /** `POST /self-service/registration?flow=` */
@@ -244,8 +248,9 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   const base = baseUrl(req, config);
   const result: Record<string, unknown> = { identity: identityJson(identity, base), continue_with: [] };
   if (config.hooks.session) {
-    const data = await issueSession(req, identity.id, config.lifespans.session);
+    const { data, token } = await startSession(config, req, flow, identity.id);
     result.session = sessionJson(data, identity, base);
+    if (token) result.session_token = token;
   }
   answerSuccess(config, req, res, flow, result);
 }

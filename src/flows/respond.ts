@@ -5,8 +5,9 @@ import type { Request, Response } from 'express';
 import { csrfViolation, HttpError, sessionAlreadyAvailable } from '../errors.js';
 import { acceptsJson, checkReturnTo, csrfValid, isJsonSubmit, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { currentSession } from '../session.js';
+import { currentSession, issueSession, issueTokenSession } from '../session.js';
 import type { JsonValue } from '../store/types.js';
+import type { PasskeysSessionData } from '../types.js';
 import type { UiText } from '../ui/messages.js';
 import {
   expiredFlowError,
@@ -68,7 +69,7 @@ export async function answerFlow(
 
 /** Finish a successful login or registration: JSON body, or a 303 to `return_to` / `urls.defaultReturnTo`. */
 export function answerSuccess(config: ResolvedOptions, req: Request, res: Response, flow: Flow, body: object): void {
-  if (isJsonSubmit(req)) {
+  if (isJsonSubmit(req) || flow.data.type === 'api') {
     res.status(200).json(body);
     return;
   }
@@ -97,8 +98,43 @@ export async function checkSubmit(
     }
     throw error;
   }
-  if (flow.data.type === 'browser' && !csrfValid(req, flow.id, opts.body.csrf_token)) throw csrfViolation();
+  if (flow.data.type === 'api') refuseBrowserContext(req);
+  else if (!csrfValid(req, flow.id, opts.body.csrf_token)) throw csrfViolation();
   return true;
+}
+
+const nativeRequests = new WeakSet<Request>();
+
+/** Was this request made to an API flow (answered with JSON, never redirected)? */
+export function isNativeRequest(req: Request): boolean {
+  return nativeRequests.has(req) || req.headers['x-session-token'] !== undefined;
+}
+
+/** Native-app (API) flows refuse requests that carry cookies or an `Origin`: those come from browsers. */
+export function refuseBrowserContext(req: Request): void {
+  nativeRequests.add(req);
+  if (req.headers.cookie !== undefined || req.headers.origin !== undefined) {
+    throw new HttpError(
+      400,
+      'bad_request',
+      'API flows are for native apps and must not carry cookies or an Origin header. Browsers use the /browser flows.',
+    );
+  }
+}
+
+/**
+ * Start the session of a successful login or registration: a cookie session for browser flows, a session token for
+ * API flows. `previous` is the session a refresh login re-authenticates.
+ */
+export async function startSession(
+  config: ResolvedOptions,
+  req: Request,
+  flow: Flow,
+  identityId: string,
+  previous?: PasskeysSessionData,
+): Promise<{ data: PasskeysSessionData; token?: string }> {
+  if (flow.data.type === 'api') return issueTokenSession(req, identityId, config.lifespans.session);
+  return { data: await issueSession(req, identityId, config.lifespans.session, previous) };
 }
 
 /** Refuse login/registration when a session exists (unless the flow is a refresh). */

@@ -13,13 +13,22 @@ import type { PasskeysSessionData } from '../types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { CeremonyError, creationOptions, parseCredential, verifyRegistration } from '../webauthn.js';
-import { createFlow, type Flow, type FlowRenderer, loadFlow, renewCeremony, setMessages } from './flow.js';
+import {
+  createFlow,
+  type Flow,
+  type FlowRenderer,
+  type FlowType,
+  loadFlow,
+  renewCeremony,
+  setMessages,
+} from './flow.js';
 import { nonceOf } from './registration.js';
 import {
   answerFlow,
   answerInit,
   bodyOf,
   checkSubmit,
+  refuseBrowserContext,
   returnToOf,
   runHook,
   transientPayloadOf,
@@ -94,28 +103,21 @@ function removeContext(passkey: Passkey) {
   };
 }
 
-async function newSettingsFlow(config: ResolvedOptions, req: Request, session: PasskeysSessionData, returnTo?: string) {
-  return createFlow(
-    config,
-    {
-      kind: 'settings',
-      type: 'browser',
-      requestUrl: requestUrl(req, config),
-      returnTo,
-      identityId: session.identityId,
-    },
-    false,
-  );
-}
-
-/** `GET /self-service/settings/browser`: needs a session. */
-export async function initSettings(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
-  const returnTo = returnToOf(req, config);
-  const session = currentSession(req);
-  if (!session || !(await config.store.getIdentity(session.identityId))) throw sessionInactive();
-  const flow = await newSettingsFlow(config, req, session, returnTo);
-  log('flow %s created', flow.id);
-  await answerInit(config, req, res, flow, settingsRenderer(config));
+/** `GET /self-service/settings/browser` and `/api`: needs a session (cookie, or `X-Session-Token` for apps). */
+export function initSettings(type: FlowType) {
+  return async function initSettingsFlow(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+    if (type === 'api') refuseBrowserContext(req);
+    const returnTo = returnToOf(req, config);
+    const session = currentSession(req);
+    if (!session || !(await config.store.getIdentity(session.identityId))) throw sessionInactive();
+    const flow = await createFlow(
+      config,
+      { kind: 'settings', type, requestUrl: requestUrl(req, config), returnTo, identityId: session.identityId },
+      false,
+    );
+    log('%s flow %s created', type, flow.id);
+    await answerInit(config, req, res, flow, settingsRenderer(config));
+  };
 }
 
 /** The session may change settings only if it signed in within `lifespans.privilegedSession`. */
