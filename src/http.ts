@@ -70,9 +70,12 @@ export function checkReturnTo(value: string | undefined, config: ResolvedOptions
   return url.href;
 }
 
-/** Redirect with 303 See Other (the browser follows with GET). */
-export function seeOther(res: Response, location: string): void {
-  res.redirect(303, location);
+/**
+ * Redirect with 303 See Other (the browser follows with GET) to an absolute URL: relative locations resolve against
+ * the origin of `urls.publicBase`, or of the request.
+ */
+export function seeOther(req: Request, res: Response, config: ResolvedOptions, location: string): void {
+  res.redirect(303, new URL(location, `${baseUrl(req, config)}/`).href);
 }
 
 /** Append `?flow=<id>` (or `&flow=`) to a UI URL. */

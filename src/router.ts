@@ -120,16 +120,16 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
     const http = toHttpError(error);
     const browser = !isNativeRequest(req) && !(req.method === 'GET' ? acceptsJson(req) : isJsonSubmit(req));
     if (http.id === 'session_already_available' && browser) {
-      seeOther(res, config.urls.defaultReturnTo);
+      seeOther(req, res, config, config.urls.defaultReturnTo);
       return;
     }
     if (http.id === 'session_refresh_required' && browser && typeof http.extra.redirect_browser_to === 'string') {
-      seeOther(res, http.extra.redirect_browser_to);
+      seeOther(req, res, config, http.extra.redirect_browser_to);
       return;
     }
     const errorUi = config.urls.ui.error;
     if (browser && errorUi && http.code !== 410 && req.method !== 'GET' && queryParam(req, 'flow') !== undefined) {
-      seeOther(res, `${errorUi}${errorUi.includes('?') ? '&' : '?'}id=${http.id}`);
+      seeOther(req, res, config, `${errorUi}${errorUi.includes('?') ? '&' : '?'}id=${http.id}`);
       return;
     }
     res.status(http.code).json(http.toJSON());

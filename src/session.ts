@@ -159,7 +159,6 @@ export function identityJson(identity: Identity, base: string) {
     schema_url: `${base}/schemas/${Buffer.from(identity.schemaId).toString('base64url')}`,
     state: 'active' as const,
     traits: identity.traits,
-    metadata_public: null,
     created_at: identity.createdAt.toISOString(),
     updated_at: identity.updatedAt.toISOString(),
   };

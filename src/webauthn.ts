@@ -10,6 +10,7 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey, isoCBOR } from '@simplewebauthn/server/helpers';
+import { Ajv } from 'ajv';
 import type { ResolvedOptions } from './options.js';
 
 /** A ceremony failed. `reason` is safe to show to the client; the library's own wording, never a stack. */
@@ -68,25 +69,69 @@ export function requestOptions(
     challenge: args.challenge,
     timeout: config.lifespans.ceremony,
     rpId: config.rp.id,
-    allowCredentials: (args.allow ?? []).map((c) => ({
-      id: c.id,
-      type: 'public-key' as const,
-      transports: c.transports as AuthenticatorTransport[],
-    })),
+    // Discoverable sign-in lists no credentials: the authenticator offers the user's passkeys for this RP.
+    ...(args.allow?.length
+      ? {
+          allowCredentials: args.allow.map((c) => ({
+            id: c.id,
+            type: 'public-key' as const,
+            transports: c.transports as AuthenticatorTransport[],
+          })),
+        }
+      : {}),
     userVerification: config.authenticatorSelection.userVerification,
   };
 }
 
 const BINARY_FIELDS = ['clientDataJSON', 'attestationObject', 'authenticatorData', 'signature', 'userHandle'] as const;
 
-/** base64 (`btoa`, with `+/=`) → base64url; base64url passes through. */
-function toBase64Url(value: unknown): unknown {
-  return typeof value === 'string' ? value.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : value;
+/** base64url, or standard base64 (`btoa`, with `+/=`) as some clients send it. */
+const binary = { type: 'string', minLength: 1, maxLength: 16_384, pattern: '^[A-Za-z0-9_+/-]+={0,2}$' } as const;
+
+/** JSON Schema of `PublicKeyCredential.toJSON()` for a registration or an assertion. */
+function credentialSchema(required: string[]) {
+  return {
+    type: 'object',
+    required: ['response'],
+    anyOf: [{ required: ['id'] }, { required: ['rawId'] }],
+    properties: {
+      id: binary,
+      rawId: binary,
+      type: { const: 'public-key' },
+      response: {
+        type: 'object',
+        required,
+        properties: {
+          clientDataJSON: binary,
+          attestationObject: binary,
+          authenticatorData: binary,
+          signature: binary,
+          userHandle: { anyOf: [binary, { type: 'null' }, { const: '' }] },
+          transports: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 32 } },
+          publicKey: { type: 'string' },
+          publicKeyAlgorithm: { type: 'number' },
+        },
+      },
+      clientExtensionResults: { type: 'object' },
+      authenticatorAttachment: { type: ['string', 'null'] },
+    },
+  };
+}
+
+const ajv = new Ajv({ strict: false });
+const validators = {
+  registration: ajv.compile(credentialSchema(['clientDataJSON', 'attestationObject'])),
+  authentication: ajv.compile(credentialSchema(['clientDataJSON', 'authenticatorData', 'signature'])),
+};
+
+/** base64 → base64url; base64url passes through. */
+function toBase64Url(value: string): string {
+  return value.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /**
  * Parse the JSON string a client posts in `passkey_register` / `passkey_login` (the output of
- * `PublicKeyCredential.toJSON()`), accepting standard base64 in binary fields. Throws `CeremonyError`.
+ * `PublicKeyCredential.toJSON()`), schema-checked, accepting standard base64 in binary fields. Throws `CeremonyError`.
  */
 export function parseCredential<T extends RegistrationResponseJSON | AuthenticationResponseJSON>(
   raw: unknown,
@@ -100,49 +145,30 @@ export function parseCredential<T extends RegistrationResponseJSON | Authenticat
       throw new CeremonyError('The passkey response is not valid JSON.');
     }
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new CeremonyError('The passkey response must be a JSON object.');
-  }
-  const credential = value as Record<string, unknown>;
-  const response = credential.response;
-  if (!response || typeof response !== 'object' || Array.isArray(response)) {
-    throw new CeremonyError('The passkey response has no `response` object.');
-  }
-  const inner: Record<string, unknown> = { ...(response as Record<string, unknown>) };
-  for (const field of BINARY_FIELDS) {
-    if (inner[field] !== undefined && inner[field] !== null) inner[field] = toBase64Url(inner[field]);
-  }
-  const id = toBase64Url(credential.id ?? credential.rawId);
-  const rawId = toBase64Url(credential.rawId ?? credential.id);
-  const required =
-    kind === 'registration'
-      ? ['clientDataJSON', 'attestationObject']
-      : ['clientDataJSON', 'authenticatorData', 'signature'];
-  const fields = [id, rawId, ...required.map((f) => inner[f])];
-  if (fields.some((f) => typeof f !== 'string' || f.length === 0 || f.length > 16_384 || !/^[A-Za-z0-9_-]+$/.test(f))) {
+  if (!validators[kind](value)) {
     throw new CeremonyError('The passkey response is missing fields or has malformed ones.');
   }
-  if (inner.userHandle !== undefined && inner.userHandle !== null && typeof inner.userHandle !== 'string') {
-    throw new CeremonyError('The passkey response has a malformed user handle.');
+  const credential = value as {
+    id?: string;
+    rawId?: string;
+    response: Record<string, unknown>;
+    clientExtensionResults?: object;
+    authenticatorAttachment?: string | null;
+  };
+  const response: Record<string, unknown> = { ...credential.response };
+  for (const field of BINARY_FIELDS) {
+    const bytes = response[field];
+    if (typeof bytes === 'string' && bytes !== '') response[field] = toBase64Url(bytes);
+    else delete response[field];
   }
-  if (
-    inner.transports !== undefined &&
-    !(Array.isArray(inner.transports) && inner.transports.every((t) => typeof t === 'string'))
-  ) {
-    delete inner.transports;
-  }
+  const id = toBase64Url(credential.id ?? credential.rawId ?? '');
   return {
     id,
-    rawId,
+    rawId: toBase64Url(credential.rawId ?? id),
     type: 'public-key',
-    response: inner,
-    clientExtensionResults:
-      credential.clientExtensionResults && typeof credential.clientExtensionResults === 'object'
-        ? credential.clientExtensionResults
-        : {},
-    ...(typeof credential.authenticatorAttachment === 'string'
-      ? { authenticatorAttachment: credential.authenticatorAttachment }
-      : {}),
+    response,
+    clientExtensionResults: credential.clientExtensionResults ?? {},
+    ...(credential.authenticatorAttachment ? { authenticatorAttachment: credential.authenticatorAttachment } : {}),
   } as unknown as T;
 }
 

@@ -11,6 +11,7 @@ import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { CeremonyError, parseCredential, requestOptions, verifyAuthentication } from '../webauthn.js';
+import { bodyOf } from './bodies.js';
 import {
   createFlow,
   type Flow,
@@ -26,7 +27,6 @@ import {
   answerFlow,
   answerInit,
   answerSuccess,
-  bodyOf,
   checkNoSession,
   checkSubmit,
   refuseBrowserContext,
@@ -117,7 +117,7 @@ export function initLogin(type: FlowType) {
 export async function submitLogin(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const renderer = loginRenderer(config);
   const flow = await loadFlow(config, 'login', queryParam(req, 'flow'));
-  const body = bodyOf(req);
+  const body = bodyOf(req, 'login');
   const proceed = await checkSubmit(config, req, res, flow, {
     body,
     expiredMessage: messages.loginExpired,

@@ -6,6 +6,7 @@ import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, checkReturnTo, queryParam, seeOther } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession, destroySession, destroyTokenSession, sessionJson } from '../session.js';
+import { bodyOf } from './bodies.js';
 import { refuseBrowserContext } from './respond.js';
 
 /** `GET /sessions/whoami`: the session (200) or 401 `session_inactive`. */
@@ -49,7 +50,7 @@ export async function logout(config: ResolvedOptions, req: Request, res: Respons
     res.status(204).end();
     return;
   }
-  seeOther(res, returnTo ?? config.urls.defaultReturnTo);
+  seeOther(req, res, config, returnTo ?? config.urls.defaultReturnTo);
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -61,10 +62,7 @@ function sameToken(a: string, b: string): boolean {
 /** `DELETE /self-service/logout/api` with `{ session_token }`: end a native app's session (204). */
 export async function logoutApi(_config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   refuseBrowserContext(req);
-  const token = (req.body as { session_token?: unknown } | undefined)?.session_token;
-  if (typeof token !== 'string' || token === '' || token.length > 256) {
-    throw new HttpError(400, 'bad_request', 'The request body must be `{ "session_token": "..." }`.');
-  }
+  const token = bodyOf(req, 'logout').session_token as string;
   if (!(await destroyTokenSession(req, token))) {
     throw new HttpError(403, 'forbidden', 'Unable to log out because the session token is invalid.');
   }

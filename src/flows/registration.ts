@@ -13,6 +13,7 @@ import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { CeremonyError, creationOptions, parseCredential, randomId, verifyRegistration } from '../webauthn.js';
+import { bodyOf } from './bodies.js';
 import {
   createFlow,
   type Flow,
@@ -27,7 +28,6 @@ import {
   answerFlow,
   answerInit,
   answerSuccess,
-  bodyOf,
   checkNoSession,
   checkSubmit,
   refuseBrowserContext,
@@ -117,7 +117,7 @@ export function initRegistration(type: FlowType) {
 export async function submitRegistration(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const renderer = registrationRenderer(config);
   const flow = await loadFlow(config, 'registration', queryParam(req, 'flow'));
-  const body = bodyOf(req);
+  const body = bodyOf(req, 'registration');
   const proceed = await checkSubmit(config, req, res, flow, {
     body,
     expiredMessage: messages.registrationExpired,

@@ -39,7 +39,7 @@ export async function answerInit(
   if (flow.data.type === 'browser' && ui && !acceptsJson(req)) {
     // Render once so the CSRF cookie is set on this response.
     await renderFlow(config, req, res, flow, renderer);
-    seeOther(res, withFlow(ui, flow.id));
+    seeOther(req, res, config, withFlow(ui, flow.id));
     return;
   }
   res.status(200).json(await renderFlow(config, req, res, flow, renderer));
@@ -61,7 +61,7 @@ export async function answerFlow(
   await saveFlow(config, flow);
   const ui = uiUrl(config, flow.data.kind);
   if (!isJsonSubmit(req) && ui && flow.data.type === 'browser') {
-    seeOther(res, withFlow(ui, flow.id));
+    seeOther(req, res, config, withFlow(ui, flow.id));
     return;
   }
   res.status(status).json(await renderFlow(config, req, res, flow, renderer));
@@ -73,7 +73,7 @@ export function answerSuccess(config: ResolvedOptions, req: Request, res: Respon
     res.status(200).json(body);
     return;
   }
-  seeOther(res, flow.data.returnTo ?? config.urls.defaultReturnTo);
+  seeOther(req, res, config, flow.data.returnTo ?? config.urls.defaultReturnTo);
 }
 
 /**
@@ -93,7 +93,7 @@ export async function checkSubmit(
     await saveFlow(config, successor);
     const ui = uiUrl(config, flow.data.kind);
     if (!isJsonSubmit(req) && ui && flow.data.type === 'browser') {
-      seeOther(res, withFlow(ui, successor.id));
+      seeOther(req, res, config, withFlow(ui, successor.id));
       return false;
     }
     throw error;
@@ -148,12 +148,6 @@ export function returnToOf(req: Request, config: ResolvedOptions): string | unde
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new HttpError(400, 'bad_request', '`return_to` must be a single URL.');
   return checkReturnTo(value, config, req);
-}
-
-/** The submitted body as a plain object (an absent or non-object body is empty). */
-export function bodyOf(req: Request): Record<string, unknown> {
-  const body: unknown = req.body;
-  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
 }
 
 /** `transient_payload` from the body: an object (JSON bodies) or a JSON string (form bodies). */

@@ -13,6 +13,7 @@ import type { PasskeysSessionData } from '../types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { CeremonyError, creationOptions, parseCredential, verifyRegistration } from '../webauthn.js';
+import { bodyOf } from './bodies.js';
 import {
   createFlow,
   type Flow,
@@ -26,7 +27,6 @@ import { nonceOf } from './registration.js';
 import {
   answerFlow,
   answerInit,
-  bodyOf,
   checkSubmit,
   refuseBrowserContext,
   returnToOf,
@@ -139,7 +139,7 @@ function checkPrivileged(config: ResolvedOptions, req: Request, session: Passkey
 export async function submitSettings(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const renderer = settingsRenderer(config);
   const flow = await loadFlow(config, 'settings', queryParam(req, 'flow'));
-  const body = bodyOf(req);
+  const body = bodyOf(req, 'settings');
   const session = currentSession(req);
   if (!session) throw sessionInactive();
   if (session.identityId !== flow.data.identityId) {

@@ -1,0 +1,67 @@
+// JSON Schemas of the submit bodies, checked with ajv before any field is used.
+
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Request } from 'express';
+import { HttpError } from '../errors.js';
+
+const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
+const credential = text(65_536);
+const common = {
+  csrf_token: text(256),
+  method: text(64),
+  transient_payload: { type: ['object', 'string'] },
+} as const;
+
+// Other fields (the flow's own nodes posted back by a generic UI, trigger buttons, `traits.*` form keys) are allowed
+// and ignored.
+const schemas = {
+  registration: { type: 'object', properties: { ...common, passkey_register: credential } },
+  login: { type: 'object', properties: { ...common, passkey_login: credential, identifier: text(1024) } },
+  settings: {
+    type: 'object',
+    properties: {
+      ...common,
+      passkey_settings_register: credential,
+      passkey_register: credential,
+      passkey_remove: text(1024),
+      passkey_rename: {
+        type: 'object',
+        required: ['id', 'name'],
+        additionalProperties: false,
+        properties: { id: text(1024), name: text(1024) },
+      },
+      passkey_rename_id: text(1024),
+      passkey_rename_name: text(1024),
+    },
+  },
+  logout: {
+    type: 'object',
+    required: ['session_token'],
+    properties: { session_token: { type: 'string', minLength: 1, maxLength: 256 } },
+  },
+} as const;
+
+const ajv = new Ajv({ strict: false, allErrors: false });
+const validators = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, ajv.compile(schema)])) as {
+  [K in keyof typeof schemas]: ReturnType<typeof ajv.compile>;
+};
+
+/**
+ * The submitted body, checked against the route's schema: a plain object (an absent body is empty), fields of the
+ * right types and sizes. Throws a 400 `bad_request` naming the field otherwise.
+ */
+export function bodyOf(req: Request, kind: keyof typeof schemas): Record<string, unknown> {
+  const body: unknown = req.body ?? {};
+  const validate = validators[kind];
+  if (!validate(body)) throw new HttpError(400, 'bad_request', describe(validate.errors?.[0]));
+  return body as Record<string, unknown>;
+}
+
+function describe(error: ErrorObject | undefined): string {
+  if (!error) return 'The request body is invalid.';
+  const field = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (error.keyword === 'required') return `The request body is missing \`${error.params.missingProperty}\`.`;
+  return field
+    ? `The field \`${field}\` ${error.message ?? 'is invalid'}.`
+    : `The request body ${error.message ?? 'is invalid'}.`;
+}
