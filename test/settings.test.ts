@@ -15,7 +15,6 @@ import {
   type FlowJson,
   initFlow,
   login,
-  logout,
   makeApp,
   node,
   ORIGIN,
