@@ -22,7 +22,6 @@ import {
   saveFlow,
   setMessages,
 } from './flow.js';
-import { nonceOf } from './registration.js';
 import {
   answerFlow,
   answerInit,
@@ -54,7 +53,7 @@ export function loginRenderer(config: ResolvedOptions): FlowRenderer {
           label: messages.identifierLabel(),
         }),
       );
-      if (flow.data.type === 'browser') nodes.push(scriptNode(base, nonceOf(req)));
+      if (flow.data.type === 'browser') nodes.push(scriptNode(base, req));
       const challenge = {
         publicKey: requestOptions(config, {
           challenge: flow.challenge ?? '',

@@ -60,7 +60,7 @@ export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
           }),
         );
       }
-      if (flow.data.type === 'browser') nodes.push(scriptNode(base, nonceOf(req)));
+      if (flow.data.type === 'browser') nodes.push(scriptNode(base, req));
       const createData = {
         credentialOptions: {
           publicKey: creationOptions(config, {
@@ -83,12 +83,6 @@ export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
       return nodes;
     },
   };
-}
-
-/** The CSP nonce the app put in `res.locals.cspNonce`, or empty. */
-export function nonceOf(req: Request): string {
-  const nonce = (req.res?.locals as { cspNonce?: unknown } | undefined)?.cspNonce;
-  return typeof nonce === 'string' ? nonce : '';
 }
 
 function valueAt(traits: Record<string, JsonValue>, path: string[]): JsonValue | undefined {

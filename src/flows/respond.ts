@@ -3,7 +3,7 @@
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { csrfViolation, HttpError, sessionAlreadyAvailable } from '../errors.js';
-import { acceptsJson, checkReturnTo, csrfValid, isJsonSubmit, seeOther, withFlow } from '../http.js';
+import { acceptsJson, checkReturnTo, csrfToken, csrfValid, isJsonSubmit, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession, issueSession, issueTokenSession } from '../session.js';
 import type { JsonValue } from '../store/types.js';
@@ -37,8 +37,7 @@ export async function answerInit(
 ): Promise<void> {
   const ui = uiUrl(config, flow.data.kind);
   if (flow.data.type === 'browser' && ui && !acceptsJson(req)) {
-    // Render once so the CSRF cookie is set on this response.
-    await renderFlow(config, req, res, flow, renderer);
+    csrfToken(req, res, flow.id); // sets the CSRF cookie on this response when the browser has none
     seeOther(req, res, config, withFlow(ui, flow.id));
     return;
   }

@@ -23,7 +23,6 @@ import {
   renewCeremony,
   setMessages,
 } from './flow.js';
-import { nonceOf } from './registration.js';
 import {
   answerFlow,
   answerInit,
@@ -63,7 +62,7 @@ export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
           }),
         );
       }
-      if (flow.data.type === 'browser') nodes.push(scriptNode(base, nonceOf(req)));
+      if (flow.data.type === 'browser') nodes.push(scriptNode(base, req));
       const userName = (identity && config.schema.displayName(identity.traits)) ?? '';
       const createData = {
         publicKey: creationOptions(config, {

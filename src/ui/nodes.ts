@@ -1,5 +1,6 @@
 // UI nodes as Kratos emits them: inputs, the webauthn script, their groups, labels and messages.
 
+import type { Request } from 'express';
 import type { JsonValue } from '../store/types.js';
 import type { UiText } from './messages.js';
 import { scriptIntegrity } from './webauthn-script.js';
@@ -56,8 +57,9 @@ export function inputNode(
   };
 }
 
-/** The `webauthn_script` node loading the browser helper, with its SRI hash and the app's CSP nonce. */
-export function scriptNode(base: string, nonce: string): UiNode {
+/** The `webauthn_script` node loading the browser helper, with its SRI hash and the CSP nonce the app put in `res.locals.cspNonce`. */
+export function scriptNode(base: string, req: Request): UiNode {
+  const nonce = (req.res?.locals as { cspNonce?: unknown } | undefined)?.cspNonce;
   return {
     type: 'script',
     group: 'webauthn',
@@ -67,7 +69,7 @@ export function scriptNode(base: string, nonce: string): UiNode {
       async: true,
       crossorigin: 'anonymous',
       integrity: scriptIntegrity(),
-      nonce,
+      nonce: typeof nonce === 'string' ? nonce : '',
       referrerpolicy: 'no-referrer',
       type: 'text/javascript',
       node_type: 'script',
