@@ -70,7 +70,8 @@ export async function createFlow(
     challenge: randomId(),
     anonymous,
     data: {
-      state: 'choose_method',
+      // Kratos's settings flows have no method to choose: they start by showing the form.
+      state: init.kind === 'settings' ? 'show_form' : 'choose_method',
       ...init,
       issuedAt: now,
       updatedAt: now,
@@ -128,7 +129,15 @@ export async function expiredFlowError(
     const { kind, type, requestUrl, returnTo, refresh, identityId } = flow.data;
     successor = await createFlow(
       config,
-      { kind, type, requestUrl, returnTo, refresh, identityId, userHandle: kind === 'login' ? undefined : randomId() },
+      {
+        kind,
+        type,
+        requestUrl,
+        returnTo,
+        refresh,
+        identityId,
+        userHandle: kind === 'registration' ? randomId() : undefined,
+      },
       flow.anonymous,
     );
     flow.data.successor = successor.id;

@@ -111,7 +111,13 @@ export function initSettings(type: FlowType) {
     if (!session || !(await config.store.getIdentity(session.identityId))) throw sessionInactive();
     const flow = await createFlow(
       config,
-      { kind: 'settings', type, requestUrl: requestUrl(req, config), returnTo, identityId: session.identityId },
+      {
+        kind: 'settings',
+        type,
+        requestUrl: requestUrl(req, config),
+        returnTo,
+        identityId: session.identityId,
+      },
       false,
     );
     log('%s flow %s created', type, flow.id);
