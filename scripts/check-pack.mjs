@@ -9,6 +9,8 @@ const root = resolve('.');
 const work = resolve('.tmp/pack');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(join(work, 'node_modules'), { recursive: true });
+// A package.json of its own, so that `express-passkeys` resolves to the unpacked tarball, not to this repository.
+writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'pack-check', private: true }, null, 2)}\n`);
 
 const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { encoding: 'utf8' })
   .trim()
@@ -29,6 +31,11 @@ const cjs = run([
   '-e',
   "const { passkeys, MemoryStore } = require('express-passkeys'); const { runStoreConformance } = require('express-passkeys/testing'); console.log(typeof passkeys, typeof MemoryStore, typeof runStoreConformance);",
 ]);
+// Prove which copy was loaded: the unpacked tarball's files.
+const resolved = run(['-e', "console.log(require.resolve('express-passkeys'))"]);
+if (!resolved.startsWith(join(work, 'node_modules', 'express-passkeys'))) {
+  throw new Error(`express-passkeys resolved to ${resolved}, not to the unpacked tarball`);
+}
 for (const [name, out] of [
   ['ESM', esm],
   ['CommonJS', cjs],

@@ -3,6 +3,7 @@
 import createDebug from 'debug';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { HttpError } from './errors.js';
+import { getError, saveError } from './flows/error.js';
 import { fetchFlow } from './flows/fetch.js';
 import { initLogin, loginRenderer, submitLogin } from './flows/login.js';
 import { createLogoutUrl, logout, logoutApi, whoami } from './flows/logout.js';
@@ -97,6 +98,7 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
   router.get('/self-service/settings/flows', route(fetchFlow('settings', settingsRenderer(config))));
   router.post('/self-service/settings', ...bodies, route(submitSettings));
 
+  router.get('/self-service/errors', route(getError));
   router.get('/sessions/whoami', route(whoami));
   router.get('/self-service/logout/browser', route(createLogoutUrl));
   router.get('/self-service/logout', route(logout));
@@ -128,8 +130,13 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
       return;
     }
     const errorUi = config.urls.ui.error;
-    if (browser && errorUi && http.code !== 410 && req.method !== 'GET' && queryParam(req, 'flow') !== undefined) {
-      seeOther(req, res, config, `${errorUi}${errorUi.includes('?') ? '&' : '?'}id=${http.id}`);
+    const selfService = req.path.startsWith('/self-service/') && req.path !== '/self-service/errors';
+    if (browser && errorUi && selfService && http.code !== 410) {
+      // Browsers go to the error page with the id of a stored error, as Kratos does.
+      saveError(config, http).then(
+        (id) => seeOther(req, res, config, `${errorUi}${errorUi.includes('?') ? '&' : '?'}id=${id}`),
+        () => res.status(http.code).json(http.toJSON()),
+      );
       return;
     }
     res.status(http.code).json(http.toJSON());

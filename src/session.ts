@@ -196,9 +196,12 @@ export interface RequireSessionOptions {
  * app.get('/account', requireSession(), (req, res) => res.send(req.session.passkeys?.identityId));
  */
 export function requireSession(options: RequireSessionOptions = {}): RequestHandler {
-  return function requirePasskeysSession(req: Request, res: Response, next: NextFunction) {
+  // biome-ignore lint/complexity/useArrowFunction: a named function shows in stack traces.
+  return async function requirePasskeysSession(req: Request, res: Response, next: NextFunction) {
     let data: PasskeysSessionData | undefined;
     try {
+      // Native apps authenticate with `X-Session-Token` rather than the cookie.
+      if (req.headers['x-session-token'] !== undefined) await loadTokenSession(req);
       data = currentSession(req);
     } catch (error) {
       next(error);

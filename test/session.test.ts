@@ -171,3 +171,59 @@ describe('sessions', () => {
     assert.equal(returnToArray.status, 400);
   });
 });
+
+describe('browser errors and redirects', () => {
+  it('sends browsers to urls.ui.error with the id of a stored error, fetchable at /self-service/errors', async () => {
+    const { agent } = makeApp({ urls: { ui: { error: 'http://localhost:3000/error' } } });
+    const a = agent();
+    const res = await a
+      .get('/auth/self-service/login/browser?return_to=https://evil.example')
+      .set('Accept', 'text/html');
+    assert.equal(res.status, 303);
+    const location = new URL(res.headers.location ?? '');
+    assert.equal(location.origin + location.pathname, 'http://localhost:3000/error');
+    const id = location.searchParams.get('id');
+    assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+    const stored = await a.get(`/auth/self-service/errors?id=${id}`).expect(200);
+    assert.equal(stored.body.id, id);
+    assert.equal(stored.body.error.id, 'self_service_flow_return_to_forbidden');
+    assert.equal(stored.body.error.code, 400);
+    await a.get('/auth/self-service/errors?id=00000000-0000-4000-8000-000000000000').expect(404);
+    // JSON clients still get the error itself.
+    const json = await a
+      .get('/auth/self-service/login/browser?return_to=https://evil.example')
+      .set('Accept', 'application/json');
+    assert.equal(json.status, 400);
+  });
+
+  it('sends a browser without a session from settings to login, returning to settings', async () => {
+    const { agent } = makeApp();
+    const res = await agent().get('/auth/self-service/settings/browser').set('Accept', 'text/html');
+    assert.equal(res.status, 303);
+    const location = new URL(res.headers.location ?? '');
+    assert.equal(location.pathname, '/auth/self-service/login/browser');
+    assert.match(location.searchParams.get('return_to') ?? '', /\/auth\/self-service\/settings\/browser$/);
+  });
+
+  it('requireSession accepts a native app’s X-Session-Token', async () => {
+    const store = new MemoryStore();
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.use('/auth', passkeys({ rp: RP, store }));
+    app.get('/me', requireSession(), (_req, res) => {
+      res.json({ ok: true });
+    });
+    const { SoftwareAuthenticator } = await import('./helpers/authenticator.js');
+    const { creationOptionsOf, actionPath } = await import('./helpers/app.js');
+    const init = await request(app).get('/auth/self-service/registration/api').expect(200);
+    const credential = new SoftwareAuthenticator().create(creationOptionsOf(init.body), {
+      origin: 'http://localhost:3000',
+    });
+    const reg = await request(app)
+      .post(actionPath(init.body))
+      .send({ traits: { email: 'token@example.com' }, passkey_register: JSON.stringify(credential) })
+      .expect(200);
+    await request(app).get('/me').set('X-Session-Token', reg.body.session_token).expect(200);
+    await request(app).get('/me').set('X-Session-Token', 'ory_st_nope').set('Accept', 'application/json').expect(401);
+  });
+});

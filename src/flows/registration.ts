@@ -224,7 +224,10 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
       renewCeremony(config, flow);
       return fail(400, [messages.duplicateIdentifier(displayName)]);
     }
-    if (error instanceof DuplicateCredentialError) return ceremonyFailed(messages.duplicatePasskey().text);
+    if (error instanceof DuplicateCredentialError) {
+      renewCeremony(config, flow);
+      return fail(400, [messages.duplicatePasskey()]);
+    }
     throw error;
   }
   log('flow %s: identity %s registered', flow.id, identity.id);

@@ -3,7 +3,7 @@
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { HttpError, sessionInactive } from '../errors.js';
-import { baseUrl, queryParam, requestUrl, withFlow } from '../http.js';
+import { acceptsJson, baseUrl, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { passkeyName } from '../passkey-names.js';
 import { currentSession, identityJson } from '../session.js';
@@ -108,7 +108,15 @@ export function initSettings(type: FlowType) {
     if (type === 'api') refuseBrowserContext(req);
     const returnTo = returnToOf(req, config);
     const session = currentSession(req);
-    if (!session || !(await config.store.getIdentity(session.identityId))) throw sessionInactive();
+    if (!session || !(await config.store.getIdentity(session.identityId))) {
+      // Browsers sign in first and come back here; apps get the 401.
+      if (type === 'browser' && !acceptsJson(req)) {
+        const query = new URLSearchParams({ return_to: requestUrl(req, config) });
+        seeOther(req, res, config, `${baseUrl(req, config)}/self-service/login/browser?${query}`);
+        return;
+      }
+      throw sessionInactive();
+    }
     const flow = await createFlow(
       config,
       {
