@@ -17,7 +17,7 @@ import {
   settingsRenderer,
   submitSettings,
 } from './flows/settings.js';
-import { acceptsJson, isJsonSubmit, queryParam, seeOther } from './http.js';
+import { acceptsJson, isJsonSubmit, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { loadTokenSession, MissingSessionMiddlewareError } from './session.js';
 import type { Identity } from './store/types.js';

@@ -196,7 +196,6 @@ export interface RequireSessionOptions {
  * app.get('/account', requireSession(), (req, res) => res.send(req.session.passkeys?.identityId));
  */
 export function requireSession(options: RequireSessionOptions = {}): RequestHandler {
-  // biome-ignore lint/complexity/useArrowFunction: a named function shows in stack traces.
   return async function requirePasskeysSession(req: Request, res: Response, next: NextFunction) {
     let data: PasskeysSessionData | undefined;
     try {
