@@ -1,0 +1,122 @@
+/**
+ * express-passkeys, the basic example: sign up, sign in (button or passkey autofill), and manage passkeys, with
+ * server-rendered pages that talk to the passkeys router only through its flow API (as a UI for Ory Kratos would).
+ *
+ * Run: npm start   (http://localhost:3000; PORT=4000 npm start for another port)
+ *
+ * Open it as http://localhost:<port>, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
+import { MemoryStore, passkeys, requireSession } from '../../src/index.js';
+import { type Flow, type FlowKind, flowPage, homePage } from './views.js';
+
+/** Build the app for the origin it is served from (the passkeys' `rp.origins` must match it exactly). */
+function buildApp(origin: string): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  // express-session's default store is its own in-memory MemoryStore: fine for an example, but it leaks and forgets
+  // sessions on restart. In production use a real one (connect-redis, connect-pg-simple, ...) and a fixed secret.
+  app.use(
+    session({
+      secret: process.env.SESSION_SECRET ?? randomBytes(32).toString('hex'),
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax' },
+    }),
+  );
+
+  // A fresh CSP nonce per request, set BEFORE the passkeys router: it puts `res.locals.cspNonce` in its script node.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    next();
+  });
+
+  app.use(
+    '/auth',
+    passkeys({
+      rp: { id: 'localhost', displayName: 'Passkeys Example', origins: [origin] },
+      // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
+      store: new MemoryStore(),
+      // Flow inits redirect browsers to these pages with `?flow=<id>`.
+      urls: { ui: { login: '/login', registration: '/registration', settings: '/settings' } },
+    }),
+  );
+
+  /** Call the passkeys router over HTTP with the browser's cookies, as a Kratos UI calls Kratos. */
+  async function api(req: Request, res: Response, path: string): Promise<globalThis.Response> {
+    const answer = await fetch(`${origin}/auth${path}`, {
+      headers: { accept: 'application/json', cookie: req.headers.cookie ?? '' },
+    });
+    // Pass on the cookies the router sets. Its CSRF cookie is scoped to /auth, so the browser does not send it to
+    // these pages: a flow fetched from here gets a CSRF token for a new cookie, which the browser must receive.
+    for (const cookie of answer.headers.getSetCookie()) res.append('Set-Cookie', cookie);
+    return answer;
+  }
+
+  function send(res: Response, html: string): void {
+    const nonce = String(res.locals.cspNonce);
+    res.set('Content-Security-Policy', `script-src 'nonce-${nonce}'; object-src 'none'; base-uri 'none'`);
+    res.set('Cache-Control', 'no-store');
+    res.type('html').send(html);
+  }
+
+  app.get('/', async (req, res) => {
+    const whoami = await api(req, res, '/sessions/whoami');
+    if (whoami.status !== 200) return send(res, homePage(null));
+    const { identity } = (await whoami.json()) as { identity: { traits: { email?: string } } };
+    const logout = (await (await api(req, res, '/self-service/logout/browser')).json()) as { logout_url: string };
+    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url }));
+  });
+
+  /** `/registration`, `/login`, `/settings`: render the flow `?flow=<id>`, or start one. */
+  const flowRoute = (kind: FlowKind) => async (req: Request, res: Response) => {
+    const start = `/auth/self-service/${kind}/browser`;
+    const id = req.query.flow;
+    // No flow yet: the browser init creates one and 303s back here with `?flow=<id>`.
+    if (typeof id !== 'string') return res.redirect(303, start);
+    const answer = await api(req, res, `/self-service/${kind}/flows?id=${encodeURIComponent(id)}`);
+    if (answer.status === 410 || answer.status === 404) return res.redirect(303, start); // expired or unknown
+    if (answer.status === 401 || answer.status === 403) return res.redirect(303, '/login'); // not your flow
+    if (answer.status !== 200) throw new Error(`fetching the ${kind} flow failed: ${answer.status}`);
+    send(res, flowPage(kind, (await answer.json()) as Flow, String(res.locals.cspNonce)));
+  };
+  app.get('/registration', flowRoute('registration'));
+  app.get('/login', flowRoute('login'));
+  // Settings need a session: without one, go sign in (the router would answer 401).
+  app.get('/settings', requireSession({ redirectTo: '/login' }), flowRoute('settings'));
+
+  return app;
+}
+
+/** Start the example at localhost on `port` (default: `PORT` or 3000; 0: any free port). */
+export async function createApp(options: { port?: number } = {}): Promise<{
+  url: string;
+  server: Server;
+  close: () => Promise<void>;
+}> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? Number(process.env.PORT ?? 3000), 'localhost', resolve);
+  });
+  // The port is known only now (port 0), and the allowed origin must name it.
+  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
+  server.on('request', buildApp(url));
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return { url, server, close };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { url } = await createApp();
+  console.log(`Passkeys example listening on ${url}`);
+}

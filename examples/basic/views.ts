@@ -1,0 +1,151 @@
+// HTML for the example's pages: small template functions, no template engine.
+//
+// Every interpolated value goes through `esc()`: passkey names and traits are user input, and flow JSON is data.
+// No inline event handlers anywhere: the page is served under a nonce-only CSP, and webauthn.js binds the buttons
+// by their `data-onclicktrigger` attribute.
+
+/** The parts of Kratos's flow JSON these pages use. */
+export interface UiText {
+  id: number;
+  text: string;
+  type: string;
+  context?: Record<string, unknown>;
+}
+export interface UiNode {
+  type: string;
+  group: string;
+  attributes: Record<string, unknown>;
+  messages: UiText[];
+  meta: { label?: UiText };
+}
+export interface Flow {
+  id: string;
+  state: string;
+  ui: { action: string; method: string; nodes: UiNode[]; messages?: UiText[] };
+}
+export type FlowKind = 'registration' | 'login' | 'settings';
+
+/** Escape text for HTML element content and double-quoted attribute values. */
+export function esc(value: unknown): string {
+  return String(value ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
+label{display:block;margin:.5rem 0}input[type=text],input[type=email]{display:block;width:100%;padding:.4rem}
+button{margin:.5rem .5rem .5rem 0;padding:.4rem .8rem}.error{color:#b00020}.success{color:#006400}
+li{margin:.75rem 0}form.inline{display:inline}small{color:#555}`;
+
+// The CSP restricts scripts only, so this inline <style> is fine; the one script is webauthn.js, with the nonce.
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title><style>${STYLE}</style></head>
+<body><p><a href="/">Home</a></p><h1>${esc(title)}</h1>
+${body}
+</body></html>`;
+}
+
+function messageList(messages: UiText[] | undefined): string {
+  return (messages ?? [])
+    .map((m) => `<p class="${esc(m.type)}" data-message-id="${esc(m.id)}">${esc(m.text)}</p>`)
+    .join('\n');
+}
+
+/** `name="value"` pairs; `true` renders a bare attribute, `false`/`undefined`/`''` nothing. */
+function attrs(pairs: Record<string, unknown>): string {
+  return Object.entries(pairs)
+    .filter(([, v]) => v !== undefined && v !== false && v !== '')
+    .map(([k, v]) => (v === true ? ` ${k}` : ` ${k}="${esc(v)}"`))
+    .join('');
+}
+
+/**
+ * One flow node as HTML. `nonce` is this page's CSP nonce (the script node's own is the one of the server-side
+ * fetch that got the flow, not of this page). `form` ties a button to a form it is not inside of.
+ */
+function renderNode(node: UiNode, nonce: string, form?: string): string {
+  const a = node.attributes;
+  const label = node.meta.label?.text ?? '';
+  if (node.type === 'script') {
+    const { src, integrity, crossorigin, referrerpolicy, type, id } = a;
+    return `<script${attrs({ id, src, integrity, crossorigin, referrerpolicy, type, async: true, nonce })}></script>`;
+  }
+  if (node.type === 'text') return `<p>${esc((a.text as UiText | undefined)?.text ?? label)}</p>`;
+  if (node.type !== 'input') return '';
+  const value = a.value === undefined ? undefined : String(a.value);
+  const common = { form, name: a.name, value, disabled: a.disabled };
+  const messages = messageList(node.messages);
+  switch (a.type) {
+    case 'hidden':
+      return `<input${attrs({ type: 'hidden', ...common, 'data-onloadtrigger': a.onloadTrigger })}>${messages}`;
+    case 'button':
+      return `<button${attrs({ type: 'button', ...common, 'data-onclicktrigger': a.onclickTrigger })}>${esc(label)}</button>${messages}`;
+    case 'submit':
+      return `<button${attrs({ type: 'submit', ...common })}>${esc(label)}</button>${messages}`;
+    case 'checkbox':
+      return `<label><input${attrs({ type: 'checkbox', name: a.name, value: 'true', checked: a.value === true })}> ${esc(label)}</label>${messages}`;
+    default:
+      return `<label>${esc(label)}<input${attrs({ type: a.type, ...common, required: a.required, autocomplete: a.autocomplete })}></label>${messages}`;
+  }
+}
+
+const isRemove = (n: UiNode) => n.attributes.name === 'passkey_remove';
+
+function date(value: unknown): string {
+  return typeof value === 'string' ? esc(`${value.slice(0, 16).replace('T', ' ')} UTC`) : 'never';
+}
+
+/**
+ * Settings: one list item per passkey, read from its `passkey_remove` node's label context, with a rename form
+ * (a separate form, so it lives outside the flow form) and its remove button (tied to the flow form by `form=`).
+ */
+function passkeyList(flow: Flow, csrf: string): string {
+  const items = flow.ui.nodes.filter(isRemove).map((node) => {
+    const c = node.meta.label?.context ?? {};
+    const id = String(node.attributes.value);
+    const synced = c.backed_up ? 'synced' : c.backup_eligible ? 'can sync, not backed up yet' : 'this device only';
+    return `<li data-passkey-id="${esc(id)}"><strong class="passkey-name">${esc(c.display_name)}</strong><br>
+<small>added ${date(c.added_at)} · last used ${date(c.last_used_at)} · ${esc(synced)}</small><br>
+<form class="inline rename" method="POST" action="${esc(flow.ui.action)}">
+<input type="hidden" name="csrf_token" value="${esc(csrf)}"><input type="hidden" name="passkey_rename_id" value="${esc(id)}">
+<input type="text" name="passkey_rename_name" value="${esc(c.display_name)}" aria-label="New name" required maxlength="64">
+<button type="submit">Rename</button></form>
+${renderNode(node, '', 'flow')}</li>`;
+  });
+  return `<ul id="passkeys">${items.join('\n')}</ul>`;
+}
+
+const TITLES: Record<FlowKind, string> = { registration: 'Sign up', login: 'Sign in', settings: 'Your passkeys' };
+const FOOTERS: Record<FlowKind, string> = {
+  registration: '<p>Already have an account? <a href="/login">Sign in</a></p>',
+  login: '<p>No account yet? <a href="/registration">Sign up</a></p>',
+  settings: '',
+};
+
+/** A registration, login or settings page: the flow's nodes in one form posting to `ui.action`. */
+export function flowPage(kind: FlowKind, flow: Flow, nonce: string): string {
+  const csrf = String(flow.ui.nodes.find((n) => n.attributes.name === 'csrf_token')?.attributes.value ?? '');
+  const nodes = flow.ui.nodes.filter((n) => !isRemove(n)).map((n) => renderNode(n, nonce));
+  const body = `${messageList(flow.ui.messages)}
+${kind === 'settings' ? passkeyList(flow, csrf) : ''}
+<form id="flow" method="${esc(flow.ui.method)}" action="${esc(flow.ui.action)}">
+${nodes.join('\n')}
+</form>
+${FOOTERS[kind]}`;
+  return layout(TITLES[kind], body);
+}
+
+/** Home: who is signed in (from whoami), or links to sign up / sign in. */
+export function homePage(user: { email: string; logoutUrl: string } | null): string {
+  const body = user
+    ? `<p id="whoami">Signed in as <strong>${esc(user.email)}</strong>.</p>
+<p><a href="/settings">Manage passkeys</a> · <a href="${esc(user.logoutUrl)}">Log out</a></p>`
+    : `<p id="whoami">You are not signed in.</p>
+<p><a href="/registration">Sign up</a> · <a href="/login">Sign in</a></p>`;
+  return layout('Passkeys Example', body);
+}

@@ -1,0 +1,116 @@
+/**
+ * Shared real-browser plumbing (see /work/shared/BROWSER-TESTS.md): Chromium launch, a context per test with a CDP
+ * session for the virtual authenticators, a record of every navigator.credentials call, page errors and CSP
+ * violations. Nothing here fakes WebAuthn: the virtual authenticator signs, the page's own script runs.
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** For `describe(..., { skip })`: a reason to skip when Chromium is not installed. */
+export const skipWithoutChromium: string | false = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing`;
+
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+}
+
+/** One navigator.credentials call: when it started (`call`) and how it ended. */
+export interface CredentialCall {
+  op: 'create' | 'get';
+  mediation: string;
+  phase: 'call' | 'ok' | 'error';
+  error?: string;
+}
+
+// Wraps navigator.credentials.create/get to report calls through an exposed binding (survives navigations), and
+// reports CSP violations. Observes only: the real calls go through unchanged.
+const INIT_SCRIPT = `(() => {
+  const rec = (kind, x) => { try { window.__report(kind, JSON.stringify(x)); } catch (e) {} };
+  document.addEventListener('securitypolicyviolation', (e) => {
+    rec('csp', { directive: e.violatedDirective, blocked: e.blockedURI, url: location.href });
+  });
+  const c = navigator.credentials;
+  if (!c) return;
+  const wrap = (op, fn) => (o) => {
+    const mediation = (o && o.mediation) || 'optional';
+    rec('call', { op, mediation, phase: 'call' });
+    return fn(o).then(
+      (v) => { rec('call', { op, mediation, phase: 'ok' }); return v; },
+      (e) => { rec('call', { op, mediation, phase: 'error', error: e && e.name }); throw e; },
+    );
+  };
+  c.create = wrap('create', c.create.bind(c));
+  c.get = wrap('get', c.get.bind(c));
+})();`;
+
+export interface Tab {
+  context: BrowserContext;
+  page: Page;
+  cdp: CDPSession;
+  calls: CredentialCall[];
+  /** Uncaught page exceptions and CSP violations: a test ends with this empty. */
+  errors: string[];
+  /** Console warnings (webauthn.js reports failed ceremonies there). */
+  warnings: string[];
+}
+
+/** A new browser context and page, with WebAuthn enabled on its CDP session (no authenticator yet). */
+export async function openTab(browser: Browser): Promise<Tab> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(5000);
+  const tab: Tab = { context, page, cdp: await context.newCDPSession(page), calls: [], errors: [], warnings: [] };
+  await page.exposeFunction('__report', (kind: string, json: string) => {
+    if (kind === 'call') tab.calls.push(JSON.parse(json) as CredentialCall);
+    else tab.errors.push(`CSP violation: ${json}`);
+  });
+  await page.addInitScript(INIT_SCRIPT);
+  page.on('pageerror', (e) => tab.errors.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'warning') tab.warnings.push(m.text());
+  });
+  await tab.cdp.send('WebAuthn.enable');
+  return tab;
+}
+
+/** Add a CTAP2 virtual authenticator with resident keys and user verification; returns its id. */
+export async function addAuthenticator(tab: Tab, transport: 'internal' | 'usb' = 'internal'): Promise<string> {
+  const { authenticatorId } = await tab.cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+  });
+  return authenticatorId;
+}
+
+/** Switch automatic user presence on or off: an authenticator without it never answers. */
+export async function setPresence(tab: Tab, authenticatorId: string, enabled: boolean): Promise<void> {
+  await tab.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
+}
+
+/** The credentials on an authenticator, with ids and user handles converted to base64url (WebAuthn JSON's). */
+export async function credentialsOn(tab: Tab, authenticatorId: string) {
+  const { credentials } = await tab.cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  const url = (b64: string | undefined) =>
+    b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('base64url');
+  return credentials.map((c) => ({ ...c, id: url(c.credentialId)!, userHandleUrl: url(c.userHandle) }));
+}
+
+/** Poll until `predicate` holds. */
+export async function waitFor(predicate: () => boolean, what: string, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
