@@ -97,7 +97,9 @@ export function csrfToken(req: Request, res: Response, flowId: string): string {
       httpOnly: true,
       sameSite: 'lax',
       secure: req.secure,
-      path: req.baseUrl || '/',
+      // The whole site: UIs outside the mount path fetch flows server-side with the browser's cookies, as Kratos's
+      // own UI does, and each flow's token is bound to its flow id anyway.
+      path: '/',
       maxAge: 365 * 24 * 3600 * 1000,
     });
   }

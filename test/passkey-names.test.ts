@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AAGUID_NAMES } from '../src/data/aaguids.js';
-import { passkeyName } from '../src/passkey-names.js';
+import { passkeyName } from '../src/passkey.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CREATED = new Date('2026-03-07T23:59:59.000Z');

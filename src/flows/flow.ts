@@ -8,7 +8,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { FlowRecord, JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
 import { type UiNode, withNodeMessages } from '../ui/nodes.js';
-import { randomId } from '../webauthn.js';
+import { CeremonyError, randomId } from '../webauthn.js';
 
 export type FlowKind = 'registration' | 'login' | 'settings';
 export type FlowState = 'choose_method' | 'show_form' | 'success';
@@ -161,6 +161,22 @@ export async function expiredFlowError(
 export function renewCeremony(config: ResolvedOptions, flow: Flow): void {
   flow.challenge = randomId();
   flow.data.ceremonyExpiresAt = Date.now() + config.lifespans.ceremony;
+}
+
+/**
+ * Take the flow's challenge for the ceremony being submitted: it must be pending and younger than
+ * `lifespans.ceremony`, and it is consumed exactly once (of two concurrent submits, one gets it). Throws
+ * `CeremonyError` otherwise.
+ */
+export async function takeChallenge(config: ResolvedOptions, flow: Flow): Promise<string> {
+  const challenge = flow.challenge;
+  const used = 'The passkey ceremony was used already. Please try again.';
+  if (!challenge) throw new CeremonyError(used);
+  if (Date.now() > flow.data.ceremonyExpiresAt)
+    throw new CeremonyError('The passkey ceremony timed out. Please try again.');
+  if (!(await config.store.consumeChallenge(flow.id, challenge))) throw new CeremonyError(used);
+  flow.challenge = null;
+  return challenge;
 }
 
 /** Replace the flow's messages (ui-level and per node) before it is saved and rendered. */

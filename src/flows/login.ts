@@ -1,5 +1,6 @@
 // Login: usernameless (discoverable) sign-in with conditional UI, and `refresh=true` re-authentication.
 
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { sessionInactive } from '../errors.js';
@@ -21,6 +22,7 @@ import {
   renewCeremony,
   saveFlow,
   setMessages,
+  takeChallenge,
 } from './flow.js';
 import {
   answerFlow,
@@ -158,17 +160,13 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     return fail([], { passkey_login: [messages.required('passkey_login')] });
   }
 
-  const challenge = flow.challenge;
-  if (!challenge || Date.now() > flow.data.ceremonyExpiresAt) return fail([messages.passkeyLoginInvalid()]);
-
   let identity: Identity | null = null;
   let passkey: Passkey | null = null;
   let signCount: number;
   let backedUp: boolean;
   try {
-    const credential = parseCredential<Parameters<typeof verifyAuthentication>[1]>(response, 'authentication');
-    if (!(await config.store.consumeChallenge(flow.id, challenge))) return fail([messages.passkeyLoginInvalid()]);
-    flow.challenge = null;
+    const credential = parseCredential<AuthenticationResponseJSON>(response, 'authentication');
+    const challenge = await takeChallenge(config, flow);
     // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names.
     passkey = await config.store.getPasskey(credential.id);
     const userHandle = credential.response.userHandle;
@@ -182,11 +180,9 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     if (flow.data.refresh && identity.id !== flow.data.identityId) return fail([messages.passkeyLoginInvalid()]);
     ({ signCount, backedUp } = await verifyAuthentication(config, credential, challenge, passkey));
   } catch (error) {
-    if (error instanceof CeremonyError) {
-      log('flow %s: login ceremony failed: %s', flow.id, error.reason);
-      return fail([messages.passkeyLoginInvalid()]);
-    }
-    throw error;
+    if (!(error instanceof CeremonyError)) throw error;
+    log('flow %s: login ceremony failed: %s', flow.id, error.reason);
+    return fail([messages.passkeyLoginInvalid()]);
   }
 
   if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {

@@ -1,18 +1,26 @@
 // Registration: sign up with traits and a first passkey, created together (one step, or profile first).
 
 import { randomUUID } from 'node:crypto';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { baseUrl, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { passkeyName } from '../passkey-names.js';
+import { newPasskey } from '../passkey.js';
 import { normaliseIdentifier, traitsFromForm } from '../schema.js';
 import { identityJson, sessionJson } from '../session.js';
 import { DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
-import type { Identity, JsonValue, Passkey } from '../store/types.js';
+import type { Identity, JsonValue } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { CeremonyError, creationOptions, parseCredential, randomId, verifyRegistration } from '../webauthn.js';
+import {
+  CeremonyError,
+  creationOptions,
+  parseCredential,
+  randomId,
+  type VerifiedRegistration,
+  verifyRegistration,
+} from '../webauthn.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,
@@ -23,6 +31,7 @@ import {
   renewCeremony,
   saveFlow,
   setMessages,
+  takeChallenge,
 } from './flow.js';
 import {
   answerFlow,
@@ -168,30 +177,19 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     return answerFlow(config, req, res, flow, renderer, 200);
   }
 
-  const challenge = flow.challenge;
-  const ceremonyFailed = (reason: string) => {
+  // Any failure from here on answers with a new challenge.
+  const failCeremony = (message: UiText) => {
     renewCeremony(config, flow);
-    return fail(400, [messages.generic(reason)]);
+    return fail(400, [message]);
   };
-  if (!challenge) return ceremonyFailed('The passkey ceremony was used already. Please try again.');
-  if (Date.now() > flow.data.ceremonyExpiresAt) {
-    return ceremonyFailed('The passkey ceremony timed out. Please try again.');
-  }
-
-  let verified: Awaited<ReturnType<typeof verifyRegistration>>;
+  let verified: VerifiedRegistration;
   try {
-    const credential = parseCredential<Parameters<typeof verifyRegistration>[1]>(response, 'registration');
-    if (!(await config.store.consumeChallenge(flow.id, challenge))) {
-      return ceremonyFailed('The passkey ceremony was used already. Please try again.');
-    }
-    flow.challenge = null;
-    verified = await verifyRegistration(config, credential, challenge);
+    const credential = parseCredential<RegistrationResponseJSON>(response, 'registration');
+    verified = await verifyRegistration(config, credential, await takeChallenge(config, flow));
   } catch (error) {
-    if (error instanceof CeremonyError) {
-      log('flow %s: registration ceremony failed: %s', flow.id, error.reason);
-      return ceremonyFailed(error.reason);
-    }
-    throw error;
+    if (!(error instanceof CeremonyError)) throw error;
+    log('flow %s: registration ceremony failed: %s', flow.id, error.reason);
+    return failCeremony(messages.generic(error.reason));
   }
 
   const now = new Date();
@@ -204,30 +202,12 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     createdAt: now,
     updatedAt: now,
   };
-  const passkey: Passkey = {
-    id: verified.credentialId,
-    identityId: identity.id,
-    publicKey: verified.publicKey,
-    signCount: verified.signCount,
-    transports: verified.transports,
-    aaguid: verified.aaguid,
-    name: passkeyName(verified.aaguid, now),
-    backupEligible: verified.backupEligible,
-    backedUp: verified.backedUp,
-    createdAt: now,
-    lastUsedAt: null,
-  };
+  const passkey = newPasskey(identity.id, verified);
   try {
     await config.store.createIdentity(identity, passkey);
   } catch (error) {
-    if (error instanceof DuplicateIdentifierError) {
-      renewCeremony(config, flow);
-      return fail(400, [messages.duplicateIdentifier(displayName)]);
-    }
-    if (error instanceof DuplicateCredentialError) {
-      renewCeremony(config, flow);
-      return fail(400, [messages.duplicatePasskey()]);
-    }
+    if (error instanceof DuplicateIdentifierError) return failCeremony(messages.duplicateIdentifier(displayName));
+    if (error instanceof DuplicateCredentialError) return failCeremony(messages.duplicatePasskey());
     throw error;
   }
   log('flow %s: identity %s registered', flow.id, identity.id);

@@ -1,11 +1,12 @@
 // Settings: list, add, rename and remove passkeys, behind a recent (privileged) session.
 
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { passkeyName } from '../passkey-names.js';
+import { newPasskey } from '../passkey.js';
 import { currentSession, identityJson } from '../session.js';
 import { DuplicateCredentialError } from '../store/errors.js';
 import type { Identity, Passkey } from '../store/types.js';
@@ -22,6 +23,7 @@ import {
   loadFlow,
   renewCeremony,
   setMessages,
+  takeChallenge,
 } from './flow.js';
 import {
   answerFlow,
@@ -210,41 +212,15 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   }
 
   // Add a passkey: verified like a registration, bound to this identity's user handle.
-  const challenge = flow.challenge;
-  const ceremonyFailed = (reason: string) => {
-    renewCeremony(config, flow);
-    return fail([messages.generic(reason)]);
-  };
-  if (!challenge) return ceremonyFailed('The passkey ceremony was used already. Please try again.');
-  if (Date.now() > flow.data.ceremonyExpiresAt)
-    return ceremonyFailed('The passkey ceremony timed out. Please try again.');
   let passkey: Passkey;
   try {
-    const credential = parseCredential<Parameters<typeof verifyRegistration>[1]>(register, 'registration');
-    if (!(await config.store.consumeChallenge(flow.id, challenge))) {
-      return ceremonyFailed('The passkey ceremony was used already. Please try again.');
-    }
-    flow.challenge = null;
-    const verified = await verifyRegistration(config, credential, challenge);
-    const now = new Date();
-    passkey = {
-      id: verified.credentialId,
-      identityId: identity.id,
-      publicKey: verified.publicKey,
-      signCount: verified.signCount,
-      transports: verified.transports,
-      aaguid: verified.aaguid,
-      name: passkeyName(verified.aaguid, now),
-      backupEligible: verified.backupEligible,
-      backedUp: verified.backedUp,
-      createdAt: now,
-      lastUsedAt: null,
-    };
+    const credential = parseCredential<RegistrationResponseJSON>(register, 'registration');
+    passkey = newPasskey(identity.id, await verifyRegistration(config, credential, await takeChallenge(config, flow)));
     await config.store.addPasskey(passkey);
   } catch (error) {
-    if (error instanceof CeremonyError) return ceremonyFailed(error.reason);
+    renewCeremony(config, flow);
+    if (error instanceof CeremonyError) return fail([messages.generic(error.reason)]);
     if (error instanceof DuplicateCredentialError) {
-      renewCeremony(config, flow);
       return fail([], { passkey_settings_register: [messages.duplicatePasskey()] });
     }
     throw error;
