@@ -53,8 +53,8 @@ function buildApp(origin: string): express.Express {
     const answer = await fetch(`${origin}/auth${path}`, {
       headers: { accept: 'application/json', cookie: req.headers.cookie ?? '' },
     });
-    // Pass on the cookies the router sets. Its CSRF cookie is scoped to /auth, so the browser does not send it to
-    // these pages: a flow fetched from here gets a CSRF token for a new cookie, which the browser must receive.
+    // Pass on the cookies the router sets: its CSRF cookie, when this browser has none yet, must reach the browser
+    // so that the token in the rendered form matches it.
     for (const cookie of answer.headers.getSetCookie()) res.append('Set-Cookie', cookie);
     return answer;
   }
