@@ -286,7 +286,8 @@ describe('registration flow', () => {
     const res = await agent().get('/auth/self-service/registration/browser').set('Accept', 'text/html');
     assert.equal(res.status, 303);
     assert.match(res.headers.location ?? '', /^http:\/\/localhost:3000\/register\?flow=[0-9a-f-]{36}$/);
-    assert.match(String(res.headers['set-cookie']), /passkeys_csrf_token=/);
+    // Path=/ so that UI pages outside the mount path (fetching flows server-side) get the browser's cookie too.
+    assert.match(String(res.headers['set-cookie']), /passkeys_csrf_token=[^;]+;.*Path=\/;.*HttpOnly;.*SameSite=Lax/);
   });
 
   it('refuses return_to outside the allowed origins', async () => {
