@@ -145,9 +145,9 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
       },
     ]);
   }
-  if (flow.data.state === 'success') {
-    return fail([messages.generic('This login flow has been completed already. Start a new one.')]);
-  }
+  // A completed flow refuses further assertions like any other invalid one: clients see one id (4000043) for every
+  // refused sign-in, whichever of two racing submits arrived second.
+  if (flow.data.state === 'success') return fail([messages.passkeyLoginInvalid()]);
 
   const response = body.passkey_login;
   if (response === undefined || response === '') {
