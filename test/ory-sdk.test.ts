@@ -1,7 +1,6 @@
 // Ory's own SDK (`@ory/client-fetch`, unchanged) against the router on a real port: every flow the SDK has for the
 // passkey method, asserting on the objects the SDK parses (its models, its type guards, its error helpers), since
-// that is all a UI written for Kratos ever sees. Tests marked `todo` record where we still differ from Kratos in a
-// way the SDK exposes; they run, and turn green once fixed.
+// that is all a UI written for Kratos ever sees.
 
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -813,9 +812,7 @@ describe("Ory's SDK (@ory/client-fetch) against the router", () => {
     );
   });
 
-  it('browser login/registration answer continue_with redirect_browser_to = return_to, as Kratos does', {
-    todo: 'we answer continue_with: [], so Ory Elements drops return_to',
-  }, async () => {
+  it('browser login/registration answer continue_with redirect_browser_to = return_to, as Kratos does', async () => {
     const returnTo = `${server.origin}/after-login`;
     const client = browserClient(server);
     const flow = await client.api.createBrowserRegistrationFlow({ returnTo });
@@ -953,9 +950,7 @@ describe("Ory's SDK: lifespans (expired flows, privileged sessions)", () => {
     assert.deepEqual(uiProblems(renewed.ui), []);
   });
 
-  it('410 `since` is a Go time.Duration (nanoseconds), as the SDK model documents it', {
-    todo: 'we send milliseconds',
-  }, async () => {
+  it('410 `since` is a Go time.Duration (nanoseconds), as the SDK model documents it', async () => {
     const { body } = await rejection(client.api.getLoginFlow({ id: sinceLogin.id }));
     const expired = SelfServiceFlowExpiredErrorFromJSON(body);
     const elapsedMs = Date.now() - sinceLogin.expires_at.getTime();

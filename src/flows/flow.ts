@@ -150,7 +150,7 @@ export async function expiredFlowError(
     `The self-service flow expired ${minutes} minutes ago, initialize a new one.`,
     {
       use_flow_id: successor.id,
-      since: Date.now() - flow.expiresAt.getTime(),
+      since: (Date.now() - flow.expiresAt.getTime()) * 1e6, // a Go time.Duration, as Kratos sends it: nanoseconds
       expired_at: flow.expiresAt.toISOString(),
     },
   );

@@ -3,7 +3,16 @@
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { csrfViolation, HttpError, sessionAlreadyAvailable } from '../errors.js';
-import { acceptsJson, checkReturnTo, csrfToken, csrfValid, isJsonSubmit, seeOther, withFlow } from '../http.js';
+import {
+  acceptsJson,
+  baseUrl,
+  checkReturnTo,
+  csrfToken,
+  csrfValid,
+  isJsonSubmit,
+  seeOther,
+  withFlow,
+} from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession, issueSession, issueTokenSession } from '../session.js';
 import type { JsonValue } from '../store/types.js';
@@ -66,9 +75,24 @@ export async function answerFlow(
   res.status(status).json(await renderFlow(config, req, res, flow, renderer));
 }
 
-/** Finish a successful login or registration: JSON body, or a 303 to `return_to` / `urls.defaultReturnTo`. */
-export function answerSuccess(config: ResolvedOptions, req: Request, res: Response, flow: Flow, body: object): void {
+/**
+ * Finish a successful login or registration: JSON body, or a 303 to `return_to` / `urls.defaultReturnTo`.
+ * A browser flow with a `return_to` answered as JSON says where to go next in `continue_with`, as Kratos does, so
+ * that UIs such as Ory Elements keep the `return_to` (without one, `continue_with` stays `[]`).
+ */
+export function answerSuccess(
+  config: ResolvedOptions,
+  req: Request,
+  res: Response,
+  flow: Flow,
+  body: Record<string, unknown>,
+): void {
   if (isJsonSubmit(req) || flow.data.type === 'api') {
+    const returnTo = flow.data.returnTo;
+    if (flow.data.type === 'browser' && returnTo) {
+      const target = new URL(returnTo, `${baseUrl(req, config)}/`).href;
+      body.continue_with = [{ action: 'redirect_browser_to', redirect_browser_to: target }];
+    }
     res.status(200).json(body);
     return;
   }
