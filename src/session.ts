@@ -70,6 +70,7 @@ function saveTokenSession(req: Request, token: string, data: PasskeysSessionData
  */
 export async function loadTokenSession(req: Request): Promise<void> {
   const header = req.get('x-session-token');
+  if (tokenSessions.has(req)) return;
   if (!header || header.length > 256) return;
   const record = await new Promise<{ passkeys?: PasskeysSessionData } | null | undefined>((resolve, reject) =>
     storeOf(req).get(tokenSid(header), (err: unknown, value?: unknown) =>
@@ -199,9 +200,7 @@ export function requireSession(options: RequireSessionOptions = {}): RequestHand
   return async function requirePasskeysSession(req: Request, res: Response, next: NextFunction) {
     let data: PasskeysSessionData | undefined;
     try {
-      // Native apps authenticate with `X-Session-Token` rather than the cookie.
-      if (req.headers['x-session-token'] !== undefined) await loadTokenSession(req);
-      data = currentSession(req);
+      data = await resolveSession(req);
     } catch (error) {
       next(error);
       return;
@@ -218,4 +217,10 @@ export function requireSession(options: RequireSessionOptions = {}): RequestHand
     const error: HttpError = sessionInactive();
     res.status(error.code).json(error.toJSON());
   };
+}
+
+/** {@link currentSession} for the app's own routes, outside the router: loads a native app's token session first. */
+export async function resolveSession(req: Request): Promise<PasskeysSessionData | undefined> {
+  if (req.headers['x-session-token'] !== undefined) await loadTokenSession(req);
+  return currentSession(req);
 }

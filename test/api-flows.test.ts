@@ -122,3 +122,24 @@ describe('API flows (native apps)', () => {
     assert.equal(ok.body.session.id, res.body.session.id);
   });
 });
+
+describe('app routes and native sessions', () => {
+  it('listPasskeys(req) and getIdentity(req) see an X-Session-Token session', async () => {
+    const express = (await import('express')).default;
+    const session = (await import('express-session')).default;
+    const { MemoryStore, passkeys } = await import('../src/index.js');
+    const { RP } = await import('./helpers/app.js');
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    const auth = passkeys({ rp: RP, store: new MemoryStore() });
+    app.use('/auth', auth);
+    app.get('/mine', async (req, res) => {
+      res.json({ identity: (await auth.getIdentity(req))?.id ?? null, count: (await auth.listPasskeys(req)).length });
+    });
+    const { res } = await apiRegister(app, 'mine@example.com');
+    const mine = await request(app).get('/mine').set('X-Session-Token', res.body.session_token).expect(200);
+    assert.deepEqual(mine.body, { identity: res.body.identity.id, count: 1 });
+    const nobody = await request(app).get('/mine').set('X-Session-Token', 'ory_st_unknown').expect(200);
+    assert.deepEqual(nobody.body, { identity: null, count: 0 });
+  });
+});

@@ -7,7 +7,7 @@ import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
-import { currentSession, identityJson } from '../session.js';
+import { currentSession, identityJson, resolveSession } from '../session.js';
 import { DuplicateCredentialError } from '../store/errors.js';
 import type { Identity, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
@@ -282,7 +282,7 @@ export interface PasskeyInfo {
 
 /** The passkeys of the request's session identity (empty without a session). */
 export async function listPasskeysOf(config: ResolvedOptions, req: Request): Promise<PasskeyInfo[]> {
-  const session = currentSession(req);
+  const session = await resolveSession(req);
   if (!session) return [];
   const passkeys = await config.store.listPasskeys(session.identityId);
   return passkeys.map(({ id, name, createdAt, lastUsedAt, backupEligible, backedUp, transports, aaguid }) => ({
@@ -299,6 +299,6 @@ export async function listPasskeysOf(config: ResolvedOptions, req: Request): Pro
 
 /** The identity of the request's session, or null. */
 export async function identityOf(config: ResolvedOptions, req: Request): Promise<Identity | null> {
-  const session = currentSession(req);
+  const session = await resolveSession(req);
   return session ? config.store.getIdentity(session.identityId) : null;
 }
