@@ -191,6 +191,8 @@ function inputType(node: SchemaNode): TraitField['type'] {
   }
 }
 
+const MAX_ERRORS = 20;
+
 /** ajv errors → Kratos messages on the node they concern. */
 function mapErrors(errors: ErrorObject[], document: unknown): TraitErrors {
   const result: TraitErrors = { nodes: {}, general: [] };
@@ -206,7 +208,8 @@ function mapErrors(errors: ErrorObject[], document: unknown): TraitErrors {
     }
     result.nodes[name] = [...(result.nodes[name] ?? []), message];
   };
-  for (const error of errors) {
+  // The first few are enough to show, and they are stored with the flow.
+  for (const error of errors.slice(0, MAX_ERRORS)) {
     const value = valueAt(document, error.instancePath);
     switch (error.keyword) {
       case 'required': {

@@ -182,6 +182,23 @@ describe('registration flow', () => {
     assert.equal(extra.body.ui.messages[0].id, 4000001);
   });
 
+  it('keeps what a flow stores small when junk traits are posted into it', async () => {
+    const { agent, store } = makeApp();
+    const a = agent();
+    const flow = await initFlow(a, 'registration');
+    const junk = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 'x'.repeat(100)]));
+    const res = await a
+      .post(actionPath(flow))
+      .set('Accept', 'application/json')
+      .send({ method: 'profile', csrf_token: csrfOf(flow), traits: { email: 'junk@example.com', ...junk } });
+    assert.equal(res.status, 400);
+    assert.ok(res.body.ui.messages.length <= 20);
+    const stored = await store.getFlow(flow.id);
+    assert.ok(stored);
+    const size = JSON.stringify(stored.data).length;
+    assert.ok(size < 8192, `stored flow data is ${size} bytes`);
+  });
+
   it('refuses a taken identifier (case-insensitively) with 4000028', async () => {
     const { agent } = makeApp();
     await register(agent(), 'taken@example.com');

@@ -153,7 +153,10 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     submitted !== undefined && !(fromForm && Object.keys(submitted as object).length === 0 && flow.data.traits);
   const traits = (hasSubmitted ? submitted : (flow.data.traits ?? {})) as Record<string, JsonValue>;
   const errors = config.schema.validate(traits, fromForm);
-  flow.data.traits = traits && typeof traits === 'object' && !Array.isArray(traits) ? traits : undefined;
+  // Kept to fill the form again (and, when valid, for the passkey step); invalid ones only if small, so that posting
+  // junk into anonymous flows cannot make the store hold more than a few KiB per flow.
+  const keep = traits && typeof traits === 'object' && !Array.isArray(traits);
+  flow.data.traits = keep && (!errors || JSON.stringify(traits).length <= 4096) ? traits : undefined;
   if (errors) return fail(400, errors.general, errors.nodes);
 
   const displayName = config.schema.displayName(traits);
