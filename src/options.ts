@@ -150,9 +150,14 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     }
   }
 
+  const flow = parseDuration(opts.lifespans?.flow ?? '1h', 'lifespans.flow');
   const lifespans = {
-    flow: parseDuration(opts.lifespans?.flow ?? '1h', 'lifespans.flow'),
-    ceremony: parseDuration(opts.lifespans?.ceremony ?? '5m', 'lifespans.ceremony'),
+    flow,
+    // Unset, the ceremony gets 5 minutes, or the whole flow when that is shorter.
+    ceremony:
+      opts.lifespans?.ceremony === undefined
+        ? Math.min(300_000, flow)
+        : parseDuration(opts.lifespans.ceremony, 'lifespans.ceremony'),
     session: parseDuration(opts.lifespans?.session ?? '24h', 'lifespans.session'),
     privilegedSession: parseDuration(opts.lifespans?.privilegedSession ?? '1h', 'lifespans.privilegedSession'),
   };
@@ -237,6 +242,11 @@ function configError(error: ErrorObject | undefined): TypeError {
   if (!error) return new TypeError('express-passkeys: invalid options.');
   const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const where = path ? `\`${path}\`` : 'the options';
+  if (path === 'rp.origins') {
+    return new TypeError(
+      'express-passkeys: `rp.origins` must be an origin or a non-empty array of origins, like `["https://example.com"]`.',
+    );
+  }
   switch (error.keyword) {
     case 'required': {
       const missing = path ? `${path}.${error.params.missingProperty}` : error.params.missingProperty;
@@ -393,6 +403,6 @@ export function parseDuration(value: number | string, name: string): number {
     if (total > 0) return total;
   }
   throw new TypeError(
-    `express-passkeys: \`${name}\` must be a positive number of milliseconds or a duration like "90s", "5m", "1h" (got ${JSON.stringify(value)}).`,
+    `express-passkeys: \`${name}\` must be a positive number of milliseconds or a duration like "90s", "5m", "1h" (got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}).`,
   );
 }

@@ -130,8 +130,12 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
       return;
     }
     const errorUi = config.urls.ui.error;
-    const selfService = req.path.startsWith('/self-service/') && req.path !== '/self-service/errors';
-    if (browser && errorUi && selfService && http.code !== 410) {
+    // Pages a browser navigates to: flow inits, the logout link, form posts. Not the JSON endpoints.
+    const navigation =
+      req.method === 'POST' ||
+      /^\/self-service\/(registration|login|settings)\/browser$/.test(req.path) ||
+      req.path === '/self-service/logout';
+    if (browser && errorUi && navigation && http.code !== 410) {
       // Browsers go to the error page with the id of a stored error, as Kratos does.
       saveError(config, http).then(
         (id) => seeOther(req, res, config, `${errorUi}${errorUi.includes('?') ? '&' : '?'}id=${id}`),

@@ -118,6 +118,7 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
 
   const strict = makeValidator(raw, false);
   const coercing = makeValidator(raw, true);
+  const known = new Set(fields.map((field) => field.name));
 
   return {
     id,
@@ -125,14 +126,15 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
     fields,
     displayNameField,
     validate(value, fromForm) {
-      // NUL has no place in a trait, and databases such as PostgreSQL refuse it in text.
-      const nul = findNul(value, 'traits');
-      if (nul)
-        return { nodes: { [nul]: [messages.generic('The value must not contain NUL characters.')] }, general: [] };
-      const validate = fromForm ? coercing : strict;
-      const document = { traits: value };
-      if (validate(document)) return null;
-      return mapErrors(validate.errors ?? [], document);
+      const errors = validateTraits(value, fromForm);
+      if (!errors) return null;
+      // A message for a path no input renders (an object such as `traits.name`) goes to `ui.messages`.
+      for (const [name, list] of Object.entries(errors.nodes)) {
+        if (known.has(name)) continue;
+        errors.general.push(...list);
+        delete errors.nodes[name];
+      }
+      return errors;
     },
     displayName(value) {
       let node: JsonValue | undefined = value;
@@ -142,6 +144,16 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
       return typeof node === 'string' ? node : undefined;
     },
   };
+
+  function validateTraits(value: unknown, fromForm: boolean): TraitErrors | null {
+    // NUL has no place in a trait, and databases such as PostgreSQL refuse it in text.
+    const nul = findNul(value, 'traits');
+    if (nul) return { nodes: { [nul]: [messages.generic('The value must not contain NUL characters.')] }, general: [] };
+    const validate = fromForm ? coercing : strict;
+    const document = { traits: value };
+    if (validate(document)) return null;
+    return mapErrors(validate.errors ?? [], document);
+  }
 }
 
 /** The node name of the first string (or key) below `value` that contains U+0000. */
@@ -273,8 +285,13 @@ export function normaliseIdentifier(value: string): string {
   return value.normalize('NFKC').trim().toLowerCase();
 }
 
+/** Does a JSON body carry traits as flat `traits.*` keys (Ory Elements posts its form that way), not as an object? */
+export function hasFlatTraits(body: Record<string, unknown>): boolean {
+  return body.traits === undefined && Object.keys(body).some((key) => key.startsWith('traits.'));
+}
+
 /**
- * Traits from a urlencoded body: `traits.email=a@b.c&traits.name.first=Ann` → `{ email, name: { first } }`.
+ * Traits from a urlencoded body (or a JSON body that follows the form's format): `traits.email=a@b.c&traits.name.first=Ann` → `{ email, name: { first } }`.
  * Empty values are dropped, as an untouched optional field should not fail validation.
  */
 export function traitsFromForm(body: Record<string, unknown>): Record<string, JsonValue> {
@@ -282,6 +299,7 @@ export function traitsFromForm(body: Record<string, unknown>): Record<string, Js
   for (const [key, value] of Object.entries(body)) {
     if (!key.startsWith('traits.') || typeof value !== 'string' || value === '') continue;
     const path = key.split('.').slice(1);
+    if (path.length > 16) continue;
     if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) continue;
     let node = traits;
     for (const part of path.slice(0, -1)) {

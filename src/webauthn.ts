@@ -11,6 +11,7 @@ import {
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey, isoCBOR } from '@simplewebauthn/server/helpers';
 import { Ajv } from 'ajv';
+import { authenticatorDataWellFormed, cborItemEnd } from './cbor.js';
 import type { ResolvedOptions } from './options.js';
 
 /** A ceremony failed. `reason` is safe to show to the client; the library's own wording, never a stack. */
@@ -274,12 +275,17 @@ function describe(error: unknown): string {
   return 'The passkey response could not be verified.';
 }
 
-/** The attestation object must decode completely: no trailing bytes a lax decoder would ignore. */
+/**
+ * The attestation object must decode completely: one well-formed CBOR map, no trailing bytes, nothing truncated
+ * (checked strictly, as the decoder is lax about declared lengths), and its authenticator data exactly its parts.
+ */
 function checkAttestationObject(encoded: string): void {
   try {
-    const bytes = Buffer.from(encoded, 'base64url');
+    const bytes = new Uint8Array(Buffer.from(encoded, 'base64url'));
+    if (cborItemEnd(bytes) !== bytes.length) throw new Error('trailing bytes');
     const decoded = isoCBOR.decodeFirst<Map<string, never>>(bytes);
-    if (!(decoded instanceof Map) || isoCBOR.encode(decoded).length !== bytes.length) throw new Error('trailing');
+    const authData = decoded instanceof Map ? (decoded.get('authData') as unknown) : undefined;
+    if (!(authData instanceof Uint8Array) || !authenticatorDataWellFormed(authData)) throw new Error('authData');
   } catch {
     throw new CeremonyError('The attestation object is malformed.');
   }

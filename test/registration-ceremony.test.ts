@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Agent, actionPath, creationOptionsOf, csrfOf, initFlow, makeApp, ORIGIN } from './helpers/app.js';
 import { SoftwareAuthenticator } from './helpers/authenticator.js';
-import { encodeCbor } from './helpers/cbor.js';
+import { decodeCbor, encodeCbor } from './helpers/cbor.js';
 
 async function submit(
   a: Agent,
@@ -89,6 +89,38 @@ describe('registration ceremony checks', () => {
     credential.response.attestationObject = bytes.subarray(0, bytes.length - 10).toString('base64url');
     const res = await submit(a, flow, credential);
     assert.equal(res.status, 400);
+  });
+
+  it('refuses an attestation object truncated inside its extensions (where a lax decoder pads nothing)', async () => {
+    const { agent, store } = makeApp();
+    const a = agent();
+    const flow = await initFlow(a, 'registration');
+    const credential = new SoftwareAuthenticator().create(creationOptionsOf(flow), { origin: ORIGIN });
+    // fmt "none" signs nothing, so the authenticator data can be rebuilt: ED flag plus an extensions map.
+    const object = decodeCbor(Buffer.from(credential.response.attestationObject, 'base64url')) as Map<string, unknown>;
+    const authData = object.get('authData') as Uint8Array;
+    // An extension whose value is a byte string: cut short, a lax decoder just returns fewer bytes.
+    const extensions = encodeCbor(new Map([['x', new Uint8Array(10).fill(1)]]));
+    const withExtensions = new Uint8Array([...authData, ...extensions]);
+    withExtensions[32] = (withExtensions[32] ?? 0) | 0x80;
+    object.set('authData', withExtensions);
+    const full = encodeCbor(object as never);
+    // Cut 3 bytes off the end: the authData byte string now claims more bytes than there are.
+    credential.response.attestationObject = Buffer.from(full.subarray(0, full.length - 3)).toString('base64url');
+    delete (credential.response as { authenticatorData?: string }).authenticatorData;
+    const res = await submit(a, flow, credential, 'ext@example.com');
+    assert.equal(res.status, 400);
+    assert.equal(res.body.ui.messages[0].id, 4000001);
+    assert.equal(await store.findIdentityByIdentifier('ext@example.com'), null);
+    const again = new SoftwareAuthenticator().create(creationOptionsOf(res.body), { origin: ORIGIN });
+    const object2 = decodeCbor(Buffer.from(again.response.attestationObject, 'base64url')) as Map<string, unknown>;
+    const authData2 = object2.get('authData') as Uint8Array;
+    const extended2 = new Uint8Array([...authData2, ...extensions]);
+    extended2[32] = (extended2[32] ?? 0) | 0x80;
+    object2.set('authData', extended2);
+    again.response.attestationObject = Buffer.from(encodeCbor(object2 as never)).toString('base64url');
+    delete (again.response as { authenticatorData?: string }).authenticatorData;
+    assert.equal((await submit(a, res.body, again, 'ext@example.com')).status, 200, 'the complete object registers');
   });
 
   it('refuses a credential id that is registered already', async () => {

@@ -52,9 +52,29 @@ const validators = Object.fromEntries(Object.entries(schemas).map(([name, schema
  */
 export function bodyOf(req: Request, kind: keyof typeof schemas): Record<string, unknown> {
   const body: unknown = req.body ?? {};
+  if (depthOf(body) > MAX_DEPTH) {
+    throw new HttpError(400, 'bad_request', `The request body is nested more than ${MAX_DEPTH} levels deep.`);
+  }
   const validate = validators[kind];
   if (!validate(body)) throw new HttpError(400, 'bad_request', describe(validate.errors?.[0]));
   return body as Record<string, unknown>;
+}
+
+/** Deeper bodies are refused before anything walks them (recursion, JSON.stringify in stores). */
+const MAX_DEPTH = 32;
+
+/** Nesting depth of a JSON value, counted without recursion; stops early past the limit. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_DEPTH) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 function describe(error: ErrorObject | undefined): string {

@@ -1,7 +1,7 @@
 // `GET /self-service/<kind>/flows?id=`: a flow's JSON; 404 if unknown, 410 (with its successor) if expired.
 
 import type { Request, Response } from 'express';
-import { HttpError } from '../errors.js';
+import { HttpError, sessionInactive } from '../errors.js';
 import { queryParam } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession } from '../session.js';
@@ -22,7 +22,8 @@ export function fetchFlow(kind: FlowKind, renderer: FlowRenderer) {
     const flow = await loadFlow(config, kind, queryParam(req, 'id'));
     if (flow.data.identityId && kind === 'settings') {
       const session = currentSession(req);
-      if (!session || session.identityId !== flow.data.identityId) {
+      if (!session) throw sessionInactive();
+      if (session.identityId !== flow.data.identityId) {
         throw new HttpError(403, 'forbidden', 'This settings flow belongs to another session.');
       }
     }

@@ -167,18 +167,24 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   try {
     const credential = parseCredential<AuthenticationResponseJSON>(response, 'authentication');
     const challenge = await takeChallenge(config, flow);
-    // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names.
+    // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names. Only a refresh, whose
+    // user is known beforehand, may do without a user handle.
     passkey = await config.store.getPasskey(credential.id);
     const userHandle = credential.response.userHandle;
     if (userHandle) {
       identity = await config.store.findIdentityByUserHandle(userHandle);
       if (!identity) return fail([messages.noPasskeyUser()]);
-    } else if (passkey) {
+    } else if (passkey && flow.data.refresh) {
       identity = await config.store.getIdentity(passkey.identityId);
     }
     if (!passkey || !identity || passkey.identityId !== identity.id) return fail([messages.passkeyLoginInvalid()]);
     if (flow.data.refresh && identity.id !== flow.data.identityId) return fail([messages.passkeyLoginInvalid()]);
-    ({ signCount, backedUp } = await verifyAuthentication(config, credential, challenge, passkey));
+    const verified = await verifyAuthentication(config, credential, challenge, passkey);
+    // WebAuthn §7.2 step 17: backup eligibility is fixed when the credential is created; a change is refused.
+    if (verified.backupEligible !== passkey.backupEligible) {
+      throw new CeremonyError('The passkey changed its backup eligibility.');
+    }
+    ({ signCount, backedUp } = verified);
   } catch (error) {
     if (!(error instanceof CeremonyError)) throw error;
     log('flow %s: login ceremony failed: %s', flow.id, error.reason);

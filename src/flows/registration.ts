@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import { baseUrl, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
-import { normaliseIdentifier, traitsFromForm } from '../schema.js';
+import { hasFlatTraits, normaliseIdentifier, traitsFromForm } from '../schema.js';
 import { identityJson, sessionJson } from '../session.js';
 import { DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue } from '../store/types.js';
@@ -146,8 +146,9 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     ]);
   }
 
-  // Traits: from this submit, else from the profile step.
-  const fromForm = !req.is('application/json');
+  // Traits: from this submit, else from the profile step. A JSON body may carry them as flat `traits.*` keys, the
+  // way a form posts them (Ory Elements does); those are read, and type-coerced, like a form's.
+  const fromForm = !req.is('application/json') || hasFlatTraits(body);
   const submitted = fromForm ? traitsFromForm(body) : body.traits;
   const hasSubmitted =
     submitted !== undefined && !(fromForm && Object.keys(submitted as object).length === 0 && flow.data.traits);

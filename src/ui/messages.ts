@@ -53,7 +53,7 @@ export const messages = {
       allowed_types: allowedTypes,
       actual_type: actualType,
     }),
-  noPasskeyUser: () => error(4000015, 'This account does not exist or has no passkey set up.'),
+  noPasskeyUser: () => error(4000015, 'This account does not exist or has no security key set up.'),
   duplicateIdentifier: (identifier: string) =>
     error(
       4000028,
