@@ -8,12 +8,31 @@ import type { ResolvedOptions } from './options.js';
 /** Absolute URL of the mount path: `urls.publicBase`, or the request's protocol, host and `req.baseUrl`. */
 export function baseUrl(req: Request, config: ResolvedOptions): string {
   if (config.urls.publicBase) return config.urls.publicBase;
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+  return `${req.protocol}://${hostOf(req)}${req.baseUrl}`;
 }
 
-/** The absolute URL of this request, as the browser sent it. */
+/**
+ * The host (with port) the client asked for: `X-Forwarded-Host` when the app trusts the proxy that sent it (Express's
+ * `trust proxy`, as `req.protocol` does), else `Host`. Express 5's `req.host` does this; Express 4's drops the port.
+ */
+function hostOf(req: Request): string {
+  const trust = req.app?.get('trust proxy fn') as ((address: string, hop: number) => boolean) | undefined;
+  const forwarded = req.get('x-forwarded-host');
+  if (forwarded && trust?.(req.socket?.remoteAddress ?? '', 0)) {
+    const first = forwarded.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.get('host') ?? 'localhost';
+}
+
+/**
+ * The absolute URL of this request, as the browser sent it (the flow's `request_url`). It is stored with the flow, so
+ * a query string longer than any legitimate one (1 KiB) is left out rather than stored.
+ */
 export function requestUrl(req: Request, config: ResolvedOptions): string {
-  return `${baseUrl(req, config)}${req.path === '/' ? '' : req.path}${queryOf(req.originalUrl)}`;
+  const query = queryOf(req.originalUrl);
+  const url = `${baseUrl(req, config)}${req.path === '/' ? '' : req.path}${query.length <= 1024 ? query : ''}`;
+  return url.slice(0, 2048); // a Host header can be long too
 }
 
 function queryOf(url: string): string {
@@ -40,16 +59,18 @@ export function queryParam(req: Request, name: string): string | undefined {
 
 /**
  * Check a `return_to` against `urls.allowedReturnTo`: a same-site path, or an absolute http(s) URL under an allowed
- * origin or prefix, or under the library's own base URL. `//host`, `\\host`, userinfo and other schemes are refused.
+ * origin or prefix. `//host`, `\\host`, userinfo and other schemes are refused.
  * Returns the URL to use.
  */
-export function checkReturnTo(value: string | undefined, config: ResolvedOptions, req: Request): string | undefined {
+export function checkReturnTo(value: string | undefined, config: ResolvedOptions): string | undefined {
   if (value === undefined || value === '') return undefined;
   const forbidden = () =>
     new HttpError(400, 'self_service_flow_return_to_forbidden', `Requested return_to URL "${value}" is not allowed.`);
   // Whitespace, backslashes and control characters have no place in a URL we redirect to.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point.
   if (value.length > 2048 || /[\s\\\u0000-\u001f\u007f]/.test(value)) throw forbidden();
+  // A path on this site. Kept relative: resolving it against the request's Host would let a forged Host choose
+  // where the victim lands; redirects make it absolute with the Host of the request that follows it.
   if (value.startsWith('/') && !value.startsWith('//')) return value;
   let url: URL;
   try {
@@ -58,7 +79,8 @@ export function checkReturnTo(value: string | undefined, config: ResolvedOptions
     throw forbidden();
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw forbidden();
-  const allowed = [...config.urls.allowedReturnTo, baseUrl(req, config)].some((entry) => {
+  // Only configured origins: never one derived from the request (its Host header is the client's to choose).
+  const allowed = config.urls.allowedReturnTo.some((entry) => {
     const rule = new URL(entry);
     if (rule.origin !== url.origin) return false;
     const prefix = rule.pathname;

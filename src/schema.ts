@@ -241,13 +241,13 @@ function mapErrors(errors: ErrorObject[], document: unknown): TraitErrors {
       case 'format':
         add(
           error.instancePath,
-          messages.generic(`${JSON.stringify(value)} is not valid ${JSON.stringify(error.params.format)}`),
+          messages.generic(`${quote(value)} is not valid ${JSON.stringify(error.params.format)}`),
         );
         break;
       case 'additionalProperties':
         add(
           error.instancePath,
-          messages.generic(`additionalProperties ${JSON.stringify(error.params.additionalProperty)} not allowed`),
+          messages.generic(`additionalProperties ${quote(error.params.additionalProperty)} not allowed`),
         );
         break;
       default:
@@ -255,6 +255,12 @@ function mapErrors(errors: ErrorObject[], document: unknown): TraitErrors {
     }
   }
   return result;
+}
+
+/** A submitted value quoted in a message, cut short: messages are stored with the flow and must stay small. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(typeof value === 'string' && value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  return text === undefined ? 'value' : text;
 }
 
 function unescapePointer(segment: string): string {

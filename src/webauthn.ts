@@ -190,6 +190,7 @@ export async function verifyRegistration(
   response: RegistrationResponseJSON,
   challenge: string,
 ): Promise<VerifiedRegistration> {
+  checkSameOriginCeremony(response.response.clientDataJSON);
   checkAttestationObject(response.response.attestationObject);
   let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
@@ -233,6 +234,7 @@ export async function verifyAuthentication(
   challenge: string,
   credential: { id: string; publicKey: Uint8Array; transports: string[] },
 ): Promise<VerifiedAuthentication> {
+  checkSameOriginCeremony(response.response.clientDataJSON);
   let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     result = await verifyAuthenticationResponse({
@@ -273,6 +275,20 @@ function describe(error: unknown): string {
   if (/signature/i.test(text)) return 'The passkey signature could not be verified.';
   if (/algorithm/i.test(text)) return 'The passkey uses an unsupported algorithm.';
   return 'The passkey response could not be verified.';
+}
+
+/**
+ * Ceremonies run in the app's own pages, never in a cross-origin iframe (clientData `crossOrigin`, WebAuthn §5.8.1):
+ * the library offers no way to embed them, so a cross-origin one is someone else's page.
+ */
+function checkSameOriginCeremony(clientDataJSON: string): void {
+  let clientData: { crossOrigin?: unknown };
+  try {
+    clientData = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8'));
+  } catch {
+    throw new CeremonyError('The passkey response has malformed client data.');
+  }
+  if (clientData?.crossOrigin === true) throw new CeremonyError('The passkey ceremony ran in a cross-origin frame.');
 }
 
 /**

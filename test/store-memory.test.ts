@@ -96,12 +96,17 @@ describe('MemoryStore flows', () => {
     for (const f of anon) assert.equal(await store.getFlow(f.id), null);
     assert.equal(await store.getFlow(later[0]!.id), null);
     for (const f of [withSession, consumed, noChallenge, later[1]!, later[2]!]) assert.ok(await store.getFlow(f.id));
-    // Nothing left to evict: the store goes over the cap rather than fail or drop what the user is doing.
+    // No anonymous pending flow left (a flood of flows made with a session): the oldest flows of any kind go, so the
+    // cap still bounds memory; the flow just saved is never the one evicted.
     const store2 = new MemoryStore({ maxFlows: 2 });
-    for (let i = 0; i < 4; i++) await store2.saveFlow(flow({ anonymous: false }));
-    assert.equal(store2.flowCount, 4);
+    const sessionFlows = Array.from({ length: 4 }, () => flow({ anonymous: false }));
+    for (const f of sessionFlows) await store2.saveFlow(f);
+    assert.equal(store2.flowCount, 2);
+    for (const f of sessionFlows.slice(0, 2)) assert.equal(await store2.getFlow(f.id), null);
+    for (const f of sessionFlows.slice(2)) assert.ok(await store2.getFlow(f.id));
     const last = flow();
     await store2.saveFlow(last);
+    assert.equal(store2.flowCount, 2);
     assert.ok(await store2.getFlow(last.id), 'the flow just saved is never the one evicted');
   });
 

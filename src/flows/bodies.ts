@@ -55,6 +55,8 @@ export function bodyOf(req: Request, kind: keyof typeof schemas): Record<string,
   if (depthOf(body) > MAX_DEPTH) {
     throw new HttpError(400, 'bad_request', `The request body is nested more than ${MAX_DEPTH} levels deep.`);
   }
+  const bad = badStringIn(body);
+  if (bad) throw new HttpError(400, 'bad_request', `The field \`${bad}\` contains characters that are not allowed.`);
   const validate = validators[kind];
   if (!validate(body)) throw new HttpError(400, 'bad_request', describe(validate.errors?.[0]));
   return body as Record<string, unknown>;
@@ -75,6 +77,30 @@ function depthOf(value: unknown): number {
     for (const child of Object.values(node)) stack.push([child, depth + 1]);
   }
   return deepest;
+}
+
+// Lone UTF-16 surrogates: not text, and refused by databases (PostgreSQL's json, for one).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The first top-level field holding a string (or key) that is not well-formed text, or that contains NUL outside the
+ * traits (whose NULs the identity schema reports on the trait's node).
+ */
+function badStringIn(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  for (const [field, value] of Object.entries(body)) {
+    const traits = field === 'traits' || field.startsWith('traits.');
+    const stack: unknown[] = [field, value];
+    while (stack.length > 0) {
+      const node = stack.pop();
+      if (typeof node === 'string') {
+        if (LONE_SURROGATE.test(node) || (!traits && node.includes('\u0000'))) return field;
+      } else if (node && typeof node === 'object') {
+        for (const [key, child] of Object.entries(node)) stack.push(key, child);
+      }
+    }
+  }
+  return undefined;
 }
 
 function describe(error: ErrorObject | undefined): string {

@@ -20,11 +20,12 @@ import {
 export function fetchFlow(kind: FlowKind, renderer: FlowRenderer) {
   return async function fetchFlowHandler(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
     const flow = await loadFlow(config, kind, queryParam(req, 'id'));
-    if (flow.data.identityId && kind === 'settings') {
+    // Flows of a session (settings, refresh login) show its identity's passkeys: only to that session.
+    if (flow.data.identityId) {
       const session = currentSession(req);
       if (!session) throw sessionInactive();
       if (session.identityId !== flow.data.identityId) {
-        throw new HttpError(403, 'forbidden', 'This settings flow belongs to another session.');
+        throw new HttpError(403, 'forbidden', 'This flow belongs to another session.');
       }
     }
     if (isExpired(flow)) throw (await expiredFlowError(config, flow)).error;

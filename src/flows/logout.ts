@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, checkReturnTo, queryParam, seeOther } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { currentSession, destroySession, destroyTokenSession, sessionJson } from '../session.js';
+import { currentSession, currentSessionToken, destroySession, destroyTokenSession, sessionJson } from '../session.js';
 import { bodyOf } from './bodies.js';
 import { refuseBrowserContext } from './respond.js';
 
@@ -20,9 +20,10 @@ export async function whoami(config: ResolvedOptions, req: Request, res: Respons
 
 /** `GET /self-service/logout/browser`: `{ logout_url, logout_token }` for the current session. */
 export async function createLogoutUrl(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  refuseSessionToken(req);
   const data = currentSession(req);
   if (!data) throw sessionInactive();
-  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config, req);
+  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
   const query = new URLSearchParams({ token: data.logoutToken });
   if (returnTo) query.set('return_to', returnTo);
   res.set('Cache-Control', 'private, no-store');
@@ -34,8 +35,9 @@ export async function createLogoutUrl(config: ResolvedOptions, req: Request, res
 
 /** `GET /self-service/logout?token=`: end the session, then 303 to `return_to` (204 for JSON clients). */
 export async function logout(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+  refuseSessionToken(req);
   const token = queryParam(req, 'token');
-  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config, req);
+  const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
   const data = currentSession(req);
   if (!data) throw sessionInactive();
   if (!token || !sameToken(token, data.logoutToken)) {
@@ -51,6 +53,13 @@ export async function logout(config: ResolvedOptions, req: Request, res: Respons
     return;
   }
   seeOther(req, res, config, returnTo ?? config.urls.defaultReturnTo);
+}
+
+/** Browser logout ends the cookie session; a native app's token session ends only through the API logout. */
+function refuseSessionToken(req: Request): void {
+  if (currentSessionToken(req)) {
+    throw new HttpError(400, 'bad_request', 'Native apps log out with DELETE /self-service/logout/api.');
+  }
 }
 
 function sameToken(a: string, b: string): boolean {

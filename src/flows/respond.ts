@@ -114,15 +114,19 @@ export async function checkSubmit(
     const { error, successor } = await expiredFlowError(config, flow);
     setMessages(successor, [opts.expiredMessage(flow.expiresAt)]);
     await saveFlow(config, successor);
-    const ui = uiUrl(config, flow.data.kind);
-    if (!isJsonSubmit(req) && ui && flow.data.type === 'browser') {
-      seeOther(req, res, config, withFlow(ui, successor.id));
+    // Browser form posts go on with the new flow: its UI page, or without one its JSON.
+    if (!isJsonSubmit(req) && flow.data.type === 'browser') {
+      const ui = uiUrl(config, flow.data.kind);
+      const next = ui
+        ? withFlow(ui, successor.id)
+        : `${baseUrl(req, config)}/self-service/${flow.data.kind}/flows?id=${successor.id}`;
+      seeOther(req, res, config, next);
       return false;
     }
     throw error;
   }
   if (flow.data.type === 'api') refuseBrowserContext(req);
-  else if (!csrfValid(req, flow.id, opts.body.csrf_token)) throw csrfViolation();
+  else if (!sameOrigin(req, config) || !csrfValid(req, flow.id, opts.body.csrf_token)) throw csrfViolation();
   return true;
 }
 
@@ -131,6 +135,16 @@ const nativeRequests = new WeakSet<Request>();
 /** Was this request made to an API flow (answered with JSON, never redirected)? */
 export function isNativeRequest(req: Request): boolean {
   return nativeRequests.has(req) || req.headers['x-session-token'] !== undefined;
+}
+
+/**
+ * A browser that says where the post comes from (`Origin`) must name one of `rp.origins`: a second line of defence
+ * after the CSRF token, against a planted CSRF cookie, for instance. Requests without `Origin` (older browsers,
+ * server-side UIs) rely on the token alone.
+ */
+function sameOrigin(req: Request, config: ResolvedOptions): boolean {
+  const origin = req.get('origin');
+  return origin === undefined || config.rp.origins.includes(origin);
 }
 
 /** Native-app (API) flows refuse requests that carry cookies or an `Origin`: those come from browsers. */
@@ -170,7 +184,7 @@ export function returnToOf(req: Request, config: ResolvedOptions): string | unde
   const value = (req.query as Record<string, unknown>).return_to;
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new HttpError(400, 'bad_request', '`return_to` must be a single URL.');
-  return checkReturnTo(value, config, req);
+  return checkReturnTo(value, config);
 }
 
 /** `transient_payload` from the body: an object (JSON bodies) or a JSON string (form bodies). */

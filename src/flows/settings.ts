@@ -4,7 +4,7 @@ import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { HttpError, sessionInactive } from '../errors.js';
-import { acceptsJson, baseUrl, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
+import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
 import { currentSession, identityJson, resolveSession } from '../session.js';
@@ -22,6 +22,7 @@ import {
   type FlowType,
   loadFlow,
   renewCeremony,
+  saveFlow,
   setMessages,
   takeChallenge,
 } from './flow.js';
@@ -113,7 +114,7 @@ export function initSettings(type: FlowType) {
     if (!session || !(await config.store.getIdentity(session.identityId))) {
       // Browsers sign in first and come back here; apps get the 401.
       if (type === 'browser' && !acceptsJson(req)) {
-        const query = new URLSearchParams({ return_to: requestUrl(req, config) });
+        const query = new URLSearchParams({ return_to: req.originalUrl });
         seeOther(req, res, config, `${baseUrl(req, config)}/self-service/login/browser?${query}`);
         return;
       }
@@ -140,7 +141,8 @@ function checkPrivileged(config: ResolvedOptions, req: Request, session: Passkey
   if (Date.now() - session.authenticatedAt <= config.lifespans.privilegedSession) return;
   const base = baseUrl(req, config);
   const settingsUi = uiUrl(config, 'settings');
-  const returnTo = settingsUi ? withFlow(settingsUi, flow.id) : `${base}/self-service/settings/browser`;
+  // Relative when it is the library's own URL, so that it passes any `urls.allowedReturnTo`.
+  const returnTo = settingsUi ? withFlow(settingsUi, flow.id) : `${req.baseUrl}/self-service/settings/browser`;
   const query = new URLSearchParams({ refresh: 'true', return_to: returnTo });
   throw new HttpError(
     403,
@@ -169,10 +171,16 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     flow.data.state = 'show_form';
     return answerFlow(config, req, res, flow, renderer, 400);
   };
-  const succeed = () => {
+  const succeed = async () => {
     renewCeremony(config, flow);
     setMessages(flow, [messages.settingsSaved()]);
     flow.data.state = 'success';
+    // A browser form post with a `return_to` goes there; otherwise the flow is shown again (its UI page, or JSON).
+    if (flow.data.returnTo && flow.data.type === 'browser' && !isJsonSubmit(req)) {
+      await saveFlow(config, flow);
+      seeOther(req, res, config, flow.data.returnTo);
+      return;
+    }
     return answerFlow(config, req, res, flow, renderer, 200);
   };
 
@@ -187,7 +195,8 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   if (remove) {
     const passkeys = await config.store.listPasskeys(identity.id);
     const passkey = findPasskey(passkeys, remove);
-    if (!passkey) return fail([], { passkey_remove: [messages.passkeyNotFound()] });
+    // No node shows a passkey this identity does not have: the message goes to `ui.messages`.
+    if (!passkey) return fail([messages.passkeyNotFound()]);
     const result = await config.store.removePasskey(identity.id, passkey.id);
     // On the remove button of that passkey (`name=value`), not on every remove button.
     const onNode = (message: UiText) => ({ [`passkey_remove=${passkey.id}`]: [message] });

@@ -8,8 +8,8 @@ export interface MemoryStoreOptions {
   /**
    * Most flows kept at once. When a save would go beyond it, the oldest anonymous flows whose challenge is still
    * pending are evicted first (a flood of anonymous flow inits cannot grow memory without bound, and a save never
-   * fails). Flows created with a session and flows whose challenge was consumed are never evicted, so the count can
-   * exceed the cap by those. Default 100,000.
+   * fails); only when none is left (a flood of flows made with a session) the oldest flows of any kind. The flow just
+   * saved is never evicted. Default 100,000.
    */
   maxFlows?: number;
 }
@@ -110,7 +110,7 @@ function copyPasskey(passkey: Passkey, pack = false): Passkey {
  * - Every method does its check and its write in one synchronous step, so the atomicity the contract asks for holds.
  * - Flows: an expired flow is still returned for 2 h after its `expiresAt`, then dropped; sweeping is done in small
  *   steps during flow operations (no timer). At most `maxFlows` flows are kept; beyond, the oldest anonymous flows
- *   with a pending challenge are evicted. A pending flow costs a few hundred bytes plus its `data` as JSON text.
+ *   with a pending challenge are evicted (the oldest of any kind when there are none). A pending flow costs a few hundred bytes plus its `data` as JSON text.
  *
  * @example
  * app.use('/auth', passkeys({ rp, store: new MemoryStore({ maxFlows: 10_000 }) }));
@@ -345,9 +345,20 @@ export class MemoryStore implements Store {
   /** Evict the oldest evictable flows (never `keep`, the one just saved) while over the cap. */
   #enforceCap(keep: string): void {
     while (this.#flows.size > this.#maxFlows) {
-      const oldest = this.#evictable.values().next();
-      if (oldest.done || oldest.value === keep) return;
-      this.#dropFlow(oldest.value);
+      // Abandoned anonymous flows go first; when there are none left (a flood of flows made with a session), the
+      // oldest flows of any kind, so that the cap bounds memory whoever fills it.
+      let victim = this.#evictable.values().next().value;
+      if (victim === undefined || victim === keep) {
+        victim = undefined;
+        for (const id of this.#flows.keys()) {
+          if (id !== keep) {
+            victim = id;
+            break;
+          }
+        }
+      }
+      if (victim === undefined) return;
+      this.#dropFlow(victim);
     }
   }
 }

@@ -22,7 +22,11 @@ export function makeApp(overrides: Partial<PasskeysOptions> = {}, mount = '/auth
   app.get('/', (_req, res) => {
     res.send('home');
   });
-  return { app, store, agent: () => request.agent(app) as Agent };
+  // One server for the app's lifetime, as in production: every request sees the same host and port. Unref'd, so an
+  // unclosed one does not keep the test process alive.
+  const server = app.listen(0, '127.0.0.1');
+  server.unref();
+  return { app, server, store, agent: () => request.agent(server) as Agent };
 }
 
 export type FlowJson = {
