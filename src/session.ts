@@ -190,8 +190,9 @@ export interface RequireSessionOptions {
 }
 
 /**
- * Middleware for the app's own routes: lets the request through when it carries a valid passkeys session (then
- * `req.session.passkeys` is set), answers 401 `session_inactive` (or redirects browsers) otherwise.
+ * Middleware for the app's own routes: lets the request through when it carries a valid passkeys session, from the
+ * session cookie or a native app's `X-Session-Token` (then `res.locals.passkeysSession` holds it), and answers 401
+ * `session_inactive` (or redirects browsers) otherwise.
  *
  * @example
  * app.get('/account', requireSession(), (req, res) => res.send(req.session.passkeys?.identityId));
@@ -206,6 +207,8 @@ export function requireSession(options: RequireSessionOptions = {}): RequestHand
       return;
     }
     if (data) {
+      // One place for the app to read it, whether it came from the cookie or a native app's `X-Session-Token`.
+      res.locals.passkeysSession = data;
       next();
       return;
     }

@@ -146,3 +146,14 @@ declare module 'express-session' {
     passkeys?: PasskeysSessionData;
   }
 }
+
+declare global {
+  namespace Express {
+    interface Locals {
+      /** Set by `requireSession()`: the session, from the cookie or a native app's `X-Session-Token`. */
+      passkeysSession?: PasskeysSessionData;
+      /** Set by the app: the CSP nonce put on the `webauthn_script` node. */
+      cspNonce?: string;
+    }
+  }
+}

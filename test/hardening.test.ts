@@ -274,6 +274,55 @@ describe('hardening', () => {
     assert.throws(() => resolveOptions({ rp: { ...RP, origins: [] }, store: new MemoryStore() }), /non-empty array/);
   });
 
+  it('invisible characters do not make a second account with the same identifier', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        traits: {
+          type: 'object',
+          properties: {
+            username: { type: 'string', 'ory.sh/kratos': { credentials: { passkey: { display_name: true } } } },
+          },
+          required: ['username'],
+        },
+      },
+    };
+    const { agent } = makeApp({ identitySchema: schema });
+    const signUp = async (username: string) => {
+      const a = agent();
+      const flow = await initFlow(a, 'registration');
+      const credential = new SoftwareAuthenticator().create(creationOptionsOf(flow), { origin: ORIGIN });
+      return a
+        .post(actionPath(flow))
+        .set('Accept', 'application/json')
+        .send({ csrf_token: csrfOf(flow), traits: { username }, passkey_register: JSON.stringify(credential) });
+    };
+    assert.equal((await signUp('admin')).status, 200);
+    for (const lookalike of ['ad\u200bmin', 'admin\u00ad', '\ufeffADMIN']) {
+      const res = await signUp(lookalike);
+      assert.equal(res.status, 400, JSON.stringify(lookalike));
+      assert.equal(res.body.ui.messages[0].id, 4000028);
+    }
+  });
+
+  it('requireSession puts the session in res.locals.passkeysSession, for cookies and tokens alike', async () => {
+    const { requireSession } = await import('../src/index.js');
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.use('/auth', passkeys({ rp: RP, store: new MemoryStore() }));
+    app.get('/me', requireSession(), (_req, res) => {
+      res.json({ identityId: res.locals.passkeysSession?.identityId });
+    });
+    const init = await request(app).get('/auth/self-service/registration/api').expect(200);
+    const credential = new SoftwareAuthenticator().create(creationOptionsOf(init.body), { origin: ORIGIN });
+    const reg = await request(app)
+      .post(actionPath(init.body))
+      .send({ traits: { email: 'locals@example.com' }, passkey_register: JSON.stringify(credential) })
+      .expect(200);
+    const me = await request(app).get('/me').set('X-Session-Token', reg.body.session_token).expect(200);
+    assert.equal(me.body.identityId, reg.body.identity.id);
+  });
+
   it('the unknown-account message is Kratos’s wording', async () => {
     const { agent } = makeApp();
     const a = agent();

@@ -181,6 +181,11 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     return answerFlow(config, req, res, flow, renderer, 200);
   }
 
+  // A flow whose identity exists already (a racing submit completed it) cannot create another one.
+  if (flow.data.userHandle && (await config.store.findIdentityByUserHandle(flow.data.userHandle))) {
+    return fail(400, [messages.generic('This registration flow has been completed already. Start a new one.')]);
+  }
+
   // Any failure from here on answers with a new challenge.
   const failCeremony = (message: UiText) => {
     renewCeremony(config, flow);
