@@ -323,6 +323,23 @@ describe('hardening', () => {
     assert.equal(me.body.identityId, reg.body.identity.id);
   });
 
+  it('refresh=true without a session is an ordinary sign-in flow', async () => {
+    const { agent } = makeApp();
+    const { authenticator } = await register(agent());
+    const a = agent();
+    const flow = await initFlow(a, 'login', '?refresh=true&return_to=/settings');
+    assert.equal(flow.refresh, false);
+    assert.equal(flow.return_to, '/settings');
+    const res = await a
+      .post(actionPath(flow))
+      .set('Accept', 'application/json')
+      .send({
+        csrf_token: csrfOf(flow),
+        passkey_login: JSON.stringify(authenticator.get(requestOptionsOf(flow), { origin: ORIGIN })),
+      });
+    assert.equal(res.status, 200);
+  });
+
   it('the unknown-account message is Kratos’s wording', async () => {
     const { agent } = makeApp();
     const a = agent();

@@ -89,15 +89,12 @@ export function initLogin(type: FlowType) {
   return async function initLoginFlow(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
     if (type === 'api') refuseBrowserContext(req);
     const returnTo = returnToOf(req, config);
-    const refresh = queryParam(req, 'refresh') === 'true';
-    let identityId: string | undefined;
-    if (refresh) {
-      const session = currentSession(req);
-      if (!session) throw sessionInactive();
-      identityId = session.identityId;
-    } else {
-      checkNoSession(req);
-    }
+    // `refresh=true` re-authenticates the session's identity; without a session (it expired on the way, say) it is
+    // an ordinary sign-in, as in Kratos.
+    const session = currentSession(req);
+    const refresh = queryParam(req, 'refresh') === 'true' && session !== undefined;
+    if (session && !refresh) checkNoSession(req);
+    const identityId = refresh ? session?.identityId : undefined;
     const flow = await createFlow(
       config,
       {
