@@ -19,6 +19,7 @@ import {
   RP,
   register,
   requestOptionsOf,
+  submitAssertion,
 } from './helpers/app.js';
 import { SoftwareAuthenticator } from './helpers/authenticator.js';
 
@@ -150,10 +151,7 @@ describe('hardening', () => {
     const a = agent();
     const flow = await initFlow(a, 'login');
     const assertion = authenticator.get(requestOptionsOf(flow), { origin: ORIGIN, userHandle: null });
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 400);
     assert.equal(res.body.ui.messages[0].id, 4000043);
   });

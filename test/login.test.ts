@@ -13,6 +13,7 @@ import {
   ORIGIN,
   register,
   requestOptionsOf,
+  submitAssertion,
 } from './helpers/app.js';
 import { SoftwareAuthenticator } from './helpers/authenticator.js';
 
@@ -83,11 +84,7 @@ describe('login flow', () => {
     const a = agent();
     const flow = await initFlow(a, 'login');
     const assertion = JSON.stringify(authenticator.get(requestOptionsOf(flow), { origin: ORIGIN }));
-    const post = (f: typeof flow) =>
-      a
-        .post(actionPath(f))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(f), passkey_login: assertion });
+    const post = (f: typeof flow) => submitAssertion(a, f, assertion);
     assert.equal((await post(flow)).status, 200);
     await logout(a);
     const replaySameFlow = await post(flow);
@@ -108,14 +105,7 @@ describe('login flow', () => {
     const a = agent();
     const flow = await initFlow(a, 'login');
     const assertion = JSON.stringify(authenticator.get(requestOptionsOf(flow), { origin: ORIGIN }));
-    const results = await Promise.all(
-      [1, 2].map(() =>
-        a
-          .post(actionPath(flow))
-          .set('Accept', 'application/json')
-          .send({ csrf_token: csrfOf(flow), passkey_login: assertion }),
-      ),
-    );
+    const results = await Promise.all([1, 2].map(() => submitAssertion(a, flow, assertion)));
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 400]);
   });
 
@@ -125,10 +115,7 @@ describe('login flow', () => {
     const a = agent();
     const flow = await initFlow(a, 'login');
     const assertion = authenticator.get(requestOptionsOf(flow), { origin: 'http://localhost:4000' });
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 400);
     assert.equal(res.body.ui.messages[0].id, 4000043);
     // The flow comes back with a new challenge.
@@ -148,10 +135,7 @@ describe('login flow', () => {
     for (const ctx of cases) {
       const flow = await initFlow(a, 'login');
       const assertion = authenticator.get(requestOptionsOf(flow), { origin: ORIGIN, ...ctx });
-      const res = await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+      const res = await submitAssertion(a, flow, assertion);
       assert.equal(res.status, 400, JSON.stringify(ctx));
       assert.equal(res.body.ui.messages[0].id, 4000043, JSON.stringify(ctx));
     }
@@ -160,10 +144,7 @@ describe('login flow', () => {
     const sig = Buffer.from(assertion.response.signature, 'base64url');
     sig[sig.length - 1] = (sig[sig.length - 1] ?? 0) ^ 1;
     assertion.response.signature = sig.toString('base64url');
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 400);
     await a.get('/auth/sessions/whoami').expect(401);
   });
@@ -175,10 +156,7 @@ describe('login flow', () => {
     const flow = await initFlow(a, 'login');
     assert.equal(requestOptionsOf(flow).userVerification, 'required');
     const assertion = authenticator.get(requestOptionsOf(flow), { origin: ORIGIN, userVerified: false });
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 400);
     assert.equal((await login(a, authenticator)).status, 200);
   });
@@ -210,10 +188,7 @@ describe('login flow', () => {
       origin: ORIGIN,
       userHandle: Buffer.from(userHandle).toString('base64url'),
     });
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 400);
     assert.equal(res.body.ui.messages[0].id, 4000043);
     await a.get('/auth/sessions/whoami').expect(401);
@@ -236,10 +211,7 @@ describe('login flow', () => {
     await logout(a);
     const flow = await initFlow(a, 'login');
     const assertion = authenticator.get(requestOptionsOf(flow), { origin: ORIGIN, signCount: 1 });
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 400);
     assert.equal(res.body.ui.messages[0].id, 4000043);
     assert.deepEqual(warnings, [{ stored: 2, received: 1, action: 'reject' }]);
@@ -254,10 +226,7 @@ describe('login flow', () => {
     await logout(a);
     const flow = await initFlow(a, 'login');
     const assertion = authenticator.get(requestOptionsOf(flow), { origin: ORIGIN, signCount: 0 });
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 200);
     assert.equal(warned, 1);
   });
@@ -281,19 +250,13 @@ describe('login flow', () => {
     const flow = await initFlow(a, 'login');
     const assertion = authenticator.get(requestOptionsOf(flow), { origin: ORIGIN });
     t.mock.timers.tick(61_000);
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) });
+    const res = await submitAssertion(a, flow, assertion);
     assert.equal(res.status, 400);
     assert.equal(res.body.ui.messages[0].id, 4000043);
     const fresh = requestOptionsOf(res.body);
     assert.notEqual(fresh.challenge, requestOptionsOf(flow).challenge);
     const retry = authenticator.get(fresh, { origin: ORIGIN });
-    const ok = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(retry) });
+    const ok = await submitAssertion(a, flow, retry);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
   });
 
@@ -317,10 +280,7 @@ describe('login flow', () => {
         userHandle: r.userHandle ? toB64(r.userHandle) : undefined,
       },
     };
-    const res = await a
-      .post(actionPath(flow))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(flow), passkey_login: JSON.stringify(b64) });
+    const res = await submitAssertion(a, flow, b64);
     assert.equal(res.status, 200, JSON.stringify(res.body));
   });
 
@@ -336,10 +296,7 @@ describe('login flow', () => {
       'null',
     ]) {
       const flow = await initFlow(a, 'login');
-      const res = await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(flow), passkey_login: garbage });
+      const res = await submitAssertion(a, flow, garbage);
       assert.equal(res.status, 400, garbage);
       assert.equal(res.body.ui.messages[0].id, 4000043, garbage);
     }
@@ -368,18 +325,12 @@ describe('login flow', () => {
       origin: ORIGIN,
       credentialId: other.authenticator.credentials[0]?.idB64u,
     });
-    const refused = await a
-      .post(actionPath(refresh))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(refresh), passkey_login: JSON.stringify(foreign) });
+    const refused = await submitAssertion(a, refresh, foreign);
     assert.equal(refused.status, 400);
     assert.equal((await a.get('/auth/sessions/whoami').expect(200)).body.identity.id, mine.body.identity.id);
 
     const own = mine.authenticator.get(requestOptionsOf(refused.body), { origin: ORIGIN });
-    const ok = await a
-      .post(actionPath(refresh))
-      .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(refresh), passkey_login: JSON.stringify(own) });
+    const ok = await submitAssertion(a, refresh, own);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(ok.body.session.id, before.id, 'same session');
     assert.ok(Date.parse(ok.body.session.authenticated_at) >= Date.parse(before.authenticated_at));

@@ -103,6 +103,17 @@ export async function register(
   return { authenticator, email, body: res.body, credential };
 }
 
+/** Post an assertion (object or JSON string) to a login flow as JSON, with the flow's CSRF token. */
+export function submitAssertion(agent: Agent, flow: FlowJson, assertion: unknown) {
+  return agent
+    .post(actionPath(flow))
+    .set('Accept', 'application/json')
+    .send({
+      csrf_token: csrfOf(flow),
+      passkey_login: typeof assertion === 'string' ? assertion : JSON.stringify(assertion),
+    });
+}
+
 /** Sign in with the authenticator's passkey (JSON). Returns the response, asserting nothing. */
 export async function login(agent: Agent, authenticator: SoftwareAuthenticator, ctx: { credentialId?: string } = {}) {
   const flow = await initFlow(agent, 'login');
