@@ -23,6 +23,7 @@ import {
   requestOptionsOf,
 } from './helpers/app.js';
 import { SoftwareAuthenticator } from './helpers/authenticator.js';
+import { decodeCbor, encodeCbor } from './helpers/cbor.js';
 
 const removeNodes = (flow: FlowJson) => flow.ui.nodes.filter((n) => n.attributes.name === 'passkey_remove');
 
@@ -144,6 +145,38 @@ describe('settings flow', () => {
       400,
       'removed passkey no longer signs in',
     );
+  });
+
+  it('refuses a credential id that is registered already, on this identity or another, on the node', async () => {
+    const { agent, store } = makeApp();
+    const victim = await register(agent());
+    const a = agent();
+    const mine = await register(a);
+    for (const taken of [mine.authenticator, victim.authenticator]) {
+      const takenId = taken.credentials[0]?.idB64u ?? '';
+      const flow = await initFlow(a, 'settings');
+      const credential = new SoftwareAuthenticator().create(creationOptionsOf(flow), { origin: ORIGIN });
+      // Attestation "none" signs nothing: put the taken credential id into the authenticator data (offset 55:
+      // RP ID hash 32, flags 1, counter 4, AAGUID 16, id length 2), as a broken or malicious authenticator could.
+      const object = decodeCbor(Buffer.from(credential.response.attestationObject, 'base64url')) as Map<
+        string,
+        unknown
+      >;
+      const authData = new Uint8Array(object.get('authData') as Uint8Array);
+      authData.set(Buffer.from(takenId, 'base64url'), 55);
+      object.set('authData', authData);
+      credential.response.attestationObject = Buffer.from(encodeCbor(object as never)).toString('base64url');
+      credential.id = takenId;
+      credential.rawId = takenId;
+      delete (credential.response as { authenticatorData?: string }).authenticatorData;
+      const res = await post(a, flow, { passkey_settings_register: JSON.stringify(credential) });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(node(res.body, 'passkey_settings_register').messages[0]?.id, 4000503);
+      assert.equal(
+        (await store.getPasskey(takenId))?.identityId,
+        taken === mine.authenticator ? mine.body.identity.id : victim.body.identity.id,
+      );
+    }
   });
 
   it('refuses to remove the last passkey, on that passkey’s node', async () => {
