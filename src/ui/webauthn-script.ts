@@ -6,28 +6,46 @@ import { createHash } from 'node:crypto';
  * Plain ES2017 in an IIFE, no dependencies, ASCII only, no backslashes (so that this template literal holds the
  * exact bytes served and `scriptIntegrity()` hashes them).
  *
+ * Where it may post (an HTML injection on the page must not be able to take a passkey ceremony elsewhere): at load,
+ * the script learns its own origin and mount path from its own script element (`document.currentScript`, else the
+ * script elements with id `webauthn_script` or a `src` ending in `/.well-known/ory/webauthn.js`, which must agree; a
+ * relative `src` must resolve to the page's origin). A ceremony runs only for a form whose resolved `action` (a relative
+ * one as the browser resolves it) has that origin and the path `<mount>/self-service/login`, `.../registration` or
+ * `.../settings`, with a non-empty `flow` query parameter, and whose method is POST: a "flow form". Any other form is
+ * ignored with a `console.warn`; no ceremony starts for it, nothing is submitted to it, and a click on its trigger
+ * neither aborts a pending autofill request nor submits it natively. The script may be served from another origin
+ * than the page's: the actions must then be on the script's origin (they are: `ui.action` and the script's `src`
+ * share the router's base URL). DOM methods and getters come from the prototypes, so named elements (DOM clobbering:
+ * `<img name="currentScript">`, `<input name="action">`) cannot stand in for them.
+ *
  * DOM contract (the flow's nodes as a generic or server-rendered UI renders them):
- * - hidden inputs, found by `name`: `passkey_create_data` (registration: `{ credentialOptions: { publicKey },
- *   displayNameFieldName }`; settings: `{ publicKey }`), `passkey_challenge` (`{ publicKey }`), and the result inputs
- *   `passkey_register`, `passkey_settings_register`, `passkey_login`. The result input's form is submitted with
- *   `HTMLFormElement.prototype.submit` (no submit event, no submitter name/value).
+ * - hidden inputs, found by `name` inside the flow form only (they must be in it and belong to it): `passkey_create_data`
+ *   (registration: `{ credentialOptions: { publicKey }, displayNameFieldName }`, the display-name input also read from
+ *   the form; settings: `{ publicKey }`), `passkey_challenge` (`{ publicKey }`), and the result inputs
+ *   `passkey_register`, `passkey_settings_register`, `passkey_login`. The flow form is submitted with
+ *   `HTMLFormElement.prototype.submit` (no submit event, no submitter name/value), after checking again that it is one.
  * - click triggers, handled by one delegated capture-phase `click` listener on `document`: any element with
  *   `data-onclicktrigger` (or `data-onclick-trigger`) naming one of the four functions, and `button`/`input` elements
- *   named `passkey_register_trigger` / `passkey_login_trigger` (the ceremony chosen by the hidden input present in the
- *   same form). Trigger clicks are `preventDefault()`ed.
+ *   named `passkey_register_trigger` / `passkey_login_trigger` (the ceremony chosen by the result input present in the
+ *   same form). Trigger clicks are `preventDefault()`ed. The trigger's form must be a flow form; a trigger outside any
+ *   form runs for the first flow form on the page holding the result input.
  * - load triggers (scanned on DOMContentLoaded and, through a MutationObserver, whenever nodes are added later):
  *   `data-onloadtrigger="oryPasskeyLoginAutocompleteInit"` (or `data-onload-trigger`), or a `passkey_login` input whose
- *   form has an input with the `webauthn` autocomplete token. Conditional UI starts once per form and challenge (a
- *   changed `passkey_challenge` value, i.e. a new flow, starts it again).
+ *   form has an input with the `webauthn` autocomplete token. Conditional UI runs for one form only: the first flow form
+ *   in document order that asks for it. It starts once per form and challenge (a changed `passkey_challenge` value,
+ *   i.e. a new flow, starts it again).
  * - globals: `oryPasskeyRegistration`, `oryPasskeyLogin`, `oryPasskeyLoginAutocompleteInit`,
  *   `oryPasskeySettingsRegistration`, and the same with a `__` prefix (the names Kratos's own UIs call). Each takes an
- *   optional element (the trigger) whose form scopes the lookup, and returns a promise that never rejects.
+ *   optional element (the trigger): its form, which must be a flow form, is used; without one (Ory Elements calls
+ *   `window.oryPasskeyLogin()`), the first flow form on the page that holds the result input. Each returns a promise
+ *   that never rejects.
  */
 export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
 (function () {
   'use strict';
   if (typeof window === 'undefined' || typeof document === 'undefined') return;
-  if (window.__expressPasskeysWebauthn) return;
+  // Own property only: a named element (<img name="__expressPasskeysWebauthn">) shows up on window, not as its own.
+  if (Object.prototype.hasOwnProperty.call(window, '__expressPasskeysWebauthn')) return;
   try {
     Object.defineProperty(window, '__expressPasskeysWebauthn', { value: true });
   } catch (e) {
@@ -42,7 +60,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
   // A modal ceremony is running, or its result is being submitted.
   var busy = false;
   var busyTimer = null;
-  // The pending conditional-UI request: { controller, challenge, scope }.
+  // The pending conditional-UI request: { controller, challenge, form }.
   var conditional = null;
   // The element conditional UI was last started for, to start it again after a failed modal ceremony.
   var conditionalOwner = null;
@@ -202,28 +220,149 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
 
   // ---- DOM ----------------------------------------------------------------------------------------------------
 
+  // DOM methods and getters are taken from the prototypes: injected markup can shadow document.x and form.x with
+  // named elements (DOM clobbering: <img name="currentScript">, <input name="action">), but not these.
+  var DOC = Document.prototype;
+  function getter(proto, name) {
+    var d = Object.getOwnPropertyDescriptor(proto, name);
+    return d && typeof d.get === 'function' ? d.get : null;
+  }
+  var currentScriptOf = getter(DOC, 'currentScript');
+  var readyStateOf = getter(DOC, 'readyState');
+  var rootOf = getter(DOC, 'documentElement');
+  var actionOf = getter(HTMLFormElement.prototype, 'action');
+  var methodOf = getter(HTMLFormElement.prototype, 'method');
+  var contains = Node.prototype.contains;
+  var listen = EventTarget.prototype.addEventListener;
+
+  function byName(name) {
+    return DOC.getElementsByName.call(document, name);
+  }
+
+  function selectAll(root, selector) {
+    return root === document ? DOC.querySelectorAll.call(document, selector) : Element.prototype.querySelectorAll.call(root, selector);
+  }
+
+  // ---- where this script was loaded from ----------------------------------------------------------------------
+
+  var SCRIPT_PATH = '/.well-known/ory/webauthn.js';
+  var FLOW_KINDS = ['login', 'registration', 'settings'];
+  var RESULTS = {
+    login: ['passkey_login'],
+    registration: ['passkey_register'],
+    settings: ['passkey_settings_register', 'passkey_register'],
+  };
+
+  // The origin and mount path of a script element loading this file: { origin, mount }; null when its src is not
+  // this file's; false when a relative src resolves to another origin than the page's (a <base href> injected after
+  // the script tag changes what a relative src resolves to, not where the script was fetched from).
+  function located(s) {
+    if (!(s instanceof HTMLScriptElement)) return null;
+    var raw = s.getAttribute('src');
+    if (!raw) return null;
+    var u = attempt(function () {
+      return new URL(s.src);
+    });
+    if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) return null;
+    var path = u.pathname;
+    if (path.length < SCRIPT_PATH.length || path.slice(path.length - SCRIPT_PATH.length) !== SCRIPT_PATH) return null;
+    if (!/^([a-z][a-z0-9+.-]*:|[/][/])/i.test(raw.trim()) && u.origin !== location.origin) return false;
+    return { origin: u.origin, mount: path.slice(0, path.length - SCRIPT_PATH.length) };
+  }
+
+  // Read once, at load: document.currentScript is only set while the script runs. Without it (a module, a loader),
+  // the script elements with id webauthn_script or a src ending in SCRIPT_PATH, which must all agree.
+  function findSelf() {
+    if (!currentScriptOf || !actionOf || !methodOf) return null;
+    var current = currentScriptOf.call(document);
+    if (current) return located(current) || null;
+    var found = null;
+    var scripts = DOC.getElementsByTagName.call(document, 'script');
+    for (var i = 0; i < scripts.length; i++) {
+      var here = located(scripts[i]);
+      if (here === null && scripts[i].id !== 'webauthn_script') continue;
+      if (!here || (found && (found.origin !== here.origin || found.mount !== here.mount))) return null;
+      found = here;
+    }
+    return found;
+  }
+
+  var SELF = findSelf();
+  if (!SELF) warn('cannot tell which server webauthn.js was loaded from (its script element must have a src ending in ' + SCRIPT_PATH + '): passkeys are off');
+
+  // The flow a form posts to ('login', 'registration', 'settings'), or null unless it posts (method POST) to one of
+  // this library's own flow actions: the origin this script was loaded from, the path <mount>/self-service/<flow>,
+  // a flow query parameter. A relative action counts as the browser resolves it.
+  function flowKind(form) {
+    if (!SELF || !(form instanceof HTMLFormElement) || methodOf.call(form) !== 'post') return null;
+    var u = attempt(function () {
+      return new URL(actionOf.call(form));
+    });
+    if (!u || u.origin !== SELF.origin || !u.searchParams.get('flow')) return null;
+    for (var i = 0; i < FLOW_KINDS.length; i++) {
+      if (u.pathname === SELF.mount + '/self-service/' + FLOW_KINDS[i]) return FLOW_KINDS[i];
+    }
+    return null;
+  }
+
+  var warned = typeof WeakSet === 'function' ? new WeakSet() : null;
+
+  // Says why a form is left alone (once per form when once is set: the scan sees the same forms again and again).
+  function ignore(form, what, once) {
+    if (once && warned) {
+      if (warned.has(form)) return;
+      warned.add(form);
+    }
+    if (!SELF) return warn(what + ': ignored, passkeys are off');
+    var action = attempt(function () {
+      return String(actionOf.call(form)).slice(0, 200);
+    });
+    warn(what + ': ignoring a form posting to ' + action + ', not to a flow action of ' + SELF.origin + SELF.mount);
+  }
+
   function formOf(el) {
     if (!el) return null;
     if (el.form) return el.form;
     return typeof el.closest === 'function' ? el.closest('form') : null;
   }
 
-  // The scope of a call: the trigger element's form, when the caller passed the trigger.
-  function scopeOf(arg) {
-    if (arg && arg.nodeType === 1) return formOf(arg);
+  // The first element named name inside form and belonging to it; nothing outside the form counts.
+  function field(form, name) {
+    if (!form) return null;
+    var list = byName(name);
+    for (var i = 0; i < list.length; i++) {
+      var el = list[i];
+      if (el.form === form && contains.call(form, el)) return el;
+    }
     return null;
   }
 
-  // A field by name: inside scope when given (falling back to the whole document unless strict), else the first one.
-  function field(scope, name, strict) {
-    var list = document.getElementsByName(name);
-    var first = null;
-    for (var i = 0; i < list.length; i++) {
-      var el = list[i];
-      if (!scope || el.form === scope || scope.contains(el)) return el;
-      if (!first) first = el;
+  // The first form on the page that posts to a flow action and holds one of the result inputs (in that order).
+  function pageForm(results) {
+    for (var r = 0; r < results.length; r++) {
+      var list = byName(results[r]);
+      for (var i = 0; i < list.length; i++) {
+        var form = list[i].form;
+        if (!form || !contains.call(form, list[i])) continue;
+        if (flowKind(form)) return form;
+        ignore(form, 'passkeys', true);
+      }
     }
-    return strict ? null : first;
+    return null;
+  }
+
+  // The form a call runs for: the trigger's form, which must post to a flow action; without a trigger (a UI library
+  // calling window.oryPasskeyLogin()) or for one outside any form, the first such form on the page.
+  function formFor(arg, kind, what, quiet) {
+    var form = arg && arg.nodeType === 1 ? formOf(arg) : null;
+    if (form) {
+      if (flowKind(form)) return form;
+      ignore(form, what, quiet);
+      return null;
+    }
+    form = pageForm(RESULTS[kind]);
+    if (!form && !quiet) warn(what + ': no form posting to a flow action holds ' + RESULTS[kind].join(' or '));
+    return form;
   }
 
   function readJSON(el) {
@@ -232,9 +371,9 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     return JSON.parse(raw);
   }
 
-  function submitWith(resultEl, credential) {
-    var form = formOf(resultEl);
-    if (!form) throw new Error('the ' + resultEl.name + ' input is not inside a form');
+  function submitWith(form, resultEl, credential) {
+    // Checked again: the page may have changed the form while the ceremony ran.
+    if (!flowKind(form) || resultEl.form !== form) throw new Error('the form no longer posts to a flow action');
     resultEl.value = JSON.stringify(serialise(credential));
     // Not requestSubmit(): no submit event for a UI library to intercept, no submitter name/value required,
     // and an input named "submit" cannot shadow it.
@@ -254,13 +393,13 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     }
   }
 
-  function register(scope, settings) {
-    var dataEl = field(scope, 'passkey_create_data');
+  function register(form, settings) {
+    var dataEl = field(form, 'passkey_create_data');
     var resultEl = settings
-      ? field(scope, 'passkey_settings_register') || field(scope, 'passkey_register')
-      : field(scope, 'passkey_register');
+      ? field(form, 'passkey_settings_register') || field(form, 'passkey_register')
+      : field(form, 'passkey_register');
     if (!dataEl || !resultEl) {
-      warn('passkey ' + (settings ? 'settings ' : '') + 'registration: passkey_create_data or the result input is missing');
+      warn('passkey ' + (settings ? 'settings ' : '') + 'registration: passkey_create_data or the result input is missing in the form');
       return Promise.resolve(false);
     }
     var data = readJSON(dataEl);
@@ -270,7 +409,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     json.user = Object.assign({}, json.user);
     var nameField = data.displayNameFieldName;
     if (nameField) {
-      var traitEl = field(scope || formOf(resultEl), nameField);
+      var traitEl = field(form, nameField);
       var value = traitEl && typeof traitEl.value === 'string' ? traitEl.value.trim() : '';
       if (value) {
         if (!json.user.name) json.user.name = value;
@@ -282,16 +421,16 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     var publicKey = creationOptions(json);
     return navigator.credentials.create({ publicKey: publicKey }).then(function (cred) {
       if (!cred) throw new Error('no credential was created');
-      submitWith(resultEl, cred);
+      submitWith(form, resultEl, cred);
       return true;
     });
   }
 
-  function login(scope) {
-    var dataEl = field(scope, 'passkey_challenge');
-    var resultEl = field(scope, 'passkey_login');
+  function login(form) {
+    var dataEl = field(form, 'passkey_challenge');
+    var resultEl = field(form, 'passkey_login');
     if (!dataEl || !resultEl) {
-      warn('passkey login: passkey_challenge or passkey_login is missing');
+      warn('passkey login: passkey_challenge or passkey_login is missing in the form');
       return Promise.resolve(false);
     }
     var data = readJSON(dataEl);
@@ -299,7 +438,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     if (!json || !json.challenge) throw new Error('passkey_challenge holds no request options');
     return navigator.credentials.get({ publicKey: requestOptions(json) }).then(function (cred) {
       if (!cred) throw new Error('no credential was returned');
-      submitWith(resultEl, cred);
+      submitWith(form, resultEl, cred);
       return true;
     });
   }
@@ -317,13 +456,15 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
       warn('this browser does not support passkeys (WebAuthn)');
       return Promise.resolve(false);
     }
+    // Before anything else (a pending conditional request included) is touched.
+    var form = formFor(arg, kind, 'passkey ' + kind, false);
+    if (!form) return Promise.resolve(false);
     busy = true;
     abortConditional();
-    var scope = scopeOf(arg);
     return Promise.resolve()
       .then(function () {
-        if (kind === 'login') return login(scope);
-        return register(scope, kind === 'settings');
+        if (kind === 'login') return login(form);
+        return register(form, kind === 'settings');
       })
       .then(
         function (submitted) {
@@ -346,7 +487,6 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
 
   // Conditional UI (passkey autofill); never rejects.
   function autocompleteInit(arg) {
-    var scope = scopeOf(arg);
     conditionalWanted = true;
     conditionalOwner = arg && arg.nodeType === 1 ? arg : null;
     if (busy || !supported() || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') {
@@ -358,18 +498,19 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
       })
       .then(function (available) {
         if (!available || busy) return false;
-        var dataEl = field(scope, 'passkey_challenge');
-        var resultEl = field(scope, 'passkey_login');
+        var form = formFor(arg, 'login', 'passkey autofill', true);
+        var dataEl = field(form, 'passkey_challenge');
+        var resultEl = field(form, 'passkey_login');
         if (!dataEl || !resultEl) return false;
         var challenge = dataEl.value;
-        // Already waiting on this very challenge (the UI library and the scan both asked): keep that request.
-        if (conditional && conditional.challenge === challenge) return false;
+        // Already waiting on this very form and challenge (the UI library and the scan both asked): keep that request.
+        if (conditional && conditional.challenge === challenge && conditional.form === form) return false;
         var data = readJSON(dataEl);
         var json = data && data.publicKey;
         if (!json || !json.challenge) throw new Error('passkey_challenge holds no request options');
         abortConditional();
         var controller = new AbortController();
-        var mine = { controller: controller, challenge: challenge };
+        var mine = { controller: controller, challenge: challenge, form: form };
         conditional = mine;
         return navigator.credentials
           .get({ publicKey: requestOptions(json), mediation: 'conditional', signal: controller.signal })
@@ -378,9 +519,16 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
               if (conditional !== mine) return false;
               conditional = null;
               if (!cred || busy) return false;
+              // A UI library may have rendered the form again meanwhile: its new copy, with the same challenge.
+              if (!contains.call(document, form)) {
+                form = pageForm(RESULTS.login);
+                dataEl = field(form, 'passkey_challenge');
+                resultEl = field(form, 'passkey_login');
+                if (!dataEl || !resultEl || dataEl.value !== challenge) throw new Error('the login form is gone');
+              }
               busy = true;
               try {
-                submitWith(resultEl, cred);
+                submitWith(form, resultEl, cred);
               } catch (e) {
                 unlock();
                 throw e;
@@ -437,11 +585,16 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
       if (TRIGGERS.indexOf(named) >= 0) return named;
     }
     if ((el.tagName === 'BUTTON' || el.tagName === 'INPUT') && TRIGGER_NAMES.indexOf(el.name) >= 0) {
+      // The ceremony is the one whose result input the trigger's form (or, outside any form, the page's flow form)
+      // holds; a form posting elsewhere is refused when the ceremony starts.
       var form = formOf(el);
-      if (el.name === 'passkey_login_trigger' && field(form, 'passkey_login', true)) return 'oryPasskeyLogin';
-      if (field(form, 'passkey_settings_register', true)) return 'oryPasskeySettingsRegistration';
-      if (field(form, 'passkey_register', true)) return 'oryPasskeyRegistration';
-      if (field(form, 'passkey_login', true)) return 'oryPasskeyLogin';
+      var has = function (name) {
+        return form ? !!field(form, name) : !!pageForm([name]);
+      };
+      if (el.name === 'passkey_login_trigger' && has('passkey_login')) return 'oryPasskeyLogin';
+      if (has('passkey_settings_register')) return 'oryPasskeySettingsRegistration';
+      if (has('passkey_register')) return 'oryPasskeyRegistration';
+      if (has('passkey_login')) return 'oryPasskeyLogin';
     }
     return null;
   }
@@ -456,6 +609,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     if (!el) return;
     var name = clickTrigger(el);
     if (!name || el.disabled) return;
+    // A trigger never submits its form natively, whichever form it is in.
     ev.preventDefault();
     api[name](el);
   }
@@ -464,26 +618,35 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     var named = attr(el, LOAD_ATTRS);
     if (named) return named.indexOf('oryPasskeyLoginAutocompleteInit') >= 0;
     if (el.name !== 'passkey_login') return false;
-    var scope = formOf(el) || document;
-    return !!scope.querySelector('input[autocomplete~="webauthn"]');
+    return selectAll(formOf(el) || document, 'input[autocomplete~="webauthn"]').length > 0;
   }
 
+  // Starts conditional UI for the first form on the page that asks for it and posts to a flow action (one request
+  // per page); the others are ignored, with a warning.
   function scan() {
-    var els = document.querySelectorAll('[data-onloadtrigger],[data-onload-trigger],input[name="passkey_login"]');
+    var els = selectAll(document, '[data-onloadtrigger],[data-onload-trigger],input[name="passkey_login"]');
+    var first = null;
     for (var i = 0; i < els.length; i++) {
       var el = els[i];
       if (!wantsConditional(el)) continue;
-      var key = formOf(el) || el;
-      var dataEl = field(formOf(el), 'passkey_challenge');
-      var challenge = dataEl ? dataEl.value : '';
-      if (started) {
-        if (started.has(key) && started.get(key) === challenge) continue;
-        started.set(key, challenge);
-      } else if (conditionalWanted) {
+      var form = formOf(el) || pageForm(RESULTS.login);
+      if (!form) continue;
+      if (!flowKind(form)) {
+        ignore(form, 'passkey autofill', true);
         continue;
       }
-      autocompleteInit(el);
+      if (!first) first = { el: el, form: form };
     }
+    if (!first) return;
+    var dataEl = field(first.form, 'passkey_challenge');
+    var challenge = dataEl ? dataEl.value : '';
+    if (started) {
+      if (started.has(first.form) && started.get(first.form) === challenge) return;
+      started.set(first.form, challenge);
+    } else if (conditionalWanted) {
+      return;
+    }
+    autocompleteInit(first.el);
   }
 
   var scanQueued = false;
@@ -496,18 +659,18 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     }, 0);
   }
 
-  document.addEventListener('click', onClick, true);
+  listen.call(document, 'click', onClick, true);
 
   if (typeof MutationObserver === 'function') {
-    new MutationObserver(queueScan).observe(document.documentElement, {
+    new MutationObserver(queueScan).observe(rootOf.call(document), {
       childList: true,
       subtree: true,
       attributes: true,
-      attributeFilter: ['data-onloadtrigger', 'data-onload-trigger', 'name', 'autocomplete', 'value'],
+      attributeFilter: ['data-onloadtrigger', 'data-onload-trigger', 'name', 'autocomplete', 'value', 'action', 'method'],
     });
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', scan);
+  if (readyStateOf.call(document) === 'loading') listen.call(document, 'DOMContentLoaded', scan);
   else scan();
 
   // Back/forward cache: the page comes back as it was left, with a submit in flight; make it usable again.

