@@ -289,6 +289,7 @@ function jsonType(value: unknown): string {
 // Default-ignorable code points (zero-width spaces and joiners, soft hyphen, bidi controls, variation selectors...):
 // invisible, so `ad\u200bmin` must not count as another identifier than `admin`.
 const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: single code points to delete, combining ones included.
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/g;
 
 /** Normalise an identifier for uniqueness: NFKC, invisible characters removed, trimmed, lower-cased. */
