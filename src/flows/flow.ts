@@ -7,7 +7,7 @@ import { baseUrl, csrfToken } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import type { FlowRecord, JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
-import { type UiNode, withNodeMessages } from '../ui/nodes.js';
+import { inputNode, type UiNode, withNodeMessages } from '../ui/nodes.js';
 import { CeremonyError, randomId } from '../webauthn.js';
 
 export type FlowKind = 'registration' | 'login' | 'settings';
@@ -51,7 +51,8 @@ export interface Flow {
 
 /** What each flow kind adds when its flow is rendered. */
 export interface FlowRenderer {
-  nodes(req: Request, flow: Flow, csrf: string, base: string): Promise<UiNode[]>;
+  /** The flow's own nodes; the CSRF token node of browser flows is added in front of them. */
+  nodes(req: Request, flow: Flow, base: string): Promise<UiNode[]>;
   extra?(req: Request, flow: Flow, base: string): Promise<Record<string, unknown>>;
 }
 
@@ -201,8 +202,13 @@ export async function renderFlow(
   renderer: FlowRenderer,
 ): Promise<Record<string, unknown>> {
   const base = baseUrl(req, config);
-  const csrf = flow.data.type === 'browser' ? csrfToken(req, res, flow.id) : '';
-  const nodes = withNodeMessages(await renderer.nodes(req, flow, csrf, base), flow.data.nodeMessages);
+  const own = await renderer.nodes(req, flow, base);
+  const nodes = withNodeMessages(
+    flow.data.type === 'browser'
+      ? [inputNode('default', 'csrf_token', 'hidden', { value: csrfToken(req, res, flow.id), required: true }), ...own]
+      : own,
+    flow.data.nodeMessages,
+  );
   const ui: Record<string, unknown> = {
     action: `${base}${ACTIONS[flow.data.kind]}?flow=${flow.id}`,
     method: 'POST',

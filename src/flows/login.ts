@@ -42,12 +42,9 @@ const log = createDebug('express-passkeys:login');
 /** Nodes and extra fields of a login flow (SPEC §2). */
 export function loginRenderer(config: ResolvedOptions): FlowRenderer {
   return {
-    async nodes(req: Request, flow: Flow, csrf: string, base: string) {
+    async nodes(req: Request, flow: Flow, base: string) {
       const allow = flow.data.identityId ? await config.store.listPasskeys(flow.data.identityId) : [];
       const nodes: UiNode[] = [];
-      if (flow.data.type === 'browser') {
-        nodes.push(inputNode('default', 'csrf_token', 'hidden', { value: csrf, required: true }));
-      }
       nodes.push(
         inputNode('default', 'identifier', 'text', {
           value: '',
@@ -134,13 +131,7 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   };
   const method = body.method;
   if (method !== undefined && method !== 'passkey') {
-    return fail([
-      {
-        id: 4010002,
-        text: 'Could not find a strategy to log you in with. Did you fill out the form correctly?',
-        type: 'error',
-      },
-    ]);
+    return fail([messages.noLoginStrategy()]);
   }
   // A completed flow refuses further assertions like any other invalid one: clients see one id (4000043) for every
   // refused sign-in, whichever of two racing submits arrived second.

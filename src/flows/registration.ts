@@ -51,13 +51,10 @@ const log = createDebug('express-passkeys:registration');
 /** Nodes of a registration flow (SPEC §2). */
 export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
   return {
-    async nodes(req: Request, flow: Flow, csrf: string, base: string) {
+    async nodes(req: Request, flow: Flow, base: string) {
       const traits = flow.data.traits ?? {};
       const userName = config.schema.displayName(traits) ?? '';
       const nodes: UiNode[] = [];
-      if (flow.data.type === 'browser') {
-        nodes.push(inputNode('default', 'csrf_token', 'hidden', { value: csrf, required: true }));
-      }
       for (const field of config.schema.fields) {
         const value = valueAt(traits, field.path);
         nodes.push(
@@ -137,13 +134,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   }
   const method = body.method;
   if (method !== undefined && method !== 'passkey' && method !== 'profile') {
-    return fail(400, [
-      {
-        id: 4010003,
-        text: 'Could not find a strategy to sign you up with. Did you fill out the form correctly?',
-        type: 'error',
-      },
-    ]);
+    return fail(400, [messages.noRegistrationStrategy()]);
   }
 
   // Traits: from this submit, else from the profile step. A JSON body may carry them as flat `traits.*` keys, the

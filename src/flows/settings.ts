@@ -45,16 +45,13 @@ export const MAX_PASSKEY_NAME = 64;
 /** Nodes and extra fields of a settings flow (SPEC §2). */
 export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
   return {
-    async nodes(req: Request, flow: Flow, csrf: string, base: string) {
+    async nodes(req: Request, flow: Flow, base: string) {
       const identityId = flow.data.identityId ?? '';
       const [identity, passkeys] = await Promise.all([
         config.store.getIdentity(identityId),
         config.store.listPasskeys(identityId),
       ]);
       const nodes: UiNode[] = [];
-      if (flow.data.type === 'browser') {
-        nodes.push(inputNode('default', 'csrf_token', 'hidden', { value: csrf, required: true }));
-      }
       for (const passkey of passkeys) {
         nodes.push(
           inputNode('passkey', 'passkey_remove', 'submit', {
@@ -185,11 +182,11 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   };
 
   const method = body.method;
-  if (method !== undefined && method !== 'passkey') return fail([noStrategy()]);
+  if (method !== undefined && method !== 'passkey') return fail([messages.noSettingsStrategy()]);
   const register = nonEmpty(body.passkey_settings_register) ?? nonEmpty(body.passkey_register);
   const remove = nonEmpty(body.passkey_remove);
   const rename = renameOf(body);
-  if (!register && !remove && !rename) return fail([noStrategy()]);
+  if (!register && !remove && !rename) return fail([messages.noSettingsStrategy()]);
   checkPrivileged(config, req, session, flow);
 
   if (remove) {
@@ -242,14 +239,6 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     request: req,
   });
   return succeed();
-}
-
-function noStrategy(): UiText {
-  return {
-    id: 4010004,
-    text: 'Could not find a strategy to update your settings. Did you fill out the form correctly?',
-    type: 'error',
-  };
 }
 
 function nonEmpty(value: unknown): string | undefined {

@@ -60,6 +60,12 @@ export const messages = {
       `You tried signing in with ${identifier} which is already in use by another account. You can sign in using your passkey.`,
       { available_credential_types: ['passkey'], available_oidc_providers: [], credential_identifier_hint: identifier },
     ),
+  noLoginStrategy: () =>
+    error(4010002, 'Could not find a strategy to log you in with. Did you fill out the form correctly?'),
+  noRegistrationStrategy: () =>
+    error(4010003, 'Could not find a strategy to sign you up with. Did you fill out the form correctly?'),
+  noSettingsStrategy: () =>
+    error(4010004, 'Could not find a strategy to update your settings. Did you fill out the form correctly?'),
   passkeyLoginInvalid: () => error(4000043, 'The passkey you used is invalid or does not belong to a known account.'),
   // Ids of our own, in the 4000000 range above Kratos's (listed in the README).
   lastPasskey: () =>
