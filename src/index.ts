@@ -6,20 +6,25 @@ export { type PasskeysRouter, passkeys } from './router.js';
 export { defaultIdentitySchema } from './schema.js';
 export { type RequireSessionOptions, requireSession } from './session.js';
 export {
+  DuplicateAddressError,
   DuplicateCredentialError,
   DuplicateIdentifierError,
+  FlowVersionConflictError,
   StoreConflictError,
   type StoreErrorCode,
 } from './store/errors.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type {
+  AddressVia,
   FlowRecord,
   Identity,
   JsonValue,
   Passkey,
   PasskeyUsage,
+  RecoveryAddress,
   RemovePasskeyResult,
   Store,
+  VerifiableAddress,
 } from './store/types.js';
 export type {
   AuthenticatorSelectionOptions,

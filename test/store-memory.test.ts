@@ -13,6 +13,7 @@ const HOUR = 60 * 60 * 1000;
 function flow(overrides: Partial<FlowRecord> = {}): FlowRecord {
   return {
     id: randomUUID(),
+    version: 0,
     expiresAt: new Date(Date.now() + 10 * 60 * 1000),
     challenge: randomUUID(),
     anonymous: true,
@@ -140,6 +141,7 @@ describe('MemoryStore flows', () => {
     for (let i = 0; i < n; i++) {
       await store.saveFlow({
         id: randomUUID(),
+        version: 0,
         expiresAt,
         challenge: 'c' + randomUUID().replaceAll('-', ''),
         anonymous: true,

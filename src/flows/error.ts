@@ -16,6 +16,7 @@ export async function saveError(config: ResolvedOptions, error: HttpError): Prom
   const now = Date.now();
   await config.store.saveFlow({
     id,
+    version: 0,
     expiresAt: new Date(now + ERROR_LIFESPAN),
     // A never-consumed "challenge" marks the record as evictable under memory pressure, like an abandoned flow:
     // anyone can cause errors, so they must not pile up.

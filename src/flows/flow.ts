@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { HttpError, notFound } from '../errors.js';
 import { baseUrl, csrfToken } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
+import { FlowVersionConflictError } from '../store/errors.js';
 import type { FlowRecord, JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
 import { inputNode, type UiNode, withNodeMessages } from '../ui/nodes.js';
@@ -43,6 +44,10 @@ export interface FlowData {
 /** A loaded flow. */
 export interface Flow {
   id: string;
+  /** The stored version this copy was read at (0: never saved); see `Store.saveFlow`. */
+  version: number;
+  /** What this copy was read as (JSON text per field), to tell this request's changes from a racing one's. */
+  base?: Snapshot;
   expiresAt: Date;
   challenge: string | null;
   anonymous: boolean;
@@ -56,6 +61,20 @@ export interface FlowRenderer {
   extra?(req: Request, flow: Flow, base: string): Promise<Record<string, unknown>>;
 }
 
+/** A flow's fields as JSON text, for a three-way merge when a save loses a race. */
+type Snapshot = Record<string, string | undefined>;
+
+function snapshotOf(flow: Pick<Flow, 'expiresAt' | 'challenge' | 'data'>): Snapshot {
+  const snapshot: Snapshot = {
+    '@challenge': JSON.stringify(flow.challenge),
+    '@expiresAt': String(flow.expiresAt.getTime()),
+  };
+  for (const [key, value] of Object.entries(flow.data)) {
+    if (value !== undefined) snapshot[key] = JSON.stringify(value);
+  }
+  return snapshot;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Create and save a new flow with a fresh challenge. */
@@ -67,6 +86,7 @@ export async function createFlow(
   const now = Date.now();
   const flow: Flow = {
     id: randomUUID(),
+    version: 0,
     expiresAt: new Date(now + config.lifespans.flow),
     challenge: randomId(),
     anonymous,
@@ -83,17 +103,89 @@ export async function createFlow(
   return flow;
 }
 
-/** Persist a flow (drops undefined fields so records stay small). */
-export async function saveFlow(config: ResolvedOptions, flow: Flow): Promise<void> {
+/**
+ * Persist a flow (drops undefined fields so records stay small), if it is still at the version it was read at; its
+ * version moves on with the write.
+ *
+ * When a racing request wrote first (`FlowVersionConflictError`), the default is a three-way merge: the stored flow is
+ * read again and the fields this request changed (since it read the flow) are applied on top, so both requests'
+ * changes survive. With `strict`, the conflict is thrown instead: for read-modify-write values such as counters,
+ * whose callers redo their change on the fresh copy ({@link updateFlow}).
+ */
+export async function saveFlow(config: ResolvedOptions, flow: Flow, options: { strict?: boolean } = {}): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await config.store.saveFlow(recordOf(flow));
+      flow.version++;
+      flow.base = snapshotOf(flow);
+      return;
+    } catch (error) {
+      if (!(error instanceof FlowVersionConflictError) || options.strict || attempt >= MAX_RETRIES) throw error;
+      const fresh = await config.store.getFlow(flow.id);
+      if (!fresh) throw error;
+      mergeInto(flow, fresh);
+    }
+  }
+}
+
+const MAX_RETRIES = 32;
+
+function recordOf(flow: Flow): FlowRecord {
   const data = Object.fromEntries(Object.entries(flow.data).filter(([, v]) => v !== undefined));
-  const record: FlowRecord = {
+  return {
     id: flow.id,
+    version: flow.version,
     expiresAt: flow.expiresAt,
     challenge: flow.challenge,
     anonymous: flow.anonymous,
     data: data as FlowRecord['data'],
   };
-  await config.store.saveFlow(record);
+}
+
+/** Rebase this request's changes (against `flow.base`) onto the freshly read record; `flow` becomes the result. */
+function mergeInto(flow: Flow, fresh: FlowRecord): void {
+  const base = flow.base ?? {};
+  const mine = snapshotOf(flow);
+  const data = { ...(fresh.data as unknown as Record<string, unknown>) };
+  for (const key of new Set([...Object.keys(base), ...Object.keys(mine)])) {
+    if (key.startsWith('@') || base[key] === mine[key]) continue;
+    if (mine[key] === undefined) delete data[key];
+    else data[key] = (flow.data as unknown as Record<string, unknown>)[key];
+  }
+  const merged = {
+    challenge: base['@challenge'] === mine['@challenge'] ? fresh.challenge : flow.challenge,
+    expiresAt: base['@expiresAt'] === mine['@expiresAt'] ? new Date(fresh.expiresAt) : flow.expiresAt,
+    data: data as unknown as FlowData,
+  };
+  Object.assign(flow, merged, { version: fresh.version });
+  // The base is now the fresh record: only this request's own changes differ from it.
+  flow.base = snapshotOf({
+    challenge: fresh.challenge,
+    expiresAt: new Date(fresh.expiresAt),
+    data: fresh.data as unknown as FlowData,
+  });
+}
+
+/**
+ * Read-modify-write a flow without losing a racing update: load it, apply `change`, save strictly; on a conflict,
+ * load it again and redo `change`. `change` returns false to leave the flow as it is (nothing is written).
+ */
+export async function updateFlow(
+  config: ResolvedOptions,
+  flow: Flow,
+  change: (flow: Flow) => boolean | undefined,
+): Promise<Flow> {
+  let current = flow;
+  for (let attempt = 0; ; attempt++) {
+    if (change(current) === false) return current;
+    try {
+      await saveFlow(config, current, { strict: true });
+      return current;
+    } catch (error) {
+      if (!(error instanceof FlowVersionConflictError) || attempt >= MAX_RETRIES) throw error;
+      current = await loadFlow(config, flow.data.kind, flow.id);
+    }
+  }
 }
 
 /** Load a flow of this kind by id. Unknown id, malformed id or another kind: 404. */
@@ -102,13 +194,16 @@ export async function loadFlow(config: ResolvedOptions, kind: FlowKind, id: stri
   const record = await config.store.getFlow(id.toLowerCase());
   const data = record?.data as unknown as FlowData | undefined;
   if (!record || !data || data.kind !== kind) throw notFound(`Unable to locate the ${kind} flow.`);
-  return {
+  const flow: Flow = {
     id: record.id,
+    version: record.version ?? 0,
     expiresAt: new Date(record.expiresAt),
     challenge: record.challenge,
     anonymous: record.anonymous,
     data,
   };
+  flow.base = snapshotOf(flow);
+  return flow;
 }
 
 export const isExpired = (flow: Flow) => flow.expiresAt.getTime() <= Date.now();
@@ -177,6 +272,7 @@ export async function takeChallenge(config: ResolvedOptions, flow: Flow): Promis
     throw new CeremonyError('The passkey ceremony timed out. Please try again.');
   if (!(await config.store.consumeChallenge(flow.id, challenge))) throw new CeremonyError(used);
   flow.challenge = null;
+  flow.version++; // consuming is a write of its own
   return challenge;
 }
 

@@ -199,6 +199,8 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     traits,
     identifier,
     userHandle: flow.data.userHandle ?? randomId(32),
+    recoveryAddresses: [],
+    verifiableAddresses: [],
     createdAt: now,
     updatedAt: now,
   };

@@ -1,7 +1,22 @@
 // The built-in embedded store: plain Maps in this process, with copies in and out and lazy sweeping of old flows.
 
-import { DuplicateCredentialError, DuplicateIdentifierError } from './errors.js';
-import type { FlowRecord, Identity, JsonValue, Passkey, PasskeyUsage, RemovePasskeyResult, Store } from './types.js';
+import {
+  DuplicateAddressError,
+  DuplicateCredentialError,
+  DuplicateIdentifierError,
+  FlowVersionConflictError,
+} from './errors.js';
+import type {
+  FlowRecord,
+  Identity,
+  JsonValue,
+  Passkey,
+  PasskeyUsage,
+  RecoveryAddress,
+  RemovePasskeyResult,
+  Store,
+  VerifiableAddress,
+} from './types.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -28,6 +43,8 @@ const DEFAULT_MAX_FLOWS = 100_000;
  */
 class StoredFlow {
   constructor(
+    /** The optimistic version of this write. */
+    public version: number,
     /** `expiresAt` in ms since the epoch. */
     readonly expiresAt: number,
     public challenge: string | null,
@@ -66,6 +83,21 @@ function copyJson<T>(value: T): T {
   return copy as T;
 }
 
+const copyDate = (date: Date) => new Date(date.getTime());
+
+function copyRecoveryAddress(address: RecoveryAddress): RecoveryAddress {
+  return { ...address, createdAt: copyDate(address.createdAt), updatedAt: copyDate(address.updatedAt) };
+}
+
+function copyVerifiableAddress(address: VerifiableAddress): VerifiableAddress {
+  return {
+    ...address,
+    verifiedAt: address.verifiedAt === null ? null : copyDate(address.verifiedAt),
+    createdAt: copyDate(address.createdAt),
+    updatedAt: copyDate(address.updatedAt),
+  };
+}
+
 function copyIdentity(identity: Identity, pack = false): Identity {
   const str = pack ? compact : (value: string) => value;
   return {
@@ -74,9 +106,19 @@ function copyIdentity(identity: Identity, pack = false): Identity {
     traits: copyJson(identity.traits),
     identifier: str(identity.identifier),
     userHandle: str(identity.userHandle),
-    createdAt: new Date(identity.createdAt.getTime()),
-    updatedAt: new Date(identity.updatedAt.getTime()),
+    recoveryAddresses: (identity.recoveryAddresses ?? []).map(copyRecoveryAddress),
+    verifiableAddresses: (identity.verifiableAddresses ?? []).map(copyVerifiableAddress),
+    createdAt: copyDate(identity.createdAt),
+    updatedAt: copyDate(identity.updatedAt),
   };
+}
+
+/** The address index keys of an identity: `kind:value`. */
+function addressKeys(identity: Identity): string[] {
+  return [
+    ...(identity.recoveryAddresses ?? []).map((a) => `recovery:${a.value}`),
+    ...(identity.verifiableAddresses ?? []).map((a) => `verification:${a.value}`),
+  ];
 }
 
 function copyPasskey(passkey: Passkey, pack = false): Passkey {
@@ -122,6 +164,8 @@ export class MemoryStore implements Store {
   readonly #byUserHandle = new Map<string, string>();
   /** identifier → identity id. */
   readonly #byIdentifier = new Map<string, string>();
+  /** `recovery:<value>` / `verification:<value>` → identity id. */
+  readonly #byAddress = new Map<string, string>();
   readonly #passkeys = new Map<string, Passkey>();
   /** identity id → its credential ids, in insertion order. */
   readonly #passkeysByIdentity = new Map<string, Set<string>>();
@@ -156,6 +200,7 @@ export class MemoryStore implements Store {
       throw new Error('MemoryStore.createIdentity: passkey.identityId differs from identity.id.');
     }
     if (this.#byIdentifier.has(identity.identifier)) throw new DuplicateIdentifierError(identity.identifier);
+    this.#checkAddresses(identity);
     if (this.#passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
     if (this.#identities.has(identity.id)) throw new Error('MemoryStore.createIdentity: identity id exists already.');
     if (this.#byUserHandle.has(identity.userHandle)) {
@@ -167,6 +212,7 @@ export class MemoryStore implements Store {
     this.#identities.set(storedIdentity.id, storedIdentity);
     this.#byUserHandle.set(storedIdentity.userHandle, storedIdentity.id);
     this.#byIdentifier.set(storedIdentity.identifier, storedIdentity.id);
+    for (const key of addressKeys(storedIdentity)) this.#byAddress.set(key, storedIdentity.id);
     this.#passkeys.set(storedPasskey.id, storedPasskey);
     this.#passkeysByIdentity.set(storedIdentity.id, new Set([storedPasskey.id]));
   }
@@ -184,6 +230,45 @@ export class MemoryStore implements Store {
   async findIdentityByIdentifier(identifier: string): Promise<Identity | null> {
     const id = this.#byIdentifier.get(identifier);
     return id === undefined ? null : this.getIdentity(id);
+  }
+
+  async findIdentityByAddress(kind: 'recovery' | 'verification', value: string): Promise<Identity | null> {
+    const id = this.#byAddress.get(`${kind}:${value}`);
+    return id === undefined ? null : this.getIdentity(id);
+  }
+
+  async updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean> {
+    const stored = this.#identities.get(identity.id);
+    if (!stored || stored.updatedAt.getTime() !== expectedUpdatedAt.getTime()) return false;
+    const owner = this.#byIdentifier.get(identity.identifier);
+    if (owner !== undefined && owner !== identity.id) throw new DuplicateIdentifierError(identity.identifier);
+    this.#checkAddresses(identity);
+    const fresh = copyIdentity(identity, true);
+    this.#byIdentifier.delete(stored.identifier);
+    for (const key of addressKeys(stored)) this.#byAddress.delete(key);
+    const updated: Identity = {
+      ...fresh,
+      id: stored.id,
+      userHandle: stored.userHandle,
+      schemaId: stored.schemaId,
+      createdAt: stored.createdAt,
+    };
+    this.#identities.set(stored.id, updated);
+    this.#byIdentifier.set(updated.identifier, stored.id);
+    for (const key of addressKeys(updated)) this.#byAddress.set(key, stored.id);
+    return true;
+  }
+
+  /** Refuse addresses another identity holds. */
+  #checkAddresses(identity: Identity): void {
+    for (const address of identity.recoveryAddresses ?? []) {
+      const owner = this.#byAddress.get(`recovery:${address.value}`);
+      if (owner !== undefined && owner !== identity.id) throw new DuplicateAddressError('recovery', address.value);
+    }
+    for (const address of identity.verifiableAddresses ?? []) {
+      const owner = this.#byAddress.get(`verification:${address.value}`);
+      if (owner !== undefined && owner !== identity.id) throw new DuplicateAddressError('verification', address.value);
+    }
   }
 
   async getPasskey(credentialId: string): Promise<Passkey | null> {
@@ -247,9 +332,12 @@ export class MemoryStore implements Store {
     if (typeof data !== 'string') throw new TypeError('MemoryStore.saveFlow: data is not JSON-serialisable.');
     const now = Date.now();
     this.#sweepStep(now);
+    const version = flow.version ?? 0;
+    const existing = this.#flows.get(flow.id);
+    if ((existing?.version ?? 0) !== version) throw new FlowVersionConflictError(flow.id);
     const id = compact(flow.id);
     const challenge = flow.challenge === null ? null : compact(flow.challenge);
-    const stored = new StoredFlow(expiresAt, challenge, flow.anonymous === true, compact(data));
+    const stored = new StoredFlow(version + 1, expiresAt, challenge, flow.anonymous === true, compact(data));
     this.#flows.set(id, stored);
     // Re-queue: a flow becomes the newest eviction candidate each time it is saved with a pending challenge.
     this.#evictable.delete(id);
@@ -268,6 +356,7 @@ export class MemoryStore implements Store {
     }
     return {
       id,
+      version: stored.version,
       expiresAt: new Date(stored.expiresAt),
       challenge: stored.challenge,
       anonymous: stored.anonymous,
@@ -285,6 +374,7 @@ export class MemoryStore implements Store {
       return false;
     }
     stored.challenge = null;
+    stored.version++;
     this.#evictable.delete(flowId);
     return true;
   }

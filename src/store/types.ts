@@ -3,6 +3,39 @@
 /** A JSON value as stored in flows and traits. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** How an address is reached. Only `email` for now (Kratos's `via`). */
+export type AddressVia = 'email';
+
+/**
+ * An address a user can recover the identity with (a trait marked `"ory.sh/kratos": { recovery: { via: "email" } }`).
+ * `value` is normalised (trimmed, NFKC, lower-cased) and unique among all identities' recovery addresses.
+ */
+export interface RecoveryAddress {
+  /** UUID v4, chosen by the library. */
+  id: string;
+  value: string;
+  via: AddressVia;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * An address the identity can prove it owns (a trait marked `"ory.sh/kratos": { verification: { via: "email" } }`).
+ * `value` is normalised and unique among all identities' verifiable addresses.
+ */
+export interface VerifiableAddress {
+  /** UUID v4, chosen by the library. */
+  id: string;
+  value: string;
+  via: AddressVia;
+  verified: boolean;
+  /** `pending` until a code was sent, `sent` after, `completed` once verified (Kratos's states). */
+  status: 'pending' | 'sent' | 'completed';
+  verifiedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 /** An identity (a user account). Traits are validated against the identity schema before they reach the store. */
 export interface Identity {
   /** UUID v4, chosen by the library. */
@@ -17,7 +50,15 @@ export interface Identity {
   identifier: string;
   /** WebAuthn user handle (base64url of 32 random bytes): what discoverable assertions return. Unique. */
   userHandle: string;
+  /** Recovery addresses derived from the traits (`[]` when the schema marks none). */
+  recoveryAddresses: RecoveryAddress[];
+  /** Verifiable addresses derived from the traits (`[]` when the schema marks none). */
+  verifiableAddresses: VerifiableAddress[];
   createdAt: Date;
+  /**
+   * Last change. The library makes it strictly increase with each {@link Store.updateIdentity}, which uses it for
+   * compare-and-set: keep millisecond precision.
+   */
   updatedAt: Date;
 }
 
@@ -62,6 +103,11 @@ export type RemovePasskeyResult = 'removed' | 'not_found' | 'last_credential';
 export interface FlowRecord {
   /** UUID v4. */
   id: string;
+  /**
+   * Optimistic version: `0` for a flow never saved; the store keeps the version of each write (see
+   * {@link Store.saveFlow}) and returns it from {@link Store.getFlow}.
+   */
+  version: number;
   /** When the flow stops accepting submits. */
   expiresAt: Date;
   /**
@@ -86,7 +132,8 @@ export interface FlowRecord {
 export interface Store {
   /**
    * Required. Create an identity together with its first passkey, atomically: either both exist afterwards or
-   * neither. Rejects with `DuplicateIdentifierError` if another identity has the same `identifier`, and with
+   * neither. Rejects with `DuplicateIdentifierError` if another identity has the same `identifier`, with
+   * `DuplicateAddressError` if another identity has one of its recovery or verifiable addresses, and with
    * `DuplicateCredentialError` if the passkey's credential id exists already (on any identity).
    */
   createIdentity(identity: Identity, passkey: Passkey): Promise<void>;
@@ -121,7 +168,13 @@ export interface Store {
    */
   removePasskey(identityId: string, credentialId: string): Promise<RemovePasskeyResult>;
 
-  /** Required. Insert or replace a flow. */
+  /**
+   * Required. Save a flow with an optimistic version check, atomically: `flow.version` is the version the caller
+   * read (`0` for a new flow). Insert it when `version` is 0 and no flow has this id; replace it when the stored
+   * version equals `flow.version`. Either way the stored version becomes `flow.version + 1`. Otherwise (a racing
+   * write got there first, or a new flow's id exists) change nothing and reject with `FlowVersionConflictError`.
+   * Of two concurrent saves of one version, exactly one succeeds.
+   */
   saveFlow(flow: FlowRecord): Promise<void>;
   /**
    * Required. The flow with this id, or `null`. Expired flows must still be returned for at least one hour after
@@ -129,8 +182,9 @@ export interface Store {
    */
   getFlow(id: string): Promise<FlowRecord | null>;
   /**
-   * Required. Atomically take the flow's pending challenge: if the stored `challenge` equals `challenge`, set it
-   * to `null` and return `true`; otherwise return `false`. Of two concurrent calls, exactly one returns `true`.
+   * Required. Atomically take the flow's pending challenge (a WebAuthn challenge, or a one-time code's keyed hash):
+   * if the stored `challenge` equals `challenge`, set it to `null`, increment the stored `version` by one and return
+   * `true`; otherwise change nothing and return `false`. Of two concurrent calls, exactly one returns `true`.
    */
   consumeChallenge(flowId: string, challenge: string): Promise<boolean>;
   /** Optional. Delete a flow (no-op when absent). */

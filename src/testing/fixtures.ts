@@ -43,6 +43,8 @@ export function makeIdentity(overrides: Partial<Identity> = {}): Identity {
     traits: { username: identifier, email: `${identifier}@example.com`, newsletter: false },
     identifier,
     userHandle: randomBase64url(32),
+    recoveryAddresses: [],
+    verifiableAddresses: [],
     createdAt: now,
     updatedAt: now,
     ...overrides,
@@ -76,6 +78,7 @@ export function makePasskey(identityId: string, overrides: Partial<Passkey> = {}
 export function makeFlow(overrides: Partial<FlowRecord> = {}): FlowRecord {
   return {
     id: randomUUID(),
+    version: 0,
     expiresAt: new Date(Date.now() + 10 * 60 * 1000),
     challenge: randomBase64url(32),
     anonymous: true,
