@@ -1,5 +1,12 @@
 // Public entry point: re-exports only.
 
+export {
+  type Courier,
+  type CourierMessage,
+  type CourierModel,
+  type CourierTemplate,
+  consoleCourier,
+} from './courier.js';
 export { type ErrorBody, type ErrorId, HttpError } from './errors.js';
 export type { PasskeyInfo } from './flows/settings.js';
 export { type PasskeysRouter, passkeys } from './router.js';
@@ -29,12 +36,15 @@ export type {
 export type {
   AuthenticatorSelectionOptions,
   CloneWarning,
+  CodeOptions,
   Duration,
   HookContext,
   HookOptions,
   LifespanOptions,
   PasskeysOptions,
   PasskeysSessionData,
+  RecoveryOptions,
   RelyingPartyOptions,
   UrlOptions,
+  VerificationOptions,
 } from './types.js';

@@ -1,6 +1,7 @@
 // Public option, hook and session types of `passkeys()`.
 
 import type {} from 'express-session';
+import type { Courier } from './courier.js';
 import type { Identity, JsonValue, Passkey, Store } from './store/types.js';
 
 /** A duration: milliseconds, or a string such as `"90s"`, `"5m"`, `"1h"`, `"1h30m"`. */
@@ -45,6 +46,8 @@ export interface LifespanOptions {
   session?: Duration;
   /** How recent a sign-in must be to change passkeys in settings. Defaults to `"1h"`. */
   privilegedSession?: Duration;
+  /** How long a recovery or verification code is valid. Defaults to `"1h"` (Kratos's). */
+  code?: Duration;
 }
 
 /** Where browsers are sent. */
@@ -58,7 +61,14 @@ export interface UrlOptions {
    * UI pages. Browser flow inits and form-post errors redirect there with `?flow=<id>`. Unset: JSON is answered
    * instead.
    */
-  ui?: { login?: string; registration?: string; settings?: string; error?: string };
+  ui?: {
+    login?: string;
+    registration?: string;
+    settings?: string;
+    error?: string;
+    recovery?: string;
+    verification?: string;
+  };
   /** Where to send browsers after success when no `return_to` is given. Defaults to `"/"`. */
   defaultReturnTo?: string;
   /** Origins or URL prefixes `return_to` may point to. Defaults to `rp.origins`. Relative paths are always allowed. */
@@ -125,6 +135,51 @@ export interface PasskeysOptions {
   signCountPolicy?: 'reject' | 'warn';
   /** Largest accepted request body, in bytes. Defaults to `65536`. */
   maxBodySize?: number;
+  /**
+   * The app's mailer, for account recovery and address verification by one-time code (Kratos's `code` method).
+   * Unset: those flows are off (their routes answer 404). `consoleCourier()` prints codes, for development.
+   */
+  courier?: Courier;
+  /**
+   * Keys for the code HMAC (Kratos's `secrets.default`): strings of at least 32 characters; the first signs, every
+   * one is tried when comparing, so rotate by prepending a new one. Required with `courier`, unless the store is
+   * the built-in `MemoryStore` (then a random per-process key is used). Shared by every instance. Never logged.
+   */
+  secrets?: string[];
+  /** Account recovery by code. */
+  recovery?: RecoveryOptions;
+  /** Address verification by code. */
+  verification?: VerificationOptions;
+  /** One-time codes. */
+  code?: CodeOptions;
+}
+
+/** Account recovery options. */
+export interface RecoveryOptions {
+  /** Defaults to `true` when `courier` is set. */
+  enabled?: boolean;
+  /** Send `recovery_code_invalid` to addresses that have no account. Defaults to `false` (nothing is sent). */
+  notifyUnknownRecipients?: boolean;
+}
+
+/** Address verification options. */
+export interface VerificationOptions {
+  /** Defaults to `true` when `courier` is set. */
+  enabled?: boolean;
+  /** Send a verification code after sign-up and answer `continue_with: show_verification_ui`. Defaults to `true`. */
+  afterRegistration?: boolean;
+  /** Send `verification_code_invalid` to addresses that have no account. Defaults to `false`. */
+  notifyUnknownRecipients?: boolean;
+}
+
+/** One-time code options. */
+export interface CodeOptions {
+  /** Submissions a recovery or verification flow accepts before it must be started again. Defaults to `5`. */
+  maxSubmissions?: number;
+  /** Codes sent to one address per window, beyond which sends are skipped (answered alike). Defaults to `5`. */
+  maxSendsPerAddress?: number;
+  /** The window of `maxSendsPerAddress`. Defaults to `"15m"`. */
+  sendWindow?: Duration;
 }
 
 /** The library's part of an express-session session. */
@@ -138,6 +193,8 @@ export interface PasskeysSessionData {
   expiresAt: number;
   /** Secret for the logout URL. */
   logoutToken: string;
+  /** How the session was authenticated: a passkey, or a recovery code. Absent means `passkey`. */
+  method?: 'passkey' | 'code_recovery';
 }
 
 declare module 'express-session' {
