@@ -4,6 +4,10 @@
  *
  * Run: npm start   (http://localhost:3000; PORT=4000 npm start for another port)
  *
+ * Recovery and verification codes go out by mail through nodemailer when SMTP_URL is set
+ * (SMTP_URL=smtp://user:pass@smtp.example.com:587 npm start); without it they are printed to stderr
+ * (consoleCourier(), for development only).
+ *
  * Open it as http://localhost:<port>, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,11 +16,12 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
-import { MemoryStore, passkeys, requireSession } from '../../src/index.js';
-import { type Flow, type FlowKind, flowPage, homePage } from './views.js';
+import { type Courier, consoleCourier, MemoryStore, passkeys, requireSession } from '../../src/index.js';
+import { nodemailerCourier } from './mailer.js';
+import { type Address, type Flow, type FlowKind, flowPage, homePage } from './views.js';
 
 /** Build the app for the origin it is served from (the passkeys' `rp.origins` must match it exactly). */
-function buildApp(origin: string): express.Express {
+function buildApp(origin: string, courier: Courier): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -44,7 +49,18 @@ function buildApp(origin: string): express.Express {
       // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
       store: new MemoryStore(),
       // Flow inits redirect browsers to these pages with `?flow=<id>`.
-      urls: { ui: { login: '/login', registration: '/registration', settings: '/settings' } },
+      urls: {
+        ui: {
+          login: '/login',
+          registration: '/registration',
+          settings: '/settings',
+          recovery: '/recovery',
+          verification: '/verification',
+        },
+      },
+      // Recovery and verification codes: nodemailer (SMTP_URL) or stderr. With a database-backed store, also pass
+      // `secrets` (the code HMAC keys, shared by every instance); MemoryStore may use a random per-process key.
+      courier,
     }),
   );
 
@@ -69,12 +85,15 @@ function buildApp(origin: string): express.Express {
   app.get('/', async (req, res) => {
     const whoami = await api(req, res, '/sessions/whoami');
     if (whoami.status !== 200) return send(res, homePage(null));
-    const { identity } = (await whoami.json()) as { identity: { traits: { email?: string } } };
+    const { identity } = (await whoami.json()) as {
+      identity: { traits: { email?: string }; verifiable_addresses?: Address[] };
+    };
     const logout = (await (await api(req, res, '/self-service/logout/browser')).json()) as { logout_url: string };
-    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url }));
+    const addresses = identity.verifiable_addresses ?? [];
+    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url, addresses }));
   });
 
-  /** `/registration`, `/login`, `/settings`: render the flow `?flow=<id>`, or start one. */
+  /** `/registration`, `/login`, `/settings`, `/recovery`, `/verification`: render the flow `?flow=<id>`, or start one. */
   const flowRoute = (kind: FlowKind) => async (req: Request, res: Response) => {
     const start = `/auth/self-service/${kind}/browser`;
     const id = req.query.flow;
@@ -82,7 +101,10 @@ function buildApp(origin: string): express.Express {
     if (typeof id !== 'string') return res.redirect(303, start);
     const answer = await api(req, res, `/self-service/${kind}/flows?id=${encodeURIComponent(id)}`);
     if (answer.status === 410 || answer.status === 404) return res.redirect(303, start); // expired or unknown
-    if (answer.status === 401 || answer.status === 403) return res.redirect(303, '/login'); // not your flow
+    if (answer.status === 401 || answer.status === 403) {
+      // Not this browser's flow: settings need a sign-in; a recovery or verification flow is simply started again.
+      return res.redirect(303, kind === 'settings' ? '/login' : start);
+    }
     if (answer.status !== 200) throw new Error(`fetching the ${kind} flow failed: ${answer.status}`);
     send(res, flowPage(kind, (await answer.json()) as Flow, String(res.locals.cspNonce)));
   };
@@ -90,12 +112,20 @@ function buildApp(origin: string): express.Express {
   app.get('/login', flowRoute('login'));
   // Settings need a session: without one, go sign in (the router would answer 401).
   app.get('/settings', requireSession({ redirectTo: '/login' }), flowRoute('settings'));
+  // "Forgot your passkey?": a code by mail signs the user in, then the settings page adds a new passkey. With a
+  // session, the router's recovery init sends the browser home instead.
+  app.get('/recovery', flowRoute('recovery'));
+  // Sign-up lands here (the code is on its way); signed-in users come here from the home page too.
+  app.get('/verification', flowRoute('verification'));
 
   return app;
 }
 
-/** Start the example at localhost on `port` (default: `PORT` or 3000; 0: any free port). */
-export async function createApp(options: { port?: number } = {}): Promise<{
+/**
+ * Start the example at localhost on `port` (default: `PORT` or 3000; 0: any free port). Mail goes through the SMTP
+ * server at `smtpUrl` (default: `SMTP_URL`); with neither, codes are printed to stderr.
+ */
+export async function createApp(options: { port?: number; smtpUrl?: string } = {}): Promise<{
   url: string;
   server: Server;
   close: () => Promise<void>;
@@ -107,7 +137,13 @@ export async function createApp(options: { port?: number } = {}): Promise<{
   });
   // The port is known only now (port 0), and the allowed origin must name it.
   const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  server.on('request', buildApp(url));
+  const smtpUrl = options.smtpUrl ?? process.env.SMTP_URL;
+  try {
+    server.on('request', buildApp(url, smtpUrl ? nodemailerCourier(smtpUrl) : consoleCourier()));
+  } catch (error) {
+    server.close(); // a bad option throws at once: do not leave the port open
+    throw error;
+  }
   const close = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -23,7 +23,7 @@ export interface Flow {
   state: string;
   ui: { action: string; method: string; nodes: UiNode[]; messages?: UiText[] };
 }
-export type FlowKind = 'registration' | 'login' | 'settings';
+export type FlowKind = 'registration' | 'login' | 'settings' | 'recovery' | 'verification';
 
 /** Escape text for HTML element content and double-quoted attribute values. */
 export function esc(value: unknown): string {
@@ -38,7 +38,9 @@ export function esc(value: unknown): string {
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:.5rem 0}input[type=text],input[type=email]{display:block;width:100%;padding:.4rem}
 button{margin:.5rem .5rem .5rem 0;padding:.4rem .8rem}.error{color:#b00020}.success{color:#006400}
-li{margin:.75rem 0}form.inline{display:inline}small{color:#555}`;
+li{margin:.75rem 0}form.inline{display:inline}small{color:#555}
+.badge{font-size:.8rem;padding:.1rem .4rem;border-radius:.3rem;margin-left:.4rem}
+.badge.verified{background:#dff5e1;color:#006400}.badge.unverified{background:#fdecea;color:#b00020}`;
 
 // The CSP restricts scripts only, so this inline <style> is fine; the one script is webauthn.js, with the nonce.
 function layout(title: string, body: string): string {
@@ -75,7 +77,15 @@ function renderNode(node: UiNode, nonce: string, form?: string): string {
     const { src, integrity, crossorigin, referrerpolicy, type, id } = a;
     return `<script${attrs({ id, src, integrity, crossorigin, referrerpolicy, type, async: true, nonce })}></script>`;
   }
-  if (node.type === 'text') return `<p>${esc((a.text as UiText | undefined)?.text ?? label)}</p>`;
+  if (node.type === 'text') {
+    const text = a.text as UiText | undefined;
+    return `<p${attrs({ id: a.id, 'data-message-id': text?.id })}>${esc(text?.text ?? label)}</p>`;
+  }
+  // A link (verification's "Continue" once the address is verified): `title` is its text.
+  if (node.type === 'a') {
+    const title = (a.title as UiText | undefined)?.text ?? label;
+    return `<p><a${attrs({ id: a.id, href: safeHref(a.href) })}>${esc(title)}</a></p>`;
+  }
   if (node.type !== 'input') return '';
   const value = a.value === undefined ? undefined : String(a.value);
   const common = { form, name: a.name, value, disabled: a.disabled };
@@ -86,15 +96,24 @@ function renderNode(node: UiNode, nonce: string, form?: string): string {
     case 'button':
       return `<button${attrs({ type: 'button', ...common, 'data-onclicktrigger': a.onclickTrigger })}>${esc(label)}</button>${messages}`;
     case 'submit':
-      return `<button${attrs({ type: 'submit', ...common })}>${esc(label)}</button>${messages}`;
+      // A submit button posts its own name=value ("Continue": method=code; "Resend code": email=<address>). Only the
+      // `method` one is the form's main action; the others (resend, remove) must work with required fields empty.
+      return `<button${attrs({ type: 'submit', ...common, formnovalidate: a.name !== 'method' })}>${esc(label)}</button>${messages}`;
     case 'checkbox':
       return `<label><input${attrs({ type: 'checkbox', name: a.name, value: 'true', checked: a.value === true })}> ${esc(label)}</label>${messages}`;
     default:
-      return `<label>${esc(label)}<input${attrs({ type: a.type, ...common, required: a.required, autocomplete: a.autocomplete })}></label>${messages}`;
+      return `<label>${esc(label)}<input${attrs({ type: a.type, ...common, required: a.required, autocomplete: a.autocomplete, pattern: a.pattern, maxlength: a.maxlength })}></label>${messages}`;
   }
 }
 
 const isRemove = (n: UiNode) => n.attributes.name === 'passkey_remove';
+
+/** Only http(s) and same-site paths become links (flow JSON is data: no `javascript:` URLs). */
+function safeHref(value: unknown): string | undefined {
+  const href = String(value ?? '');
+  if (href.startsWith('/') && !href.startsWith('//')) return href;
+  return /^https?:\/\//i.test(href) ? href : undefined;
+}
 
 function date(value: unknown): string {
   return typeof value === 'string' ? esc(`${value.slice(0, 16).replace('T', ' ')} UTC`) : 'never';
@@ -120,14 +139,26 @@ ${renderNode(node, '', 'flow')}</li>`;
   return `<ul id="passkeys">${items.join('\n')}</ul>`;
 }
 
-const TITLES: Record<FlowKind, string> = { registration: 'Sign up', login: 'Sign in', settings: 'Your passkeys' };
+const TITLES: Record<FlowKind, string> = {
+  registration: 'Sign up',
+  login: 'Sign in',
+  settings: 'Your passkeys',
+  recovery: 'Recover your account',
+  verification: 'Verify your email address',
+};
 const FOOTERS: Record<FlowKind, string> = {
   registration: '<p>Already have an account? <a href="/login">Sign in</a></p>',
-  login: '<p>No account yet? <a href="/registration">Sign up</a></p>',
+  login: `<p><a href="/recovery">Forgot your passkey?</a></p>
+<p>No account yet? <a href="/registration">Sign up</a></p>`,
   settings: '',
+  recovery: '<p>Found your passkey? <a href="/login">Sign in</a></p>',
+  verification: '',
 };
 
-/** A registration, login or settings page: the flow's nodes in one form posting to `ui.action`. */
+/**
+ * A registration, login, settings, recovery or verification page: the flow's nodes in one form posting to
+ * `ui.action` (a verified address's flow has `ui.method: "GET"` and only a "Continue" link).
+ */
 export function flowPage(kind: FlowKind, flow: Flow, nonce: string): string {
   const csrf = String(flow.ui.nodes.find((n) => n.attributes.name === 'csrf_token')?.attributes.value ?? '');
   const nodes = flow.ui.nodes.filter((n) => !isRemove(n)).map((n) => renderNode(n, nonce));
@@ -140,10 +171,33 @@ ${FOOTERS[kind]}`;
   return layout(TITLES[kind], body);
 }
 
-/** Home: who is signed in (from whoami), or links to sign up / sign in. */
-export function homePage(user: { email: string; logoutUrl: string } | null): string {
+/** A verifiable address of the identity (Kratos's `verifiable_addresses` items). */
+export interface Address {
+  value: string;
+  verified: boolean;
+  status?: string;
+}
+
+/** One item per verifiable address, with a verified / unverified badge; a link to verify when one is not. */
+function addressList(addresses: Address[]): string {
+  if (addresses.length === 0) return '';
+  const items = addresses.map((a) => {
+    const badge = a.verified
+      ? '<span class="badge verified">verified</span>'
+      : '<span class="badge unverified">not verified</span>';
+    return `<li data-address="${esc(a.value)}" data-verified="${a.verified}">${esc(a.value)} ${badge}</li>`;
+  });
+  const verify = addresses.some((a) => !a.verified)
+    ? '\n<p><a href="/verification">Verify your email address</a></p>'
+    : '';
+  return `<ul id="addresses">${items.join('\n')}</ul>${verify}`;
+}
+
+/** Home: who is signed in (from whoami) and their addresses, or links to sign up / sign in. */
+export function homePage(user: { email: string; logoutUrl: string; addresses?: Address[] } | null): string {
   const body = user
     ? `<p id="whoami">Signed in as <strong>${esc(user.email)}</strong>.</p>
+${addressList(user.addresses ?? [])}
 <p><a href="/settings">Manage passkeys</a> · <a href="${esc(user.logoutUrl)}">Log out</a></p>`
     : `<p id="whoami">You are not signed in.</p>
 <p><a href="/registration">Sign up</a> · <a href="/login">Sign in</a></p>`;
