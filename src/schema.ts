@@ -165,10 +165,7 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
       }
       return errors;
     },
-    displayName(value) {
-      const node = stringAt(value, displayNamePath);
-      return node;
-    },
+    displayName: (value) => stringAt(value, displayNamePath),
     addresses(value) {
       const collect = (paths: string[][]) => {
         const found = new Set<string>();
@@ -194,10 +191,16 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
   }
 }
 
-/** The string at `path` below the traits, if there is one. */
-function stringAt(traits: Record<string, JsonValue>, path: string[]): string | undefined {
+/** The value at `path` below the traits, if there is one. */
+export function traitAt(traits: Record<string, JsonValue>, path: string[]): JsonValue | undefined {
   let node: JsonValue | undefined = traits;
   for (const key of path) node = node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
+  return node;
+}
+
+/** The string at `path` below the traits, if there is one. */
+function stringAt(traits: Record<string, JsonValue>, path: string[]): string | undefined {
+  const node = traitAt(traits, path);
   return typeof node === 'string' ? node : undefined;
 }
 

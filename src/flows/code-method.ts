@@ -138,13 +138,13 @@ export function submitCodeFlow(kind: CodeFlowKind) {
     const flow = await loadFlow(config, kind.kind, queryParam(req, 'flow'));
     const body = bodyOf(req, 'code');
     if (!(await checkSubmit(config, req, res, flow, { body, expiredMessage: kind.expired }))) return;
-    kind.refuse?.(req);
     const fail = (status: number, ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
       setMessages(flow, ui, nodeMessages);
       return answerFlow(config, req, res, flow, renderer, status);
     };
-    if (body.method !== undefined && body.method !== 'code') return fail(400, [kind.noStrategy()]);
     if (flow.data.state === 'passed_challenge') return fail(400, [kind.retrySuccess()]);
+    kind.refuse?.(req);
+    if (body.method !== undefined && body.method !== 'code') return fail(400, [kind.noStrategy()]);
 
     const email = typeof body.email === 'string' ? body.email.trim() : '';
     if (email !== '') {

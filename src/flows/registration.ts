@@ -8,7 +8,7 @@ import { addressesFor } from '../addresses.js';
 import { baseUrl, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
-import { hasFlatTraits, normaliseIdentifier, traitsFromForm } from '../schema.js';
+import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { identityJson, sessionJson } from '../session.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue } from '../store/types.js';
@@ -58,7 +58,7 @@ export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
       const userName = config.schema.displayName(traits) ?? '';
       const nodes: UiNode[] = [];
       for (const field of config.schema.fields) {
-        const value = valueAt(traits, field.path);
+        const value = traitAt(traits, field.path);
         nodes.push(
           inputNode('default', field.name, field.type, {
             ...(value !== undefined ? { value } : {}),
@@ -91,12 +91,6 @@ export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
       return nodes;
     },
   };
-}
-
-function valueAt(traits: Record<string, JsonValue>, path: string[]): JsonValue | undefined {
-  let node: JsonValue | undefined = traits;
-  for (const key of path) node = node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
-  return node;
 }
 
 /** `GET /self-service/registration/browser` and `/api` */
