@@ -128,8 +128,8 @@ describe('recovery flow', () => {
     await register(agent(), 'form@example.com');
     const a = agent();
     const init = await a.get('/auth/self-service/recovery/browser').expect(303);
-    const flowId = new URL(init.headers.location).searchParams.get('flow') ?? '';
-    assert.match(init.headers.location, /\/recovery\?flow=/);
+    const flowId = new URL(String(init.headers.location)).searchParams.get('flow') ?? '';
+    assert.match(String(init.headers.location), /\/recovery\?flow=/);
     const flow = (await a.get(`/auth/self-service/recovery/flows?id=${flowId}`).expect(200)).body as FlowJson;
     const sent = await a
       .post(actionPath(flow))
@@ -344,7 +344,7 @@ describe('recovery flow', () => {
     assert.equal(json.body.error.id, 'session_already_available');
     const browser = await a.get('/auth/self-service/recovery/browser');
     assert.equal(browser.status, 303);
-    assert.equal(new URL(browser.headers.location).pathname, '/');
+    assert.equal(new URL(String(browser.headers.location)).pathname, '/');
   });
 
   it('API flows: no cookies or Origin; success sets an ory session token usable on whoami and settings', async () => {
