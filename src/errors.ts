@@ -15,11 +15,19 @@ export type ErrorId =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'forbidden'
+  | 'conflict'
   | 'internal_server_error';
 
 /** A Kratos error body. */
 export interface ErrorBody {
-  error: { id: ErrorId; code: number; status: string; reason: string; message: string };
+  error: {
+    id: ErrorId;
+    code: number;
+    status: string;
+    reason: string;
+    message: string;
+    details?: Record<string, unknown>;
+  };
   [extra: string]: unknown;
 }
 
@@ -31,6 +39,8 @@ export class HttpError extends Error {
     readonly reason: string,
     /** Extra top-level fields of the body (`use_flow_id`, `redirect_browser_to`). */
     readonly extra: Record<string, unknown> = {},
+    /** `error.details` (Kratos puts `continue_with` there, for one). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(reason);
     this.name = 'HttpError';
@@ -45,6 +55,7 @@ export class HttpError extends Error {
         status: STATUS_CODES[this.code] ?? 'Error',
         reason: this.reason,
         message: shortMessages[this.id],
+        ...(this.details ? { details: this.details } : {}),
       },
       ...this.extra,
     };
@@ -63,6 +74,7 @@ const shortMessages: Record<ErrorId, string> = {
   payload_too_large: 'The request body is too large',
   unsupported_media_type: 'The request content type is not supported',
   forbidden: 'The requested action was forbidden',
+  conflict: 'The resource was changed by another request',
   internal_server_error: 'An internal server error occurred, please contact the system administrator',
 };
 

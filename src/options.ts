@@ -1,7 +1,10 @@
 // Options: snake_case → camelCase, validation (ajv + the checks JSON Schema cannot express), defaults. Once.
 
 import { Ajv, type ErrorObject } from 'ajv';
+import { processKey, SendLimiter } from './codes.js';
+import type { Courier } from './courier.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
+import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
 import type { HookOptions, PasskeysOptions } from './types.js';
 
@@ -19,13 +22,35 @@ export interface ResolvedOptions {
   lifespans: { flow: number; ceremony: number; session: number; privilegedSession: number };
   urls: {
     publicBase?: string;
-    ui: { login?: string; registration?: string; settings?: string; error?: string };
+    ui: {
+      login?: string;
+      registration?: string;
+      settings?: string;
+      error?: string;
+      recovery?: string;
+      verification?: string;
+    };
     defaultReturnTo: string;
     allowedReturnTo: string[];
   };
   hooks: HookOptions & { session: boolean };
   signCountPolicy: 'reject' | 'warn';
   maxBodySize: number;
+  /** Recovery and verification by code; absent without `courier`. */
+  codes?: ResolvedCodeOptions;
+}
+
+/** The `code` method's options, resolved. */
+export interface ResolvedCodeOptions {
+  courier: Courier;
+  /** HMAC keys: the first signs, all verify. */
+  keys: Buffer[];
+  recovery: { enabled: boolean; notifyUnknownRecipients: boolean };
+  verification: { enabled: boolean; afterRegistration: boolean; notifyUnknownRecipients: boolean };
+  /** Code lifespan (ms). */
+  lifespan: number;
+  maxSubmissions: number;
+  limiter: SendLimiter;
 }
 
 const STORE_METHODS = [
@@ -86,7 +111,13 @@ const optionsSchema = {
     lifespans: {
       type: 'object',
       additionalProperties: false,
-      properties: { flow: duration, ceremony: duration, session: duration, privilegedSession: duration },
+      properties: {
+        flow: duration,
+        ceremony: duration,
+        session: duration,
+        privilegedSession: duration,
+        code: duration,
+      },
     },
     urls: {
       type: 'object',
@@ -101,6 +132,8 @@ const optionsSchema = {
             registration: { type: 'string' },
             settings: { type: 'string' },
             error: { type: 'string' },
+            recovery: { type: 'string' },
+            verification: { type: 'string' },
           },
         },
         defaultReturnTo: { type: 'string', minLength: 1 },
@@ -117,6 +150,45 @@ const optionsSchema = {
     },
     signCountPolicy: { enum: ['reject', 'warn'] },
     maxBodySize: { type: 'integer', minimum: 1024 },
+    courier: { type: 'object' },
+    secrets: {
+      anyOf: [
+        { type: 'array', minItems: 1, items: { type: 'string' } },
+        {
+          type: 'object',
+          required: ['default'],
+          properties: { default: { type: 'array', minItems: 1, items: { type: 'string' } } },
+        },
+      ],
+    },
+    recovery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        notifyUnknownRecipients: { type: 'boolean' },
+        use: { const: 'code' },
+      },
+    },
+    verification: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        afterRegistration: { type: 'boolean' },
+        notifyUnknownRecipients: { type: 'boolean' },
+        use: { const: 'code' },
+      },
+    },
+    code: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxSubmissions: { type: 'integer', minimum: 1, maximum: 100 },
+        maxSendsPerAddress: { type: 'integer', minimum: 1 },
+        sendWindow: duration,
+      },
+    },
   },
 } as const;
 
@@ -174,7 +246,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     checkAbsoluteUrl(entry, 'urls.allowedReturnTo'),
   );
 
+  const codes = resolveCodes(opts, lifespans.flow);
+
   return {
+    ...(codes ? { codes } : {}),
     rp: { id: rpId, displayName: opts.rp.displayName, origins },
     store: opts.store,
     schema: compileIdentitySchema(opts.identitySchema ?? defaultIdentitySchema),
@@ -196,6 +271,71 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     hooks: { ...opts.hooks, session: opts.hooks?.session ?? true },
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
+  };
+}
+
+/** The `code` method (recovery and verification), on when a courier is given. */
+function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCodeOptions | undefined {
+  const courier = opts.courier;
+  if (courier === undefined) {
+    for (const name of ['secrets', 'recovery', 'verification', 'code'] as const) {
+      if (opts[name] !== undefined) {
+        throw new TypeError(
+          `express-passkeys: \`${name}\` is for recovery and verification by code, which need a \`courier\` (your mailer, or \`consoleCourier()\` in development).`,
+        );
+      }
+    }
+    return undefined;
+  }
+  if (typeof (courier as { send?: unknown }).send !== 'function') {
+    throw new TypeError(
+      'express-passkeys: `courier` must have a `send(message)` method that delivers the mail (see "Recovery and verification" in the README), or use `consoleCourier()` in development.',
+    );
+  }
+  const raw = opts.secrets as string[] | { default: string[] } | undefined;
+  const secrets = Array.isArray(raw) ? raw : raw?.default;
+  let keys: Buffer[];
+  if (secrets === undefined) {
+    if (!(opts.store instanceof MemoryStore)) {
+      throw new TypeError(
+        'express-passkeys: `secrets` is required with `courier` (an array of random strings of at least 32 characters, the same on every instance: they key the hash of recovery and verification codes). Only the built-in MemoryStore may do without, with a key per process.',
+      );
+    }
+    keys = [processKey()];
+  } else {
+    secrets.forEach((secret, index) => {
+      if (secret.length < 32) {
+        throw new TypeError(
+          `express-passkeys: \`secrets[${index}]\` is ${secret.length} characters long; each secret must have at least 32 (random) characters.`,
+        );
+      }
+    });
+    keys = secrets.map((secret) => Buffer.from(secret, 'utf8'));
+  }
+  const lifespan = parseDuration(opts.lifespans?.code ?? '1h', 'lifespans.code');
+  if (lifespan > flowLifespan) {
+    throw new TypeError(
+      'express-passkeys: `lifespans.code` must not be longer than `lifespans.flow`: a code dies with its flow.',
+    );
+  }
+  return {
+    courier,
+    keys,
+    recovery: {
+      enabled: opts.recovery?.enabled ?? true,
+      notifyUnknownRecipients: opts.recovery?.notifyUnknownRecipients ?? false,
+    },
+    verification: {
+      enabled: opts.verification?.enabled ?? true,
+      afterRegistration: opts.verification?.afterRegistration ?? true,
+      notifyUnknownRecipients: opts.verification?.notifyUnknownRecipients ?? false,
+    },
+    lifespan,
+    maxSubmissions: opts.code?.maxSubmissions ?? 5,
+    limiter: new SendLimiter(
+      opts.code?.maxSendsPerAddress ?? 5,
+      parseDuration(opts.code?.sendWindow ?? '15m', 'code.sendWindow'),
+    ),
   };
 }
 
@@ -225,7 +365,7 @@ function normaliseKeys(input: Record<string, unknown>): Record<string, unknown> 
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
     const name = camel(key);
-    const opaque = name === 'identitySchema' || name === 'store';
+    const opaque = name === 'identitySchema' || name === 'store' || name === 'courier';
     out[name] = !opaque && isPlainObject(value) ? normaliseKeys(value) : value;
   }
   return out;

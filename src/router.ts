@@ -3,10 +3,12 @@
 import createDebug from 'debug';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { HttpError } from './errors.js';
+import { codeRenderer } from './flows/code-method.js';
 import { getError, saveError } from './flows/error.js';
 import { fetchFlow } from './flows/fetch.js';
 import { initLogin, loginRenderer, submitLogin } from './flows/login.js';
 import { createLogoutUrl, logout, logoutApi, whoami } from './flows/logout.js';
+import { initRecovery, recovery, submitRecovery } from './flows/recovery.js';
 import { initRegistration, registrationRenderer, submitRegistration } from './flows/registration.js';
 import { isNativeRequest } from './flows/respond.js';
 import {
@@ -17,9 +19,11 @@ import {
   settingsRenderer,
   submitSettings,
 } from './flows/settings.js';
+import { initVerification, submitVerification, verification, verifyByLink } from './flows/verification.js';
 import { acceptsJson, isJsonSubmit, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { loadTokenSession, MissingSessionMiddlewareError } from './session.js';
+import { FlowVersionConflictError } from './store/errors.js';
 import type { Identity } from './store/types.js';
 import type { PasskeysOptions } from './types.js';
 import { scriptIntegrity, WEBAUTHN_SCRIPT } from './ui/webauthn-script.js';
@@ -98,6 +102,24 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
   router.get('/self-service/settings/flows', route(fetchFlow('settings', settingsRenderer(config))));
   router.post('/self-service/settings', ...bodies, route(submitSettings));
 
+  // Recovery and verification by code: only with a courier (otherwise 404, as unknown routes).
+  if (config.codes?.recovery.enabled) {
+    router.get('/self-service/recovery/browser', route(initRecovery('browser')));
+    router.get('/self-service/recovery/api', route(initRecovery('api')));
+    router.get('/self-service/recovery/flows', route(fetchFlow('recovery', codeRenderer(config, recovery))));
+    router.post('/self-service/recovery', ...bodies, route(submitRecovery));
+  }
+  if (config.codes?.verification.enabled) {
+    router.get('/self-service/verification/browser', route(initVerification('browser')));
+    router.get('/self-service/verification/api', route(initVerification('api')));
+    router.get(
+      '/self-service/verification/flows',
+      route(fetchFlow('verification', codeRenderer(config, verification))),
+    );
+    router.get('/self-service/verification', route(verifyByLink));
+    router.post('/self-service/verification', ...bodies, route(submitVerification));
+  }
+
   router.get('/self-service/errors', route(getError));
   router.get('/sessions/whoami', route(whoami));
   router.get('/self-service/logout/browser', route(createLogoutUrl));
@@ -133,7 +155,8 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
     // Pages a browser navigates to: flow inits, the logout link, form posts. Not the JSON endpoints.
     const navigation =
       req.method === 'POST' ||
-      /^\/self-service\/(registration|login|settings)\/browser$/.test(req.path) ||
+      /^\/self-service\/(registration|login|settings|recovery|verification)\/browser$/.test(req.path) ||
+      req.path === '/self-service/verification' ||
       req.path === '/self-service/logout';
     if (browser && errorUi && navigation && http.code !== 410) {
       // Browsers go to the error page with the id of a stored error, as Kratos does.
@@ -162,6 +185,9 @@ function toHttpError(error: unknown): HttpError {
     }
     if (type === 'entity.parse.failed') return new HttpError(400, 'bad_request', 'The request body is not valid JSON.');
     return new HttpError(400, 'bad_request', 'The request could not be read.');
+  }
+  if (error instanceof FlowVersionConflictError) {
+    return new HttpError(409, 'conflict', 'The flow was changed by a concurrent request. Fetch it again and retry.');
   }
   if (error instanceof MissingSessionMiddlewareError) {
     console.error(error.message);

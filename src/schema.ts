@@ -27,7 +27,11 @@ export const defaultIdentitySchema = {
           title: 'E-Mail',
           minLength: 3,
           maxLength: 320,
-          'ory.sh/kratos': { credentials: { passkey: { display_name: true } } },
+          'ory.sh/kratos': {
+            credentials: { passkey: { display_name: true } },
+            recovery: { via: 'email' },
+            verification: { via: 'email' },
+          },
         },
         name: {
           type: 'object',
@@ -73,6 +77,11 @@ export interface IdentitySchema {
   validate(traits: unknown, fromForm: boolean): TraitErrors | null;
   /** The display-name trait's value, if the traits have one. */
   displayName(traits: Record<string, JsonValue>): string | undefined;
+  /**
+   * The addresses the traits hold (normalised, deduplicated, in schema order): traits marked
+   * `"ory.sh/kratos": { recovery: { via: "email" } }` / `{ verification: { via: "email" } }`.
+   */
+  addresses(traits: Record<string, JsonValue>): { recovery: string[]; verification: string[] };
 }
 
 type SchemaNode = {
@@ -81,7 +90,11 @@ type SchemaNode = {
   title?: string;
   properties?: Record<string, SchemaNode>;
   required?: string[];
-  'ory.sh/kratos'?: { credentials?: { passkey?: { display_name?: boolean } } };
+  'ory.sh/kratos'?: {
+    credentials?: { passkey?: { display_name?: boolean } };
+    recovery?: { via?: unknown };
+    verification?: { via?: unknown };
+  };
 };
 
 /** Compile a Kratos identity schema once, at factory time. Throws a `TypeError` if it cannot be used. */
@@ -95,6 +108,8 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
   }
   const fields: TraitField[] = [];
   let displayNameField: string | undefined;
+  const recoveryPaths: string[][] = [];
+  const verificationPaths: string[][] = [];
   const walk = (node: SchemaNode, path: string[], requiredHere: boolean) => {
     for (const [key, child] of Object.entries(node.properties ?? {})) {
       const childPath = [...path, key];
@@ -104,7 +119,21 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
         continue;
       }
       const name = `traits.${childPath.join('.')}`;
-      if (child['ory.sh/kratos']?.credentials?.passkey?.display_name === true) displayNameField ??= name;
+      const kratos = child['ory.sh/kratos'];
+      if (kratos?.credentials?.passkey?.display_name === true) displayNameField ??= name;
+      for (const [kind, paths] of [
+        ['recovery', recoveryPaths],
+        ['verification', verificationPaths],
+      ] as const) {
+        const via = kratos?.[kind]?.via;
+        if (via === undefined) continue;
+        if (via !== 'email') {
+          throw new TypeError(
+            `express-passkeys: \`identitySchema\` trait \`${name}\` has \`"ory.sh/kratos": { "${kind}": { "via": ${JSON.stringify(via)} } }\`; only "email" is supported.`,
+          );
+        }
+        paths.push(childPath);
+      }
       fields.push({ name, path: childPath, type: inputType(child), title: child.title ?? key, required });
     }
   };
@@ -136,12 +165,18 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
       }
       return errors;
     },
-    displayName(value) {
-      let node: JsonValue | undefined = value;
-      for (const key of displayNamePath) {
-        node = node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
-      }
-      return typeof node === 'string' ? node : undefined;
+    displayName: (value) => stringAt(value, displayNamePath),
+    addresses(value) {
+      const collect = (paths: string[][]) => {
+        const found = new Set<string>();
+        for (const path of paths) {
+          const text = stringAt(value, path);
+          const normalised = text === undefined ? '' : normaliseIdentifier(text);
+          if (normalised !== '') found.add(normalised);
+        }
+        return [...found];
+      };
+      return { recovery: collect(recoveryPaths), verification: collect(verificationPaths) };
     },
   };
 
@@ -154,6 +189,19 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
     if (validate(document)) return null;
     return mapErrors(validate.errors ?? [], document);
   }
+}
+
+/** The value at `path` below the traits, if there is one. */
+export function traitAt(traits: Record<string, JsonValue>, path: string[]): JsonValue | undefined {
+  let node: JsonValue | undefined = traits;
+  for (const key of path) node = node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
+  return node;
+}
+
+/** The string at `path` below the traits, if there is one. */
+function stringAt(traits: Record<string, JsonValue>, path: string[]): string | undefined {
+  const node = traitAt(traits, path);
+  return typeof node === 'string' ? node : undefined;
 }
 
 /** The node name of the first string (or key) below `value` that contains U+0000. */

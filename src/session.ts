@@ -2,6 +2,7 @@
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { addressesJson } from './addresses.js';
 import { type HttpError, sessionInactive } from './errors.js';
 import type { Identity } from './store/types.js';
 import type { PasskeysSessionData } from './types.js';
@@ -86,16 +87,17 @@ export async function issueTokenSession(
   req: Request,
   identityId: string,
   lifespan: number,
+  method?: PasskeysSessionData['method'],
 ): Promise<{ token: string; data: PasskeysSessionData }> {
   const now = Date.now();
   const previous = tokenSessions.get(req);
   if (previous && previous.data.identityId === identityId) {
-    const data = { ...previous.data, authenticatedAt: now };
+    const data = { ...withoutMethod(previous.data), authenticatedAt: now };
     await saveTokenSession(req, previous.token, data);
     return { token: previous.token, data };
   }
   const token = `ory_st_${randomBytes(32).toString('base64url')}`;
-  const data = newSessionData(identityId, lifespan, now);
+  const data = newSessionData(identityId, lifespan, now, method);
   await saveTokenSession(req, token, data);
   return { token, data };
 }
@@ -112,8 +114,19 @@ export async function destroyTokenSession(req: Request, token: string): Promise<
   return true;
 }
 
-function newSessionData(identityId: string, lifespan: number, now: number): PasskeysSessionData {
+/** A refresh re-authenticates with a passkey: the session is a passkey session from then on. */
+function withoutMethod({ method: _, ...rest }: PasskeysSessionData): PasskeysSessionData {
+  return rest;
+}
+
+function newSessionData(
+  identityId: string,
+  lifespan: number,
+  now: number,
+  method?: PasskeysSessionData['method'],
+): PasskeysSessionData {
   return {
+    ...(method && method !== 'passkey' ? { method } : {}),
     id: randomUUID(),
     identityId,
     authenticatedAt: now,
@@ -132,14 +145,15 @@ export async function issueSession(
   identityId: string,
   lifespan: number,
   previous?: PasskeysSessionData,
+  method?: PasskeysSessionData['method'],
 ): Promise<PasskeysSessionData> {
   const session = sessionOf(req);
   await new Promise<void>((resolve, reject) => session.regenerate((err) => (err ? reject(err) : resolve())));
   const now = Date.now();
   const data: PasskeysSessionData =
     previous && previous.identityId === identityId
-      ? { ...previous, authenticatedAt: now }
-      : newSessionData(identityId, lifespan, now);
+      ? { ...withoutMethod(previous), authenticatedAt: now }
+      : newSessionData(identityId, lifespan, now, method);
   req.session.passkeys = data;
   req.session.cookie.maxAge = Math.max(1000, data.expiresAt - now);
   await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
@@ -160,6 +174,7 @@ export function identityJson(identity: Identity, base: string) {
     schema_url: `${base}/schemas/${Buffer.from(identity.schemaId).toString('base64url')}`,
     state: 'active' as const,
     traits: identity.traits,
+    ...addressesJson(identity),
     created_at: identity.createdAt.toISOString(),
     updated_at: identity.updatedAt.toISOString(),
   };
@@ -175,7 +190,7 @@ export function sessionJson(data: PasskeysSessionData, identity: Identity, base:
     authenticated_at: authenticatedAt,
     issued_at: new Date(data.issuedAt).toISOString(),
     authenticator_assurance_level: 'aal1' as const,
-    authentication_methods: [{ method: 'passkey' as const, aal: 'aal1' as const, completed_at: authenticatedAt }],
+    authentication_methods: [{ method: data.method ?? 'passkey', aal: 'aal1' as const, completed_at: authenticatedAt }],
     identity: identityJson(identity, base),
   };
 }

@@ -32,7 +32,12 @@ const schemas = {
       },
       passkey_rename_id: text(1024),
       passkey_rename_name: text(1024),
+      traits: { type: 'object' },
     },
+  },
+  code: {
+    type: 'object',
+    properties: { ...common, email: text(320), code: text(64) },
   },
   logout: {
     type: 'object',

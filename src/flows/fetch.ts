@@ -9,6 +9,7 @@ import {
   expiredFlowError,
   type FlowKind,
   type FlowRenderer,
+  isCodeFlow,
   isExpired,
   loadFlow,
   renderFlow,
@@ -30,7 +31,8 @@ export function fetchFlow(kind: FlowKind, renderer: FlowRenderer) {
     }
     if (isExpired(flow)) throw (await expiredFlowError(config, flow)).error;
     // A page rendered long after the flow was created gets a fresh challenge rather than a doomed ceremony.
-    if (flow.data.state !== 'success' && (!flow.challenge || Date.now() > flow.data.ceremonyExpiresAt)) {
+    const ceremony = !isCodeFlow(flow.data.kind) && flow.data.state !== 'success';
+    if (ceremony && (!flow.challenge || Date.now() > flow.data.ceremonyExpiresAt)) {
       renewCeremony(config, flow);
       await saveFlow(config, flow);
     }

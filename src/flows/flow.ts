@@ -11,8 +11,11 @@ import type { UiText } from '../ui/messages.js';
 import { inputNode, type UiNode, withNodeMessages } from '../ui/nodes.js';
 import { CeremonyError, randomId } from '../webauthn.js';
 
-export type FlowKind = 'registration' | 'login' | 'settings';
-export type FlowState = 'choose_method' | 'show_form' | 'success';
+export type FlowKind = 'registration' | 'login' | 'settings' | 'recovery' | 'verification';
+export type FlowState = 'choose_method' | 'show_form' | 'success' | 'sent_email' | 'passed_challenge';
+
+/** Flows run by one-time codes (Kratos's `code` method) rather than passkey ceremonies. */
+export const isCodeFlow = (kind: FlowKind) => kind === 'recovery' || kind === 'verification';
 /** `browser` flows use cookies and CSRF tokens; `api` flows serve native apps (no cookies, session tokens). */
 export type FlowType = 'browser' | 'api';
 
@@ -39,6 +42,16 @@ export interface FlowData {
   identityId?: string;
   /** An expired flow: the flow that replaced it. */
   successor?: string;
+  /** Code flows: the address as the user typed it (trimmed), shown on the resend button. */
+  email?: string;
+  /** Code flows: the normalised address the live code was sent to. */
+  address?: string;
+  /** Code flows: the identity the live code is for (absent when the address has no account). */
+  recipient?: string;
+  /** Code flows: when the live code stops being accepted (epoch ms). */
+  codeExpiresAt?: number;
+  /** Code flows: code submissions so far (raised before each compare). */
+  submissions?: number;
 }
 
 /** A loaded flow. */
@@ -59,6 +72,8 @@ export interface FlowRenderer {
   /** The flow's own nodes; the CSRF token node of browser flows is added in front of them. */
   nodes(req: Request, flow: Flow, base: string): Promise<UiNode[]>;
   extra?(req: Request, flow: Flow, base: string): Promise<Record<string, unknown>>;
+  /** Where and how the form goes (default: POST to the flow's action). */
+  form?(req: Request, flow: Flow, base: string): { action: string; method: 'GET' | 'POST' } | undefined;
 }
 
 /** A flow's fields as JSON text, for a three-way merge when a save loses a race. */
@@ -88,7 +103,8 @@ export async function createFlow(
     id: randomUUID(),
     version: 0,
     expiresAt: new Date(now + config.lifespans.flow),
-    challenge: randomId(),
+    // A code flow's "challenge" is the keyed hash of its live code, set when a code is sent.
+    challenge: isCodeFlow(init.kind) ? null : randomId(),
     anonymous,
     data: {
       // Kratos's settings flows have no method to choose: they start by showing the form.
@@ -223,6 +239,7 @@ export async function expiredFlowError(
   }
   if (!successor) {
     const { kind, type, requestUrl, returnTo, refresh, identityId } = flow.data;
+    // A code flow's successor starts over (a new code must be asked for).
     successor = await createFlow(
       config,
       {
@@ -287,6 +304,8 @@ const ACTIONS: Record<FlowKind, string> = {
   registration: '/self-service/registration',
   login: '/self-service/login',
   settings: '/self-service/settings',
+  recovery: '/self-service/recovery',
+  verification: '/self-service/verification',
 };
 
 /** The flow JSON clients see. Server-only state (challenge bookkeeping, user handle) stays out. */
@@ -305,9 +324,10 @@ export async function renderFlow(
       : own,
     flow.data.nodeMessages,
   );
+  const form = renderer.form?.(req, flow, base);
   const ui: Record<string, unknown> = {
-    action: `${base}${ACTIONS[flow.data.kind]}?flow=${flow.id}`,
-    method: 'POST',
+    action: form?.action ?? `${base}${ACTIONS[flow.data.kind]}?flow=${flow.id}`,
+    method: form?.method ?? 'POST',
     nodes,
   };
   if (flow.data.messages?.length) ui.messages = flow.data.messages;

@@ -4,12 +4,13 @@ import { randomUUID } from 'node:crypto';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
+import { addressesFor } from '../addresses.js';
 import { baseUrl, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
-import { hasFlatTraits, normaliseIdentifier, traitsFromForm } from '../schema.js';
+import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { identityJson, sessionJson } from '../session.js';
-import { DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
+import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
@@ -45,6 +46,7 @@ import {
   startSession,
   transientPayloadOf,
 } from './respond.js';
+import { verifyAfterRegistration } from './verification.js';
 
 const log = createDebug('express-passkeys:registration');
 
@@ -56,7 +58,7 @@ export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
       const userName = config.schema.displayName(traits) ?? '';
       const nodes: UiNode[] = [];
       for (const field of config.schema.fields) {
-        const value = valueAt(traits, field.path);
+        const value = traitAt(traits, field.path);
         nodes.push(
           inputNode('default', field.name, field.type, {
             ...(value !== undefined ? { value } : {}),
@@ -89,12 +91,6 @@ export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
       return nodes;
     },
   };
-}
-
-function valueAt(traits: Record<string, JsonValue>, path: string[]): JsonValue | undefined {
-  let node: JsonValue | undefined = traits;
-  for (const key of path) node = node && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
-  return node;
 }
 
 /** `GET /self-service/registration/browser` and `/api` */
@@ -199,8 +195,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     traits,
     identifier,
     userHandle: flow.data.userHandle ?? randomId(32),
-    recoveryAddresses: [],
-    verifiableAddresses: [],
+    ...addressesFor(config.schema, traits, undefined, now),
     createdAt: now,
     updatedAt: now,
   };
@@ -209,6 +204,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     await config.store.createIdentity(identity, passkey);
   } catch (error) {
     if (error instanceof DuplicateIdentifierError) return failCeremony(messages.duplicateIdentifier(displayName));
+    if (error instanceof DuplicateAddressError) return failCeremony(messages.duplicateIdentifier(error.value));
     if (error instanceof DuplicateCredentialError) return failCeremony(messages.duplicatePasskey());
     throw error;
   }
@@ -225,11 +221,15 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     request: req,
   });
   const base = baseUrl(req, config);
-  const result: Record<string, unknown> = { identity: identityJson(identity, base), continue_with: [] };
+  const continueWith: unknown[] = [];
+  const result: Record<string, unknown> = { identity: identityJson(identity, base), continue_with: continueWith };
   if (config.hooks.session) {
     const { data, token } = await startSession(config, req, flow, identity.id);
     result.session = sessionJson(data, identity, base);
     if (token) result.session_token = token;
   }
-  answerSuccess(config, req, res, flow, result);
+  // Kratos's verification hook: a code goes out now, and the client is told to show the verification UI.
+  const verify = await verifyAfterRegistration(config, req, flow.data.type, identity, flow.data.returnTo);
+  if (verify) continueWith.push(verify.item);
+  answerSuccess(config, req, res, flow, result, verify?.page);
 }

@@ -67,6 +67,18 @@ export async function answerFlow(
   status: number,
 ): Promise<void> {
   await saveFlow(config, flow);
+  await showFlow(config, req, res, flow, renderer, status);
+}
+
+/** {@link answerFlow} for a flow saved already. */
+export async function showFlow(
+  config: ResolvedOptions,
+  req: Request,
+  res: Response,
+  flow: Flow,
+  renderer: FlowRenderer,
+  status: number,
+): Promise<void> {
   const ui = uiUrl(config, flow.data.kind);
   if (!isJsonSubmit(req) && ui && flow.data.type === 'browser') {
     seeOther(req, res, config, withFlow(ui, flow.id));
@@ -76,7 +88,8 @@ export async function answerFlow(
 }
 
 /**
- * Finish a successful login or registration: JSON body, or a 303 to `return_to` / `urls.defaultReturnTo`.
+ * Finish a successful login or registration: JSON body, or a 303 to `return_to` / `urls.defaultReturnTo` (or to
+ * `browserTo`, where the flow continues in another flow's page).
  * A browser flow with a `return_to` answered as JSON says where to go next in `continue_with`, as Kratos does, so
  * that UIs such as Ory Elements keep the `return_to` (without one, `continue_with` stays `[]`).
  */
@@ -86,17 +99,19 @@ export function answerSuccess(
   res: Response,
   flow: Flow,
   body: Record<string, unknown>,
+  browserTo?: string,
 ): void {
   if (isJsonSubmit(req) || flow.data.type === 'api') {
     const returnTo = flow.data.returnTo;
     if (flow.data.type === 'browser' && returnTo) {
       const target = new URL(returnTo, `${baseUrl(req, config)}/`).href;
-      body.continue_with = [{ action: 'redirect_browser_to', redirect_browser_to: target }];
+      const next = Array.isArray(body.continue_with) ? body.continue_with : [];
+      body.continue_with = [...next, { action: 'redirect_browser_to', redirect_browser_to: target }];
     }
     res.status(200).json(body);
     return;
   }
-  seeOther(req, res, config, flow.data.returnTo ?? config.urls.defaultReturnTo);
+  seeOther(req, res, config, browserTo ?? flow.data.returnTo ?? config.urls.defaultReturnTo);
 }
 
 /**
@@ -169,9 +184,10 @@ export async function startSession(
   flow: Flow,
   identityId: string,
   previous?: PasskeysSessionData,
+  method?: PasskeysSessionData['method'],
 ): Promise<{ data: PasskeysSessionData; token?: string }> {
-  if (flow.data.type === 'api') return issueTokenSession(req, identityId, config.lifespans.session);
-  return { data: await issueSession(req, identityId, config.lifespans.session, previous) };
+  if (flow.data.type === 'api') return issueTokenSession(req, identityId, config.lifespans.session, method);
+  return { data: await issueSession(req, identityId, config.lifespans.session, previous, method) };
 }
 
 /** Refuse login/registration when a session exists (unless the flow is a refresh). */

@@ -3,13 +3,15 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
+import { addressesFor, updateIdentityWith } from '../addresses.js';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
+import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { currentSession, identityJson, resolveSession } from '../session.js';
-import { DuplicateCredentialError } from '../store/errors.js';
-import type { Identity, Passkey } from '../store/types.js';
+import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
+import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
@@ -52,6 +54,18 @@ export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
         config.store.listPasskeys(identityId),
       ]);
       const nodes: UiNode[] = [];
+      // The profile form (Kratos's `profile` method): the traits, and a button that saves them.
+      for (const field of config.schema.fields) {
+        const value = identity ? traitAt(identity.traits, field.path) : undefined;
+        nodes.push(
+          inputNode('profile', field.name, field.type, {
+            ...(value !== undefined ? { value } : {}),
+            ...(field.required ? { required: true } : {}),
+            label: messages.traitLabel(field.title, field.name),
+          }),
+        );
+      }
+      nodes.push(inputNode('profile', 'method', 'submit', { value: 'profile', label: messages.save() }));
       for (const passkey of passkeys) {
         nodes.push(
           inputNode('passkey', 'passkey_remove', 'submit', {
@@ -181,7 +195,41 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     return answerFlow(config, req, res, flow, renderer, 200);
   };
 
+  /** The profile method: new traits, validated; the identifier and addresses follow them (changed ones unverified). */
+  const updateProfile = async (submitted: unknown, coerce: boolean) => {
+    const errors = config.schema.validate(submitted, coerce);
+    if (errors) return fail(errors.general, errors.nodes);
+    const next = submitted as Record<string, JsonValue>;
+    const displayName = config.schema.displayName(next);
+    const identifier = displayName === undefined ? '' : normaliseIdentifier(displayName);
+    if (identifier === '') {
+      return fail([], { [config.schema.displayNameField]: [messages.required(config.schema.displayNameField)] });
+    }
+    try {
+      await updateIdentityWith(config.store, identity.id, (current) => ({
+        ...current,
+        traits: next,
+        identifier,
+        ...addressesFor(config.schema, next, current),
+      }));
+    } catch (error) {
+      if (error instanceof DuplicateIdentifierError || error instanceof DuplicateAddressError) {
+        return fail([messages.duplicateIdentifierSettings()]);
+      }
+      throw error;
+    }
+    log('identity %s updated its traits', identity.id);
+    return succeed();
+  };
+
   const method = body.method;
+  const fromForm = !req.is('application/json') || hasFlatTraits(body);
+  const traits = fromForm ? traitsFromForm(body) : body.traits;
+  const hasTraits = traits !== null && typeof traits === 'object' && Object.keys(traits).length > 0;
+  if (method === 'profile' || (method === undefined && hasTraits)) {
+    checkPrivileged(config, req, session, flow);
+    return updateProfile(traits ?? {}, fromForm);
+  }
   if (method !== undefined && method !== 'passkey') return fail([messages.noSettingsStrategy()]);
   const register = nonEmpty(body.passkey_settings_register) ?? nonEmpty(body.passkey_register);
   const remove = nonEmpty(body.passkey_remove);

@@ -14,6 +14,8 @@ const info = (id: number, text: string, context?: UiText['context']): UiText =>
   context ? { id, text, type: 'info', context } : { id, text, type: 'info' };
 const error = (id: number, text: string, context?: UiText['context']): UiText =>
   context ? { id, text, type: 'error', context } : { id, text, type: 'error' };
+const success = (id: number, text: string, context?: UiText['context']): UiText =>
+  context ? { id, text, type: 'success', context } : { id, text, type: 'success' };
 
 function expired(id: number, flow: string, expiredAt: Date): UiText {
   const minutes = ((Date.now() - expiredAt.getTime()) / 60_000).toFixed(2);
@@ -33,6 +35,50 @@ export const messages = {
     info(1050020, `Remove passkey "${context.display_name}"`, context),
   traitLabel: (title: string, name: string) => info(1070002, title, { title, name }),
   identifierLabel: () => info(1070004, 'ID'),
+  save: () => info(1070003, 'Save'),
+  emailLabel: () => info(1070007, 'Email'),
+  resendCode: () => info(1070008, 'Resend code'),
+  continue: () => info(1070009, 'Continue'),
+  recoveryCodeLabel: () => info(1070010, 'Recovery code'),
+  verificationCodeLabel: () => info(1070011, 'Verification code'),
+  // Recovery and verification (Kratos's `code` method)
+  recoverySuccessful: (privilegedUntil: Date) =>
+    success(
+      1060001,
+      `You successfully recovered your account. Please change your password or set up an alternative login method (e.g. social sign in) within the next ${((privilegedUntil.getTime() - Date.now()) / 60_000).toFixed(2)} minutes.`,
+      {
+        privilegedSessionExpiresAt: privilegedUntil.toISOString(),
+        privileged_session_expires_at: privilegedUntil.toISOString(),
+        privileged_session_expires_at_unix: Math.floor(privilegedUntil.getTime() / 1000),
+      },
+    ),
+  recoveryCodeSent: () =>
+    info(
+      1060003,
+      'An email containing a recovery code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.',
+    ),
+  verificationSuccessful: () => success(1080002, 'You successfully verified your email address.'),
+  verificationCodeSent: () =>
+    info(
+      1080003,
+      'An email containing a verification code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.',
+    ),
+  recoveryCodeInvalid: () => error(4060006, 'The recovery code is invalid or has already been used. Please try again.'),
+  verificationCodeInvalid: () =>
+    error(4070006, 'The verification code is invalid or has already been used. Please try again.'),
+  recoveryRetrySuccess: () => error(4060001, 'The request was already completed successfully and can not be retried.'),
+  verificationRetrySuccess: () =>
+    error(4070001, 'The request was already completed successfully and can not be retried.'),
+  submittedTooOften: () =>
+    error(4000001, 'The request was submitted too often. Please request another code.', {
+      reason: 'The request was submitted too often. Please request another code.',
+    }),
+  noRecoveryStrategy: () =>
+    error(4010005, 'Could not find a strategy to recover your account with. Did you fill out the form correctly?'),
+  noVerificationStrategy: () =>
+    error(4010006, 'Could not find a strategy to verify your account with. Did you fill out the form correctly?'),
+  duplicateIdentifierSettings: () =>
+    error(4000007, 'An account with the same identifier (email, phone, username, ...) exists already.'),
   // Info
   settingsSaved: () => ({ id: 1050001, text: 'Your changes have been saved!', type: 'success' }) as UiText,
   // Validation
@@ -78,4 +124,6 @@ export const messages = {
   registrationExpired: (expiredAt: Date) => expired(4040001, 'registration', expiredAt),
   loginExpired: (expiredAt: Date) => expired(4010001, 'login', expiredAt),
   settingsExpired: (expiredAt: Date) => expired(4050001, 'settings', expiredAt),
+  recoveryExpired: (expiredAt: Date) => expired(4060005, 'recovery', expiredAt),
+  verificationExpired: (expiredAt: Date) => expired(4070005, 'verification', expiredAt),
 } as const;

@@ -5,7 +5,7 @@ import type { JsonValue } from '../store/types.js';
 import type { UiText } from './messages.js';
 import { scriptIntegrity } from './webauthn-script.js';
 
-export type NodeGroup = 'default' | 'webauthn' | 'passkey';
+export type NodeGroup = 'default' | 'webauthn' | 'passkey' | 'code' | 'profile';
 
 export interface InputAttributes {
   name: string;
@@ -17,6 +17,16 @@ export interface InputAttributes {
   onclickTrigger?: string;
   onloadTrigger?: string;
   autocomplete?: string;
+  pattern?: string;
+  maxlength?: number;
+}
+
+/** An `a` node: a link (Kratos's verification "Continue"). */
+export interface AnchorAttributes {
+  id: string;
+  href: string;
+  title: UiText;
+  node_type: 'a';
 }
 
 export interface ScriptAttributes {
@@ -33,9 +43,9 @@ export interface ScriptAttributes {
 
 /** A UI node. */
 export interface UiNode {
-  type: 'input' | 'script' | 'text';
+  type: 'input' | 'script' | 'text' | 'a';
   group: NodeGroup;
-  attributes: InputAttributes | ScriptAttributes;
+  attributes: InputAttributes | ScriptAttributes | AnchorAttributes;
   messages: UiText[];
   meta: { label?: UiText };
 }
@@ -55,6 +65,11 @@ export function inputNode(
     messages: [],
     meta: label ? { label } : {},
   };
+}
+
+/** An `a` node (a link with a title). */
+export function anchorNode(group: NodeGroup, id: string, href: string, title: UiText): UiNode {
+  return { type: 'a', group, attributes: { id, href, title, node_type: 'a' }, messages: [], meta: { label: title } };
 }
 
 /** The `webauthn_script` node loading the browser helper, with its SRI hash and the CSP nonce the app put in `res.locals.cspNonce`. */
