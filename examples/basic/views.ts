@@ -160,15 +160,31 @@ const FOOTERS: Record<FlowKind, string> = {
  * `ui.action` (a verified address's flow has `ui.method: "GET"` and only a "Continue" link).
  */
 export function flowPage(kind: FlowKind, flow: Flow, nonce: string): string {
-  const csrf = String(flow.ui.nodes.find((n) => n.attributes.name === 'csrf_token')?.attributes.value ?? '');
-  const nodes = flow.ui.nodes.filter((n) => !isRemove(n)).map((n) => renderNode(n, nonce));
+  const csrfNode = flow.ui.nodes.find((n) => n.attributes.name === 'csrf_token');
+  const csrf = String(csrfNode?.attributes.value ?? '');
+  const isProfile = (n: UiNode) => n.group === 'profile';
+  const nodes = flow.ui.nodes.filter((n) => !isRemove(n) && !isProfile(n)).map((n) => renderNode(n, nonce));
   const body = `${messageList(flow.ui.messages)}
-${kind === 'settings' ? passkeyList(flow, csrf) : ''}
+${kind === 'settings' ? profileForm(flow, csrfNode, nonce) + passkeyList(flow, csrf) : ''}
 <form id="flow" method="${esc(flow.ui.method)}" action="${esc(flow.ui.action)}">
 ${nodes.join('\n')}
 </form>
 ${FOOTERS[kind]}`;
   return layout(TITLES[kind], body);
+}
+
+/**
+ * Settings: the `profile` group (the traits and their "Save" button) in a form of its own, as Ory Elements shows
+ * each settings method in its own form: saving the profile posts no passkey fields, adding a passkey no traits.
+ */
+function profileForm(flow: Flow, csrfNode: UiNode | undefined, nonce: string): string {
+  const profile = flow.ui.nodes.filter((n) => n.group === 'profile');
+  if (profile.length === 0) return '';
+  const nodes = [...(csrfNode ? [csrfNode] : []), ...profile].map((n) => renderNode(n, nonce));
+  return `<form id="profile" method="POST" action="${esc(flow.ui.action)}">
+${nodes.join('\n')}
+</form>
+`;
 }
 
 /** A verifiable address of the identity (Kratos's `verifiable_addresses` items). */

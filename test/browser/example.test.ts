@@ -65,7 +65,10 @@ async function sessionEmail(tab: Tab): Promise<string | number> {
 const conditionalCalls = (tab: Tab) =>
   tab.calls.filter((c) => c.op === 'get' && c.mediation === 'conditional' && c.phase === 'call').length;
 
-/** /registration → fill the email → click the real "Sign up with passkey" button → home, signed in. */
+/**
+ * /registration → fill the email → click the real "Sign up with passkey" button → the verification page (a code is
+ * on its way; test/browser/recovery.test.ts enters it) → home, signed in.
+ */
 async function signUp(tab: Tab, email: string): Promise<void> {
   await tab.page.goto(`${base}/registration`);
   assert.match(tab.page.url(), /\/registration\?flow=[0-9a-f-]{36}$/, 'the browser init came back with ?flow=');
@@ -73,10 +76,12 @@ async function signUp(tab: Tab, email: string): Promise<void> {
   await tab.page.getByLabel('E-Mail').fill(email);
   const t0 = Date.now();
   await Promise.all([
-    tab.page.waitForURL(`${base}/`),
+    tab.page.waitForURL(/\/verification\?flow=[0-9a-f-]{36}$/),
     tab.page.getByRole('button', { name: 'Sign up with passkey' }).click(),
   ]);
-  timed('sign-up: click -> home page loaded', t0);
+  timed('sign-up: click -> verification page loaded', t0);
+  await tab.page.locator('[data-message-id="1080003"]').waitFor();
+  await tab.page.goto(`${base}/`);
   assert.equal(await whoamiText(tab), `Signed in as ${email}.`);
 }
 
