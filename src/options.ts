@@ -6,7 +6,7 @@ import type { Courier } from './courier.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
-import type { HookOptions, PasskeysOptions } from './types.js';
+import type { HookOptions, PasskeysOptions, UrlOptions } from './types.js';
 
 /** Options after resolution: every default filled in, durations in milliseconds. */
 export interface ResolvedOptions {
@@ -22,14 +22,7 @@ export interface ResolvedOptions {
   lifespans: { flow: number; ceremony: number; session: number; privilegedSession: number };
   urls: {
     publicBase?: string;
-    ui: {
-      login?: string;
-      registration?: string;
-      settings?: string;
-      error?: string;
-      recovery?: string;
-      verification?: string;
-    };
+    ui: NonNullable<UrlOptions['ui']>;
     defaultReturnTo: string;
     allowedReturnTo: string[];
   };

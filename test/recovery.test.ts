@@ -419,6 +419,23 @@ describe('recovery flow', () => {
     }
   });
 
+  it('the per-address send limit: beyond it nothing is sent, the answer is the same, and the code is worth nothing', async () => {
+    const { agent, courier } = makeCodeApp({ code: { maxSendsPerAddress: 2, maxSubmissions: 25 } });
+    await register(agent(), 'limited@example.com');
+    const a = agent();
+    const flows = [];
+    for (let i = 0; i < 3; i++) flows.push(await requestCode(a, 'recovery', 'limited@example.com'));
+    assert.equal((await courier.to('limited@example.com')).length, 2);
+    assert.deepEqual(messageIds(flows[2] as FlowJson), [1060003]);
+    // The third flow's code went nowhere; a brute force of it cannot succeed (every code is refused).
+    const third = flows[2] as FlowJson;
+    const res = await postCode(a, third, { code: await courier.lastCode('limited@example.com') });
+    assert.deepEqual(messageIds(res.body), [4060006]);
+    // The codes that were sent still work.
+    const ok = await postCode(a, flows[1] as FlowJson, { code: await courier.lastCode('limited@example.com') });
+    assert.equal(ok.body.state, 'passed_challenge');
+  });
+
   it('20 concurrent submits of one correct code: exactly one session', async () => {
     const { agent, courier } = makeCodeApp({ code: { maxSubmissions: 25 } });
     await register(agent(), 'race@example.com');

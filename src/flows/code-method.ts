@@ -185,9 +185,13 @@ export async function sendCode(
   body: Record<string, unknown> = {},
 ): Promise<Flow> {
   const address = normaliseIdentifier(email);
-  const identity = await config.store.findIdentityByAddress(kind.kind, address);
-  const code = newCode();
   const now = Date.now();
+  const found = await config.store.findIdentityByAddress(kind.kind, address);
+  // Over the send limit, the code is bound to nobody, as for an unknown address: a flood of flows could otherwise
+  // mint unsent codes for one account and guess at each of them.
+  const allowed = codes.limiter.allow(`${kind.kind}:${address}`, now);
+  const identity = allowed ? found : null;
+  const code = newCode();
   const sent = await updateFlow(config, flow, (f) => {
     f.challenge = codeHash(codes.keys, f.id, code);
     f.data.state = 'sent_email';
@@ -198,7 +202,6 @@ export async function sendCode(
     setMessages(f, [kind.sent()]);
     return true;
   });
-  const allowed = codes.limiter.allow(address, now);
   const base = baseUrl(req, config);
   const common = {
     requestUrl: sent.data.requestUrl,
