@@ -240,7 +240,7 @@ describe('recovery and verification on the basic example, in Chromium, with mail
     await Promise.all([tab.page.waitForURL(`${base}/`), tab.page.locator('a#continue').click()]);
     assert.deepEqual(await homeAddresses(tab), [{ address: email, verified: 'true', badge: 'verified' }]);
 
-    // The link is single use: opened again, the page does not claim a new success and nothing changes.
+    // Opened again (the code is used up), the link just shows the flow's page again; nothing changes.
     await tab.page.goto(link);
     assert.match(tab.page.url(), FLOW_PAGE('verification'));
     assert.deepEqual(await homeAddresses(tab), [{ address: email, verified: 'true', badge: 'verified' }]);
