@@ -247,6 +247,25 @@ describe('recovery and verification on the basic example, in Chromium, with mail
     assert.deepEqual(tab.errors, []);
   });
 
+  test('the link opened in another browser (the mail read on another device) verifies the address too', async () => {
+    const tab = await newTab();
+    await addAuthenticator(tab);
+    const email = newEmail('verify-elsewhere');
+    await signUp(tab, email);
+    const link = linkFrom(await inbox.waitForMail(email, { timeout: MAIL_TIMEOUT, match: verificationMail }));
+
+    const other = await newTab(); // no cookies of the sign-up, no session
+    await other.page.goto(link);
+    assert.match(other.page.url(), FLOW_PAGE('verification'));
+    await message(other, 1080002).waitFor();
+    assert.equal((await whoami(other)).status, 401, 'the link verifies; it does not sign in');
+    await Promise.all([other.page.waitForURL(`${base}/`), other.page.locator('a#continue').click()]);
+    assert.equal(await whoamiText(other), 'You are not signed in.');
+
+    assert.deepEqual(await homeAddresses(tab), [{ address: email, verified: 'true', badge: 'verified' }]);
+    assert.deepEqual([...tab.errors, ...other.errors], []);
+  });
+
   test('signed in, unverified: home → "Verify your email address" → email → code by mail → verified', async () => {
     const tab = await newTab();
     await addAuthenticator(tab);
