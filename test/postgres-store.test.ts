@@ -5,11 +5,22 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { migrate, PostgresStore, quoteIdentifier } from '../examples/postgres-store/store.js';
-import type { RemovePasskeyResult, Store } from '../src/store/types.js';
-import { cases, makeFlow, runStoreConformance } from '../src/testing/index.js';
+import { FlowVersionConflictError } from '../src/store/errors.js';
+import type { FlowRecord, RemovePasskeyResult, Store } from '../src/store/types.js';
+import {
+  type CaseName,
+  cases,
+  makeFlow,
+  makeIdentity,
+  makePasskey,
+  makeRecoveryAddress,
+  makeVerifiableAddress,
+  runStoreConformance,
+} from '../src/testing/index.js';
 
 const env = process.env;
 const pool = new pg.Pool({
@@ -66,10 +77,11 @@ describe('PostgresStore specifics', () => {
       await cases['createIdentity stores the identity and its passkey; every lookup finds them'](store);
       await cases['saveFlow / getFlow round-trip; saveFlow replaces'](store);
       const { rows } = await pool.query(
-        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename IN ('identities', 'passkeys', 'flows')`,
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1
+           AND tablename IN ('identities', 'passkeys', 'flows', 'recovery_addresses', 'verifiable_addresses')`,
         [schema],
       );
-      assert.equal(rows[0].n, 3);
+      assert.equal(rows[0].n, 5);
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
       schemas.delete(schema);
@@ -120,6 +132,166 @@ describe('PostgresStore specifics', () => {
       assert.throws(() => new PostgresStore(pool, { flowRetentionSeconds: 60 }), RangeError);
     } finally {
       await dropStore(store);
+    }
+  });
+
+  it('migrate upgrades a schema made by the first schema.sql: its rows stay readable, and the whole kit passes', async () => {
+    const schema = `passkeys_test_v1_${randomBytes(6).toString('hex')}`;
+    schemas.add(schema);
+    const t = quoteIdentifier(schema);
+    try {
+      // The first schema.sql, run the way its migrate() ran it, and rows written by the first adapter.
+      const v1 = await readFile(new URL('./fixtures/postgres-schema-v1.sql', import.meta.url), 'utf8');
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`CREATE SCHEMA ${t}`);
+        await client.query(`SET LOCAL search_path TO ${t}`);
+        await client.query(v1);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const identity = makeIdentity({ updatedAt: new Date(Date.now() - 60_000 + 321) });
+      const passkey = makePasskey(identity.id);
+      const flow = makeFlow();
+      await pool.query(
+        `INSERT INTO ${t}.identities (id, schema_id, traits, identifier, user_handle, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          identity.id,
+          identity.schemaId,
+          JSON.stringify(identity.traits),
+          identity.identifier,
+          identity.userHandle,
+          identity.createdAt,
+          identity.updatedAt,
+        ],
+      );
+      await pool.query(
+        `INSERT INTO ${t}.passkeys (id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible,
+           backed_up, created_at, last_used_at) VALUES ($1, $2, $3, 0, $4, $5, $6, true, true, $7, NULL)`,
+        [
+          passkey.id,
+          identity.id,
+          Buffer.from(passkey.publicKey),
+          passkey.transports,
+          passkey.aaguid,
+          passkey.name,
+          passkey.createdAt,
+        ],
+      );
+      await pool.query(
+        `INSERT INTO ${t}.flows (id, expires_at, challenge, anonymous, data) VALUES ($1, $2, $3, $4, $5)`,
+        [flow.id, flow.expiresAt, flow.challenge, flow.anonymous, JSON.stringify(flow.data)],
+      );
+      await Promise.all([migrate(pool, schema), migrate(pool, schema)]);
+      await migrate(pool, schema);
+      const store = new PostgresStore(pool, { schema });
+      // The old rows, through the new adapter.
+      const got = await store.getIdentity(identity.id);
+      assert.equal(got?.identifier, identity.identifier);
+      assert.deepEqual(got?.recoveryAddresses, [], 'an identity from before addresses has none');
+      assert.deepEqual(got?.verifiableAddresses, [], 'and no verifiable ones');
+      assert.equal((await store.listPasskeys(identity.id)).length, 1);
+      const oldFlow = await store.getFlow(flow.id);
+      assert.equal(oldFlow?.version, 1, 'a flow from before versions is at version 1');
+      await assert.rejects(store.saveFlow({ ...flow, version: 0 }), FlowVersionConflictError, 'its id exists');
+      await store.saveFlow({ ...oldFlow!, data: { upgraded: true } });
+      assert.equal((await store.getFlow(flow.id))?.version, 2);
+      assert.equal(await store.consumeChallenge(flow.id, flow.challenge!), true);
+      assert.equal((await store.getFlow(flow.id))?.version, 3);
+      const withAddresses = {
+        ...got!,
+        recoveryAddresses: [makeRecoveryAddress()],
+        verifiableAddresses: [makeVerifiableAddress()],
+        updatedAt: new Date(),
+      };
+      assert.equal(
+        await store.updateIdentity(withAddresses, identity.updatedAt),
+        true,
+        'an old identity gains addresses',
+      );
+      const recovery = withAddresses.recoveryAddresses[0]!.value;
+      assert.equal((await store.findIdentityByAddress('recovery', recovery))?.id, identity.id);
+      // And every case of the kit against the upgraded schema (cases only touch what they create).
+      for (const name of Object.keys(cases) as CaseName[]) {
+        await cases[name](store, { scale: { identities: 2_000, passkeysPerIdentity: 100 } });
+      }
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS ${t} CASCADE`);
+      schemas.delete(schema);
+    }
+  });
+
+  it('updateIdentity compares updatedAt to the millisecond when the column holds microseconds', async () => {
+    const store = await makeStore();
+    try {
+      const identity = makeIdentity();
+      await store.createIdentity(identity, makePasskey(identity.id));
+      // Other code (a SQL console, a trigger, `now()`) wrote microseconds.
+      await pool.query(
+        `UPDATE ${quoteIdentifier(store.schema)}.identities SET updated_at = '2026-01-02T03:04:05.678901Z' WHERE id = $1`,
+        [identity.id],
+      );
+      const read = (await store.getIdentity(identity.id))!;
+      assert.equal(read.updatedAt.toISOString(), '2026-01-02T03:04:05.678Z');
+      assert.equal(
+        await store.updateIdentity({ ...read, updatedAt: new Date() }, new Date(read.updatedAt.getTime() + 1)),
+        false,
+      );
+      assert.equal(await store.updateIdentity({ ...read, updatedAt: new Date() }, read.updatedAt), true);
+    } finally {
+      await dropStore(store);
+    }
+  });
+
+  it('the kit catches the first adapter’s saveFlow (an upsert) and consumeChallenge (no version bump)', async () => {
+    /** The first PostgresStore's saveFlow: `INSERT ... ON CONFLICT DO UPDATE`, whatever the version. */
+    class UpsertFlowStore extends PostgresStore {
+      override async saveFlow(flow: FlowRecord): Promise<void> {
+        await this.pool.query(
+          `INSERT INTO ${quoteIdentifier(this.schema)}.flows (id, expires_at, challenge, anonymous, data)
+           VALUES ($1, $2, $3, $4, $5::jsonb)
+           ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at, challenge = EXCLUDED.challenge,
+             anonymous = EXCLUDED.anonymous, data = EXCLUDED.data, version = flows.version + 1`,
+          [flow.id, flow.expiresAt, flow.challenge, flow.anonymous, JSON.stringify(flow.data)],
+        );
+      }
+    }
+    /** The first PostgresStore's consumeChallenge: `SET challenge = NULL`, the version left as it was. */
+    class NoBumpConsumeStore extends PostgresStore {
+      override async consumeChallenge(flowId: string, challenge: string): Promise<boolean> {
+        const { rowCount } = await this.pool.query(
+          `UPDATE ${quoteIdentifier(this.schema)}.flows SET challenge = NULL WHERE id = $1 AND challenge = $2`,
+          [flowId, challenge],
+        );
+        return rowCount === 1;
+      }
+    }
+    const base = await makeStore();
+    try {
+      for (const [store, names] of [
+        [
+          new UpsertFlowStore(pool, { schema: base.schema }),
+          [
+            'saveFlow is versioned: getFlow returns the version; a save of the version read bumps it; a stale or clashing save is refused and changes nothing',
+            'saveFlow: of 20 concurrent saves of one version exactly one succeeds, the others get FlowVersionConflictError',
+          ],
+        ],
+        [
+          new NoBumpConsumeStore(pool, { schema: base.schema }),
+          [
+            'consumeChallenge bumps the version: a save from before the consume is refused, so a consumed challenge is never written back',
+          ],
+        ],
+      ] as const) {
+        for (const name of names) {
+          await assert.rejects(cases[name](store), assert.AssertionError, `${store.constructor.name}: ${name}`);
+        }
+      }
+    } finally {
+      await dropStore(base);
     }
   });
 

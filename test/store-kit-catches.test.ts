@@ -5,9 +5,23 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { DuplicateCredentialError, DuplicateIdentifierError } from '../src/store/errors.js';
+import {
+  DuplicateAddressError,
+  DuplicateCredentialError,
+  DuplicateIdentifierError,
+  FlowVersionConflictError,
+} from '../src/store/errors.js';
 import { MemoryStore } from '../src/store/memory.js';
-import type { FlowRecord, Identity, Passkey, PasskeyUsage, RemovePasskeyResult, Store } from '../src/store/types.js';
+import type {
+  FlowRecord,
+  Identity,
+  Passkey,
+  PasskeyUsage,
+  RecoveryAddress,
+  RemovePasskeyResult,
+  Store,
+  VerifiableAddress,
+} from '../src/store/types.js';
 import { type CaseName, cases, checkFailuresReject, runStoreConformance } from '../src/testing/index.js';
 
 const context = { scale: { identities: 2_000, passkeysPerIdentity: 100 } };
@@ -38,14 +52,120 @@ class NonAtomicCasStore extends MemoryStore {
   }
 }
 
-/** Reads the flow, yields, then saves it without its challenge: two submits both win. */
+/**
+ * Reads the flow, yields, then saves it without its challenge (re-reading it on a version conflict, so the versioned
+ * save does not save it): two submits both win.
+ */
 class NonAtomicConsumeStore extends MemoryStore {
   override async consumeChallenge(flowId: string, challenge: string): Promise<boolean> {
     const flow = await this.getFlow(flowId);
     if (!flow || flow.challenge !== challenge) return false;
     await tick();
-    await this.saveFlow({ ...flow, challenge: null });
-    return true;
+    for (;;) {
+      const fresh = await this.getFlow(flowId);
+      if (!fresh) return false;
+      try {
+        await this.saveFlow({ ...fresh, challenge: null });
+        return true;
+      } catch (error) {
+        if (!(error instanceof FlowVersionConflictError)) throw error;
+      }
+    }
+  }
+}
+
+/**
+ * A consume that leaves the version as it was (what `UPDATE flows SET challenge = NULL` alone does): a request that
+ * read the flow before the consume writes the challenge back. The hidden offset makes MemoryStore's own bump invisible.
+ */
+class ConsumeKeepsVersionStore extends MemoryStore {
+  readonly #hidden = new Map<string, number>();
+  override async consumeChallenge(flowId: string, challenge: string): Promise<boolean> {
+    const consumed = await super.consumeChallenge(flowId, challenge);
+    if (consumed) this.#hidden.set(flowId, (this.#hidden.get(flowId) ?? 0) + 1);
+    return consumed;
+  }
+  override async getFlow(id: string): Promise<FlowRecord | null> {
+    const flow = await super.getFlow(id);
+    return flow && { ...flow, version: flow.version - (this.#hidden.get(id) ?? 0) };
+  }
+  override async saveFlow(flow: FlowRecord): Promise<void> {
+    const hidden = this.#hidden.get(flow.id) ?? 0;
+    await super.saveFlow({ ...flow, version: flow.version === 0 ? 0 : flow.version + hidden });
+  }
+}
+
+/** Returns the flow version as a string (a `bigint` column read with pg's default parsers). */
+class StringVersionStore extends MemoryStore {
+  override async getFlow(id: string): Promise<FlowRecord | null> {
+    const flow = await super.getFlow(id);
+    return flow && ({ ...flow, version: String(flow.version) } as unknown as FlowRecord);
+  }
+}
+
+/** Compares nothing: updates whatever the stored updatedAt is (an `UPDATE ... WHERE id = $1` without the CAS). */
+class UpdateIgnoresExpectedStore extends MemoryStore {
+  override async updateIdentity(identity: Identity, _expectedUpdatedAt: Date): Promise<boolean> {
+    const current = await this.getIdentity(identity.id);
+    return current ? super.updateIdentity(identity, current.updatedAt) : false;
+  }
+}
+
+/** Checks updatedAt, yields, then writes over whatever is stored by then: a lost update. */
+class NonAtomicUpdateIdentityStore extends MemoryStore {
+  override async updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean> {
+    const before = await this.getIdentity(identity.id);
+    if (!before || before.updatedAt.getTime() !== expectedUpdatedAt.getTime()) return false;
+    await tick();
+    const current = await this.getIdentity(identity.id);
+    return current ? super.updateIdentity(identity, current.updatedAt) : false;
+  }
+}
+
+/** Looks an address up among both kinds (one table of addresses with no `kind` in the WHERE). */
+class MixedKindsStore extends MemoryStore {
+  override async findIdentityByAddress(_kind: 'recovery' | 'verification', value: string): Promise<Identity | null> {
+    return (
+      (await super.findIdentityByAddress('recovery', value)) ??
+      (await super.findIdentityByAddress('verification', value))
+    );
+  }
+}
+
+/** Forgets to drop the old addresses from its index on update: a released address still finds the identity. */
+class StaleAddressIndexStore extends MemoryStore {
+  readonly #previous = new Map<string, string>();
+  override async updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean> {
+    const before = await this.getIdentity(identity.id);
+    const updated = await super.updateIdentity(identity, expectedUpdatedAt);
+    if (updated && before) {
+      for (const a of before.recoveryAddresses) this.#previous.set(`recovery:${a.value}`, before.id);
+      for (const a of before.verifiableAddresses) this.#previous.set(`verification:${a.value}`, before.id);
+    }
+    return updated;
+  }
+  override async findIdentityByAddress(kind: 'recovery' | 'verification', value: string): Promise<Identity | null> {
+    const found = await super.findIdentityByAddress(kind, value);
+    const stale = this.#previous.get(`${kind}:${value}`);
+    return found ?? (stale === undefined ? null : this.getIdentity(stale));
+  }
+}
+
+/** Returns the addresses' dates as ISO strings (a JSON column without revival). */
+class AddressDatesAsStringsStore extends MemoryStore {
+  override async getIdentity(id: string): Promise<Identity | null> {
+    const identity = await super.getIdentity(id);
+    if (!identity) return null;
+    const iso = (a: RecoveryAddress | VerifiableAddress) => ({
+      ...a,
+      createdAt: a.createdAt.toISOString(),
+      updatedAt: a.updatedAt.toISOString(),
+    });
+    return {
+      ...identity,
+      recoveryAddresses: identity.recoveryAddresses.map(iso),
+      verifiableAddresses: identity.verifiableAddresses.map(iso),
+    } as unknown as Identity;
   }
 }
 
@@ -147,6 +267,8 @@ function swallowing(store: Store): Store {
     getIdentity: null,
     findIdentityByUserHandle: null,
     findIdentityByIdentifier: null,
+    findIdentityByAddress: null,
+    updateIdentity: false,
     getPasskey: null,
     listPasskeys: [],
     updatePasskeyUsage: false,
@@ -167,24 +289,53 @@ function swallowing(store: Store): Store {
 
 // ---------------------------------------------------------------------------------------------------------------
 // A store written from scratch with plain Maps. `gap` puts an `await` between every check and its write: even one
-// microtask lets concurrent calls pass the same check.
+// microtask lets concurrent calls pass the same check. `flaw` breaks one rule of the contract on purpose.
 
 type Gap = 'none' | 'microtask' | 'macrotask';
+type Flaw =
+  /** saveFlow upserts whatever version it is given (the old `INSERT ... ON CONFLICT DO UPDATE`): last write wins. */
+  | 'ignoresFlowVersion'
+  /** No uniqueness of addresses (no unique index on them). */
+  | 'duplicateAddresses'
+  /** One unique index over the values of both kinds: a recovery address blocks the same verifiable address. */
+  | 'addressUniqueAcrossKinds';
+
+type AddressKind = 'recovery' | 'verification';
+const fieldOf = { recovery: 'recoveryAddresses', verification: 'verifiableAddresses' } as const;
 
 class NaiveStore implements Store {
   readonly identities = new Map<string, Identity>();
   readonly passkeys = new Map<string, Passkey>();
   readonly flows = new Map<string, FlowRecord>();
-  constructor(readonly gap: Gap = 'none') {}
+  constructor(
+    readonly gap: Gap = 'none',
+    readonly flaw?: Flaw,
+  ) {}
 
   /** Only called (and awaited) when there is a gap: with `'none'`, check and write stay in one synchronous step. */
   async #yield(): Promise<void> {
     if (this.gap === 'macrotask') await tick();
   }
 
+  /** Throws DuplicateAddressError if an identity other than `identity` holds one of its addresses. */
+  #checkAddresses(identity: Identity): void {
+    if (this.flaw === 'duplicateAddresses') return;
+    for (const kind of ['recovery', 'verification'] as const) {
+      for (const address of identity[fieldOf[kind]]) {
+        const kinds: AddressKind[] = this.flaw === 'addressUniqueAcrossKinds' ? ['recovery', 'verification'] : [kind];
+        const taken = [...this.identities.values()].some(
+          (other) =>
+            other.id !== identity.id && kinds.some((k) => other[fieldOf[k]].some((a) => a.value === address.value)),
+        );
+        if (taken) throw new DuplicateAddressError(kind, address.value);
+      }
+    }
+  }
+
   async createIdentity(identity: Identity, passkey: Passkey): Promise<void> {
     const taken = [...this.identities.values()].some((i) => i.identifier === identity.identifier);
     if (taken) throw new DuplicateIdentifierError(identity.identifier);
+    this.#checkAddresses(identity);
     if (this.passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
     if (this.gap !== 'none') await this.#yield();
     this.identities.set(identity.id, structuredClone(identity));
@@ -201,6 +352,23 @@ class NaiveStore implements Store {
   async findIdentityByIdentifier(identifier: string): Promise<Identity | null> {
     const identity = [...this.identities.values()].find((i) => i.identifier === identifier);
     return identity ? structuredClone(identity) : null;
+  }
+  async findIdentityByAddress(kind: AddressKind, value: string): Promise<Identity | null> {
+    const identity = [...this.identities.values()].find((i) => i[fieldOf[kind]].some((a) => a.value === value));
+    return identity ? structuredClone(identity) : null;
+  }
+  async updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean> {
+    const stored = this.identities.get(identity.id);
+    if (!stored || stored.updatedAt.getTime() !== expectedUpdatedAt.getTime()) return false;
+    const taken = [...this.identities.values()].some(
+      (i) => i.id !== identity.id && i.identifier === identity.identifier,
+    );
+    if (taken) throw new DuplicateIdentifierError(identity.identifier);
+    this.#checkAddresses(identity);
+    if (this.gap !== 'none') await this.#yield();
+    const { id, userHandle, schemaId, createdAt } = stored;
+    this.identities.set(id, { ...structuredClone(identity), id, userHandle, schemaId, createdAt });
+    return true;
   }
   async getPasskey(credentialId: string): Promise<Passkey | null> {
     const passkey = this.passkeys.get(credentialId);
@@ -244,7 +412,10 @@ class NaiveStore implements Store {
     return 'removed';
   }
   async saveFlow(flow: FlowRecord): Promise<void> {
-    this.flows.set(flow.id, structuredClone(flow));
+    const stored = this.flows.get(flow.id)?.version ?? 0;
+    if (this.flaw !== 'ignoresFlowVersion' && stored !== flow.version) throw new FlowVersionConflictError(flow.id);
+    if (this.gap !== 'none') await this.#yield();
+    this.flows.set(flow.id, { ...structuredClone(flow), version: (this.flows.get(flow.id)?.version ?? 0) + 1 });
   }
   async getFlow(id: string): Promise<FlowRecord | null> {
     const flow = this.flows.get(id);
@@ -255,6 +426,7 @@ class NaiveStore implements Store {
     if (!flow || flow.challenge !== challenge) return false;
     if (this.gap !== 'none') await this.#yield();
     flow.challenge = null;
+    flow.version++;
     return true;
   }
 }
@@ -349,12 +521,92 @@ describe('the kit catches broken stores', () => {
     );
   });
 
+  it('a saveFlow that ignores the version (an upsert: last write wins, a racing update is lost)', () =>
+    assertCaught(
+      () => new NaiveStore('none', 'ignoresFlowVersion'),
+      [
+        'saveFlow is versioned: getFlow returns the version; a save of the version read bumps it; a stale or clashing save is refused and changes nothing',
+        'saveFlow: of 20 concurrent saves of one version exactly one succeeds, the others get FlowVersionConflictError',
+        'consumeChallenge bumps the version: a save from before the consume is refused, so a consumed challenge is never written back',
+      ],
+    ));
+
+  it('a consumeChallenge that does not bump the version (a consumed challenge can be written back)', () =>
+    assertCaught(
+      () => new ConsumeKeepsVersionStore(),
+      [
+        'consumeChallenge bumps the version: a save from before the consume is refused, so a consumed challenge is never written back',
+        'consumeChallenge: of 50 concurrent calls exactly one wins; a wrong challenge is false; a new one can be consumed',
+      ],
+    ));
+
+  it('a flow version returned as a string', () =>
+    assertCaught(
+      () => new StringVersionStore(),
+      [
+        'saveFlow / getFlow round-trip; saveFlow replaces',
+        'saveFlow is versioned: getFlow returns the version; a save of the version read bumps it; a stale or clashing save is refused and changes nothing',
+      ],
+    ));
+
+  it('an updateIdentity that ignores expectedUpdatedAt', () =>
+    assertCaught(
+      () => new UpdateIgnoresExpectedStore(),
+      ['updateIdentity is a compare-and-set on updatedAt, to the millisecond; a refused one changes nothing'],
+    ));
+
+  it('a non-atomic updateIdentity (check updatedAt, await, write)', () =>
+    assertCaught(
+      () => new NonAtomicUpdateIdentityStore(),
+      ['updateIdentity: of 20 concurrent compare-and-sets from one updatedAt, exactly one applies'],
+    ));
+
+  it('addresses without a unique index (duplicates allowed)', () =>
+    assertCaught(
+      () => new NaiveStore('none', 'duplicateAddresses'),
+      [
+        'createIdentity rejects an address another identity holds with DuplicateAddressError, per kind, and writes nothing',
+        'createIdentity: of 10 concurrent sign-ups with one address, exactly one succeeds',
+        'updateIdentity rejects an identifier or address another identity holds, and then changes nothing',
+        'many identities: create 100,000 (scale.identities), then find each sample by every key',
+      ],
+    ));
+
+  it('a findIdentityByAddress that does not separate the kinds', () =>
+    assertCaught(
+      () => new MixedKindsStore(),
+      ['findIdentityByAddress finds by each kind, exactly, and never across kinds'],
+    ));
+
+  it('one unique index over the addresses of both kinds', () =>
+    assertCaught(
+      () => new NaiveStore('none', 'addressUniqueAcrossKinds'),
+      ['findIdentityByAddress finds by each kind, exactly, and never across kinds'],
+    ));
+
+  it('an updateIdentity that leaves the old addresses in the index', () =>
+    assertCaught(
+      () => new StaleAddressIndexStore(),
+      [
+        'updateIdentity replaces traits, identifier and addresses; the old ones no longer find it; id, user handle, schema and createdAt stay',
+      ],
+    ));
+
+  it('address dates returned as strings', () =>
+    assertCaught(
+      () => new AddressDatesAsStringsStore(),
+      ['recovery and verifiable addresses round-trip with their dates, through every lookup'],
+    ));
+
   for (const gap of ['microtask', 'macrotask'] as const) {
     it(`a from-scratch store with an await (${gap}) between check and write`, () =>
       assertCaught(
         () => new NaiveStore(gap),
         [
           'createIdentity: of 10 concurrent sign-ups with one identifier, exactly one succeeds',
+          'createIdentity: of 10 concurrent sign-ups with one address, exactly one succeeds',
+          'updateIdentity: of 20 concurrent compare-and-sets from one updatedAt, exactly one applies',
+          'saveFlow: of 20 concurrent saves of one version exactly one succeeds, the others get FlowVersionConflictError',
           'addPasskey: of 10 concurrent adds of one credential id to different identities, exactly one succeeds',
           'updatePasskeyUsage: of 20 concurrent compare-and-sets from one count, exactly one applies',
           'removePasskey: concurrent removal of an identity’s last two passkeys leaves exactly one (20 times)',

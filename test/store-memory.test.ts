@@ -117,7 +117,7 @@ describe('MemoryStore flows', () => {
     const b = flow();
     const c = flow();
     for (const f of [a, b, c]) await store.saveFlow(f);
-    await store.saveFlow({ ...a, challenge: randomUUID() });
+    await store.saveFlow({ ...a, version: 1, challenge: randomUUID() }); // a replacement of the version stored
     await store.saveFlow(flow());
     assert.equal(await store.getFlow(b.id), null);
     assert.ok(await store.getFlow(a.id));

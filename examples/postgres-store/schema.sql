@@ -1,4 +1,5 @@
--- express-passkeys: tables of the PostgreSQL store. Idempotent: safe to run at every start.
+-- express-passkeys: tables of the PostgreSQL store. Idempotent: safe to run at every start, and it upgrades a schema
+-- made by an earlier version of this file (see the end).
 -- Unqualified names: `migrate(pool, schema)` runs this with `SET LOCAL search_path` to the target schema; with psql,
 -- set the search_path yourself (or run it as is for `public`).
 --
@@ -43,6 +44,41 @@ CREATE TABLE IF NOT EXISTS flows (
   challenge  text,
   anonymous  boolean     NOT NULL,
   data       jsonb       NOT NULL,
+  -- Optimistic version: 1 after the insert, +1 with every saveFlow and every successful consumeChallenge.
+  version    bigint      NOT NULL DEFAULT 1 CHECK (version >= 1),
   CONSTRAINT flows_pkey PRIMARY KEY (id)
 );
 CREATE INDEX IF NOT EXISTS flows_expires_at_idx ON flows (expires_at);
+
+-- Recovery and verifiable addresses: one table per kind, so that a value is unique within its kind (one identity's
+-- recovery address may be another's verifiable address). `ord` keeps the order of the identity's list.
+CREATE TABLE IF NOT EXISTS recovery_addresses (
+  identity_id text        NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  id          text        NOT NULL,
+  ord         integer     NOT NULL,
+  value       text        NOT NULL,
+  via         text        NOT NULL,
+  created_at  timestamptz NOT NULL,
+  updated_at  timestamptz NOT NULL,
+  CONSTRAINT recovery_addresses_pkey PRIMARY KEY (identity_id, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS recovery_addresses_value_key ON recovery_addresses (value);
+
+CREATE TABLE IF NOT EXISTS verifiable_addresses (
+  identity_id text        NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  id          text        NOT NULL,
+  ord         integer     NOT NULL,
+  value       text        NOT NULL,
+  via         text        NOT NULL,
+  verified    boolean     NOT NULL,
+  status      text        NOT NULL CHECK (status IN ('pending', 'sent', 'completed')),
+  verified_at timestamptz,
+  created_at  timestamptz NOT NULL,
+  updated_at  timestamptz NOT NULL,
+  CONSTRAINT verifiable_addresses_pkey PRIMARY KEY (identity_id, id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS verifiable_addresses_value_key ON verifiable_addresses (value);
+
+-- Upgrades of a schema made by an earlier version of this file (no-ops on a fresh one). The new tables above are
+-- created by their `IF NOT EXISTS`; existing flows start at version 1.
+ALTER TABLE flows ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1 CHECK (version >= 1);

@@ -1,19 +1,26 @@
 // A PostgreSQL store adapter for express-passkeys, on `pg`. See README.md beside this file.
 //
 // In your app, import the types and errors from the package instead:
-//   import { DuplicateCredentialError, DuplicateIdentifierError, type Store, ... } from 'express-passkeys';
+//   import { DuplicateAddressError, DuplicateCredentialError, type Store, ... } from 'express-passkeys';
 
 import { readFile } from 'node:fs/promises';
 import type { Pool, PoolClient } from 'pg';
-import { DuplicateCredentialError, DuplicateIdentifierError } from '../../src/store/errors.js';
+import {
+  DuplicateAddressError,
+  DuplicateCredentialError,
+  DuplicateIdentifierError,
+  FlowVersionConflictError,
+} from '../../src/store/errors.js';
 import type {
   FlowRecord,
   Identity,
   JsonValue,
   Passkey,
   PasskeyUsage,
+  RecoveryAddress,
   RemovePasskeyResult,
   Store,
+  VerifiableAddress,
 } from '../../src/store/types.js';
 
 /** Options of {@link PostgresStore}. */
@@ -36,8 +43,9 @@ export function quoteIdentifier(name: string): string {
 }
 
 /**
- * Creates the schema (if needed) and the tables and indexes of `schema.sql` in it. Idempotent, and safe when several
- * instances start at once (it holds an advisory lock while it runs).
+ * Creates the schema (if needed) and the tables and indexes of `schema.sql` in it. Idempotent, safe when several
+ * instances start at once (it holds an advisory lock while it runs), and it upgrades a schema made by an earlier
+ * version of `schema.sql` (adds the flow `version` column and the address tables).
  *
  * @example
  * await migrate(pool);               // tables in `public`
@@ -82,13 +90,28 @@ interface PgError {
 }
 
 /** Maps a unique violation of our constraints to the contract's errors; anything else passes through. */
-function mapUniqueViolation(error: unknown, identity: Identity | null, passkey: Passkey): unknown {
+function mapUniqueViolation(error: unknown, identity: Identity | null, passkey: Passkey | null): unknown {
   const { code, constraint } = (error ?? {}) as PgError;
   if (code !== '23505') return error;
   if (constraint === 'identities_identifier_key' && identity) return new DuplicateIdentifierError(identity.identifier);
-  if (constraint === 'passkeys_pkey') return new DuplicateCredentialError(passkey.id);
+  if (constraint === 'passkeys_pkey' && passkey) return new DuplicateCredentialError(passkey.id);
   return error; // identities_pkey, identities_user_handle_key: not conflicts the library expects
 }
+
+/** The address kind whose unique index (`<table>_value_key`) an error violated, if any. */
+function violatedAddressKind(error: unknown): AddressKind | null {
+  const { code, constraint } = (error ?? {}) as PgError;
+  if (code !== '23505') return null;
+  if (constraint === 'recovery_addresses_value_key') return 'recovery';
+  if (constraint === 'verifiable_addresses_value_key') return 'verification';
+  return null;
+}
+
+type AddressKind = 'recovery' | 'verification';
+const ADDRESS_TABLES: Record<AddressKind, string> = {
+  recovery: 'recovery_addresses',
+  verification: 'verifiable_addresses',
+};
 
 // Rows as `pg` returns them with its default type parsers; the mappers also accept strings, in case an app changed
 // the parsers globally (timestamps and JSON as text).
@@ -102,6 +125,34 @@ function toJson(value: unknown): { [key: string]: JsonValue } {
   return (typeof value === 'string' ? JSON.parse(value) : value) as { [key: string]: JsonValue };
 }
 
+/** The address lists arrive as JSON arrays (built by `jsonb_agg`), with snake_case keys and ISO 8601 dates. */
+function toJsonList(value: unknown): Row[] {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as Row[];
+}
+
+function toRecoveryAddress(row: Row): RecoveryAddress {
+  return {
+    id: String(row['id']),
+    value: String(row['value']),
+    via: String(row['via']) as RecoveryAddress['via'],
+    createdAt: toDate(row['created_at']),
+    updatedAt: toDate(row['updated_at']),
+  };
+}
+
+function toVerifiableAddress(row: Row): VerifiableAddress {
+  return {
+    id: String(row['id']),
+    value: String(row['value']),
+    via: String(row['via']) as VerifiableAddress['via'],
+    verified: row['verified'] === true,
+    status: String(row['status']) as VerifiableAddress['status'],
+    verifiedAt: row['verified_at'] === null || row['verified_at'] === undefined ? null : toDate(row['verified_at']),
+    createdAt: toDate(row['created_at']),
+    updatedAt: toDate(row['updated_at']),
+  };
+}
+
 function toIdentity(row: Row): Identity {
   return {
     id: String(row['id']),
@@ -109,8 +160,39 @@ function toIdentity(row: Row): Identity {
     traits: toJson(row['traits']),
     identifier: String(row['identifier']),
     userHandle: String(row['user_handle']),
+    recoveryAddresses: toJsonList(row['recovery_addresses']).map(toRecoveryAddress),
+    verifiableAddresses: toJsonList(row['verifiable_addresses']).map(toVerifiableAddress),
     createdAt: toDate(row['created_at']),
     updatedAt: toDate(row['updated_at']),
+  };
+}
+
+/**
+ * An identity's addresses of each kind as the JSON `jsonb_to_recordset` reads (dates as ISO 8601, to the millisecond),
+ * or `null` for a kind it has none of.
+ */
+function addressesJson(identity: Identity): Record<AddressKind, string | null> {
+  const iso = (date: Date) => date.toISOString();
+  const recovery = (identity.recoveryAddresses ?? []).map((a) => ({
+    id: a.id,
+    value: a.value,
+    via: a.via,
+    created_at: iso(a.createdAt),
+    updated_at: iso(a.updatedAt),
+  }));
+  const verifiable = (identity.verifiableAddresses ?? []).map((a) => ({
+    id: a.id,
+    value: a.value,
+    via: a.via,
+    verified: a.verified,
+    status: a.status,
+    verified_at: a.verifiedAt === null ? null : iso(a.verifiedAt),
+    created_at: iso(a.createdAt),
+    updated_at: iso(a.updatedAt),
+  }));
+  return {
+    recovery: recovery.length > 0 ? JSON.stringify(recovery) : null,
+    verification: verifiable.length > 0 ? JSON.stringify(verifiable) : null,
   };
 }
 
@@ -134,6 +216,7 @@ function toPasskey(row: Row): Passkey {
 function toFlow(row: Row): FlowRecord {
   return {
     id: String(row['id']),
+    version: Number(row['version']), // bigint arrives as a string
     expiresAt: toDate(row['expires_at']),
     challenge: row['challenge'] === null ? null : String(row['challenge']),
     anonymous: row['anonymous'] === true,
@@ -148,16 +231,19 @@ function bytes(value: Uint8Array): Buffer {
 const IDENTITY_COLUMNS = 'id, schema_id, traits, identifier, user_handle, created_at, updated_at';
 const PASSKEY_COLUMNS =
   'id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible, backed_up, created_at, last_used_at';
-const FLOW_COLUMNS = 'id, expires_at, challenge, anonymous, data';
+const FLOW_COLUMNS = 'id, expires_at, challenge, anonymous, data, version';
 
 /**
  * A {@link Store} on PostgreSQL. Give it a `pg` Pool; run {@link migrate} once before (at start-up is fine).
  *
- * Atomicity: `createIdentity` is one statement (a data-modifying CTE inserting both rows); `updatePasskeyUsage` and
- * `consumeChallenge` are conditional UPDATEs (`WHERE sign_count = $expected`, `WHERE challenge = $challenge`), which
- * PostgreSQL re-checks after waiting on a concurrent writer's row lock; `removePasskey` locks the identity row
- * (`FOR NO KEY UPDATE`) before counting, in a transaction, so two removals of the last two passkeys run one after the
- * other. Expired flows are kept `flowRetentionSeconds` (2 h), then swept by `saveFlow` at most once a minute.
+ * Atomicity: `createIdentity` is one statement (data-modifying CTEs inserting the identity, its passkey and its
+ * addresses); `updatePasskeyUsage`, `consumeChallenge` and `saveFlow` are conditional writes (`WHERE sign_count =
+ * $expected`, `WHERE challenge = $challenge`, `WHERE version = $read`, or `INSERT ... ON CONFLICT DO NOTHING` for a new
+ * flow), which PostgreSQL re-checks after waiting on a concurrent writer's row lock; `updateIdentity` is a transaction
+ * whose first statement is the compare-and-set on `updated_at` (the row lock it takes queues concurrent updates);
+ * `removePasskey` locks the identity row (`FOR NO KEY UPDATE`) before counting, in a transaction, so two removals of the
+ * last two passkeys run one after the other. Expired flows are kept `flowRetentionSeconds` (2 h), then swept by
+ * `saveFlow` at most once a minute.
  *
  * @example
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
@@ -173,6 +259,9 @@ export class PostgresStore implements Store {
   readonly #identities: string;
   readonly #passkeys: string;
   readonly #flows: string;
+  readonly #addresses: Record<AddressKind, string>;
+  /** `SELECT` of an identity with its addresses (as JSON arrays, in order); append a `WHERE` on `i`. */
+  readonly #selectIdentity: string;
 
   constructor(pool: Pool, options: PostgresStoreOptions = {}) {
     this.pool = pool;
@@ -186,24 +275,45 @@ export class PostgresStore implements Store {
     this.#identities = `${schema}.identities`;
     this.#passkeys = `${schema}.passkeys`;
     this.#flows = `${schema}.flows`;
+    this.#addresses = {
+      recovery: `${schema}.${ADDRESS_TABLES.recovery}`,
+      verification: `${schema}.${ADDRESS_TABLES.verification}`,
+    };
+    // One statement, hence one snapshot: the identity and its addresses as they were at one moment.
+    this.#selectIdentity = `
+      SELECT i.id, i.schema_id, i.traits, i.identifier, i.user_handle, i.created_at, i.updated_at,
+        COALESCE((SELECT jsonb_agg(jsonb_build_object('id', r.id, 'value', r.value, 'via', r.via,
+                    'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.ord)
+                  FROM ${this.#addresses.recovery} r WHERE r.identity_id = i.id), '[]'::jsonb) AS recovery_addresses,
+        COALESCE((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'value', v.value, 'via', v.via,
+                    'verified', v.verified, 'status', v.status, 'verified_at', v.verified_at,
+                    'created_at', v.created_at, 'updated_at', v.updated_at) ORDER BY v.ord)
+                  FROM ${this.#addresses.verification} v WHERE v.identity_id = i.id), '[]'::jsonb)
+          AS verifiable_addresses
+      FROM ${this.#identities} i`;
   }
 
   async createIdentity(identity: Identity, passkey: Passkey): Promise<void> {
     if (passkey.identityId !== identity.id) {
       throw new Error('PostgresStore.createIdentity: passkey.identityId differs from identity.id.');
     }
-    // One statement, hence atomic: a unique violation on either insert undoes both. The passkey's identity_id comes
-    // from the inserted identity row.
+    // One statement, hence atomic: a unique violation on any insert undoes them all. The passkey's and the addresses'
+    // identity_id come from the inserted identity row.
+    const addresses = this.#insertAddresses(identity, 18, 'identity.id', 'identity,');
     const sql = `
       WITH identity AS (
         INSERT INTO ${this.#identities} (${IDENTITY_COLUMNS})
         VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
         RETURNING id
-      )
-      INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS})
-      SELECT $8::text, identity.id, $9::bytea, $10::bigint, $11::text[], $12::text, $13::text, $14::boolean,
-             $15::boolean, $16::timestamptz, $17::timestamptz
-      FROM identity`;
+      ),
+      passkey AS (
+        INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS})
+        SELECT $8::text, identity.id, $9::bytea, $10::bigint, $11::text[], $12::text, $13::text, $14::boolean,
+               $15::boolean, $16::timestamptz, $17::timestamptz
+        FROM identity
+        RETURNING 1
+      )${addresses.ctes.map((cte) => `,\n      ${cte}`).join('')}
+      SELECT 1`;
     const [credentialId, , ...passkeyRest] = this.#passkeyValues(passkey);
     try {
       await this.pool.query(sql, [
@@ -216,22 +326,64 @@ export class PostgresStore implements Store {
         identity.updatedAt,
         credentialId,
         ...passkeyRest,
+        ...addresses.values,
       ]);
     } catch (error) {
-      throw mapUniqueViolation(error, identity, passkey);
+      throw await this.#mapIdentityError(error, identity, passkey);
     }
   }
 
   async getIdentity(id: string): Promise<Identity | null> {
-    return this.#identity('id', id);
+    return this.#identity('i.id = $1', id);
   }
 
   async findIdentityByUserHandle(userHandle: string): Promise<Identity | null> {
-    return this.#identity('user_handle', userHandle);
+    return this.#identity('i.user_handle = $1', userHandle);
   }
 
   async findIdentityByIdentifier(identifier: string): Promise<Identity | null> {
-    return this.#identity('identifier', identifier);
+    return this.#identity('i.identifier = $1', identifier);
+  }
+
+  async findIdentityByAddress(kind: 'recovery' | 'verification', value: string): Promise<Identity | null> {
+    if (!Object.hasOwn(this.#addresses, kind)) return null; // not a kind: nothing has such an address
+    // The unique index on `value` makes the subquery return one row at most.
+    return this.#identity(`i.id = (SELECT identity_id FROM ${this.#addresses[kind]} WHERE value = $1)`, value);
+  }
+
+  async updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean> {
+    try {
+      return await transaction(this.pool, async (client) => {
+        // The compare-and-set, to the millisecond (a timestamptz keeps microseconds; a row written by other code may
+        // have them). The row lock it takes makes a concurrent update of this identity wait, then re-check the WHERE
+        // on the row it committed: of concurrent updates from one updatedAt, one applies. The old addresses go in the
+        // same statement, only if the update applied.
+        const updated = await client.query(
+          `WITH updated AS (
+             UPDATE ${this.#identities} SET traits = $2::jsonb, identifier = $3, updated_at = $4
+             WHERE id = $1 AND date_trunc('milliseconds', updated_at) = date_trunc('milliseconds', $5::timestamptz)
+             RETURNING id
+           ),
+           old_recovery AS (
+             DELETE FROM ${this.#addresses.recovery} WHERE identity_id IN (SELECT id FROM updated)
+           ),
+           old_verifiable AS (
+             DELETE FROM ${this.#addresses.verification} WHERE identity_id IN (SELECT id FROM updated)
+           )
+           SELECT id FROM updated`,
+          [identity.id, JSON.stringify(identity.traits), identity.identifier, identity.updatedAt, expectedUpdatedAt],
+        );
+        if (updated.rowCount !== 1) return false;
+        // A second statement: in one statement, the new rows could be checked against the old ones still there.
+        const addresses = this.#insertAddresses(identity, 2, '$1::text', '');
+        if (addresses.ctes.length > 0) {
+          await client.query(`WITH ${addresses.ctes.join(',\n')} SELECT 1`, [identity.id, ...addresses.values]);
+        }
+        return true;
+      });
+    } catch (error) {
+      throw await this.#mapIdentityError(error, identity, null);
+    }
   }
 
   async getPasskey(credentialId: string): Promise<Passkey | null> {
@@ -308,13 +460,28 @@ export class PostgresStore implements Store {
       this.#lastSweep = now;
       await this.sweep();
     }
-    await this.pool.query(
-      `INSERT INTO ${this.#flows} (${FLOW_COLUMNS}) VALUES ($1, $2, $3, $4, $5::jsonb)
-       ON CONFLICT (id) DO UPDATE SET
-         expires_at = EXCLUDED.expires_at, challenge = EXCLUDED.challenge,
-         anonymous = EXCLUDED.anonymous, data = EXCLUDED.data`,
-      [flow.id, flow.expiresAt, flow.challenge, flow.anonymous, JSON.stringify(flow.data)],
-    );
+    const version = flow.version ?? 0;
+    if (!Number.isSafeInteger(version) || version < 0) {
+      throw new TypeError('PostgresStore.saveFlow: version must be a non-negative integer.');
+    }
+    const values = [flow.id, flow.expiresAt, flow.challenge, flow.anonymous, JSON.stringify(flow.data)];
+    // Either write is one conditional statement: a concurrent insert of the same id waits for the first one and then
+    // does nothing; a concurrent update of the same version waits for the row lock, re-checks `version` on the row
+    // the first one committed, and matches nothing.
+    const { rowCount } =
+      version === 0
+        ? await this.pool.query(
+            `INSERT INTO ${this.#flows} (${FLOW_COLUMNS}) VALUES ($1, $2, $3, $4, $5::jsonb, 1)
+             ON CONFLICT (id) DO NOTHING`,
+            values,
+          )
+        : await this.pool.query(
+            `UPDATE ${this.#flows}
+             SET expires_at = $2, challenge = $3, anonymous = $4, data = $5::jsonb, version = version + 1
+             WHERE id = $1 AND version = $6`,
+            [...values, version],
+          );
+    if (rowCount !== 1) throw new FlowVersionConflictError(flow.id);
   }
 
   async getFlow(id: string): Promise<FlowRecord | null> {
@@ -329,7 +496,7 @@ export class PostgresStore implements Store {
 
   async consumeChallenge(flowId: string, challenge: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE ${this.#flows} SET challenge = NULL
+      `UPDATE ${this.#flows} SET challenge = NULL, version = version + 1
        WHERE id = $1 AND challenge = $2 AND expires_at >= now() - make_interval(secs => $3)`,
       [flowId, challenge, this.#retentionSeconds],
     );
@@ -353,11 +520,71 @@ export class PostgresStore implements Store {
     return rowCount ?? 0;
   }
 
-  async #identity(column: 'id' | 'user_handle' | 'identifier', value: string): Promise<Identity | null> {
-    const { rows } = await this.pool.query(`SELECT ${IDENTITY_COLUMNS} FROM ${this.#identities} WHERE ${column} = $1`, [
-      value,
-    ]);
+  /** The identity matching `where` (a condition on `i` with one parameter, `$1`), with its addresses, or `null`. */
+  async #identity(where: string, value: string): Promise<Identity | null> {
+    const { rows } = await this.pool.query(`${this.#selectIdentity} WHERE ${where}`, [value]);
     return rows[0] ? toIdentity(rows[0]) : null;
+  }
+
+  /**
+   * The data-modifying CTEs (to put after `WITH`) inserting an identity's addresses, one per kind it has addresses
+   * of, and their parameters, numbered from `firstParam`. `identityId` is the SQL expression of the identity's id,
+   * `from` what to join the rows with (`'identity,'` or `''`).
+   */
+  #insertAddresses(
+    identity: Identity,
+    firstParam: number,
+    identityId: string,
+    from: string,
+  ): { ctes: string[]; values: string[] } {
+    const json = addressesJson(identity);
+    const ctes: string[] = [];
+    const values: string[] = [];
+    if (json.recovery !== null) {
+      values.push(json.recovery);
+      ctes.push(`recovery_rows AS (
+        INSERT INTO ${this.#addresses.recovery} (identity_id, id, ord, value, via, created_at, updated_at)
+        SELECT ${identityId}, a.id, a.ord, a.value, a.via, a.created_at, a.updated_at
+        FROM ${from} ROWS FROM (jsonb_to_recordset($${firstParam + values.length - 1}::jsonb) AS (id text,
+          value text, via text, created_at timestamptz, updated_at timestamptz))
+          WITH ORDINALITY AS a(id, value, via, created_at, updated_at, ord)
+        RETURNING 1
+      )`);
+    }
+    if (json.verification !== null) {
+      values.push(json.verification);
+      ctes.push(`verifiable_rows AS (
+        INSERT INTO ${this.#addresses.verification}
+          (identity_id, id, ord, value, via, verified, status, verified_at, created_at, updated_at)
+        SELECT ${identityId}, a.id, a.ord, a.value, a.via, a.verified, a.status, a.verified_at, a.created_at,
+          a.updated_at
+        FROM ${from} ROWS FROM (jsonb_to_recordset($${firstParam + values.length - 1}::jsonb) AS (id text,
+          value text, via text, verified boolean, status text, verified_at timestamptz, created_at timestamptz,
+          updated_at timestamptz))
+          WITH ORDINALITY AS a(id, value, via, verified, status, verified_at, created_at, updated_at, ord)
+        RETURNING 1
+      )`);
+    }
+    return { ctes, values };
+  }
+
+  /**
+   * The contract's error for a failed write of `identity` (a unique violation of the identifier, the credential id or
+   * an address), or the error itself. For an address, the value is looked up: which of the identity's addresses of
+   * that kind another identity holds (the statement has rolled back; the holder has committed).
+   */
+  async #mapIdentityError(error: unknown, identity: Identity, passkey: Passkey | null): Promise<unknown> {
+    const kind = violatedAddressKind(error);
+    if (kind === null) return mapUniqueViolation(error, identity, passkey);
+    const values = (kind === 'recovery' ? identity.recoveryAddresses : identity.verifiableAddresses).map(
+      (a) => a.value,
+    );
+    const { rows } = await this.pool.query(
+      `SELECT value FROM ${this.#addresses[kind]} WHERE value = ANY($1::text[]) AND identity_id <> $2 LIMIT 1`,
+      [values, identity.id],
+    );
+    // None: the identity lists one value twice (its own rows collided), which is not a conflict with another one.
+    return rows[0] ? new DuplicateAddressError(kind, String(rows[0]['value'])) : error;
   }
 
   /** The values of {@link PASSKEY_COLUMNS}, in order. */

@@ -143,6 +143,21 @@ export interface Store {
   findIdentityByUserHandle(userHandle: string): Promise<Identity | null>;
   /** Required. The identity whose normalised `identifier` equals this value (already normalised), or `null`. */
   findIdentityByIdentifier(identifier: string): Promise<Identity | null>;
+  /**
+   * Required. The identity with a recovery address (`kind` `'recovery'`) or a verifiable address (`'verification'`)
+   * whose `value` equals this value (already normalised; compared exactly), or `null`. An address of the other kind
+   * never matches.
+   */
+  findIdentityByAddress(kind: 'recovery' | 'verification', value: string): Promise<Identity | null>;
+  /**
+   * Required. Replace an identity's `traits`, `identifier`, `recoveryAddresses`, `verifiableAddresses` and
+   * `updatedAt` with those of `identity`, as one compare-and-set: only if the stored `updatedAt` still equals
+   * `expectedUpdatedAt` (to the millisecond). Returns `true` if applied, `false` if it changed meanwhile or the
+   * identity is gone (nothing changed). Rejects with `DuplicateIdentifierError` / `DuplicateAddressError` when another
+   * identity has the new identifier / one of the new addresses, and then changes nothing. Never changes `id`,
+   * `userHandle`, `schemaId` or `createdAt`; the old identifier and addresses no longer find the identity.
+   */
+  updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean>;
 
   /**
    * Required. The identity having an address of this kind whose normalised `value` equals `value` (already

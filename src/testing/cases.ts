@@ -2,9 +2,29 @@
 // keep the contract. `runStoreConformance` registers them with a test runner; they can also be called directly.
 
 import assert from 'node:assert/strict';
-import { DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
-import type { FlowRecord, Identity, JsonValue, Passkey, Store } from '../store/types.js';
-import { makeFlow, makeIdentity, makePasskey, randomBase64url } from './fixtures.js';
+import {
+  DuplicateAddressError,
+  DuplicateCredentialError,
+  DuplicateIdentifierError,
+  FlowVersionConflictError,
+} from '../store/errors.js';
+import type {
+  FlowRecord,
+  Identity,
+  JsonValue,
+  Passkey,
+  RecoveryAddress,
+  Store,
+  VerifiableAddress,
+} from '../store/types.js';
+import {
+  makeFlow,
+  makeIdentity,
+  makePasskey,
+  makeRecoveryAddress,
+  makeVerifiableAddress,
+  randomBase64url,
+} from './fixtures.js';
 
 /** How big the scale cases go. */
 export interface ConformanceScale {
@@ -55,8 +75,44 @@ export function assertIdentity(actual: Identity | null, expected: Identity, what
   assert.deepStrictEqual(actual.traits, expected.traits, `${what}.traits`);
   assert.equal(actual.identifier, expected.identifier, `${what}.identifier`);
   assert.equal(actual.userHandle, expected.userHandle, `${what}.userHandle`);
+  assertAddresses(actual.recoveryAddresses, expected.recoveryAddresses ?? [], `${what}.recoveryAddresses`);
+  assertAddresses(actual.verifiableAddresses, expected.verifiableAddresses ?? [], `${what}.verifiableAddresses`);
   assertDate(actual.createdAt, expected.createdAt, `${what}.createdAt`);
   assertDate(actual.updatedAt, expected.updatedAt, `${what}.updatedAt`);
+}
+
+/**
+ * Asserts that `actual` holds faithful copies of the `expected` addresses (recovery or verifiable), in any order:
+ * every field, dates to the millisecond, `verifiedAt` `null` or a date.
+ */
+export function assertAddresses(
+  actual: readonly (RecoveryAddress | VerifiableAddress)[] | undefined,
+  expected: readonly (RecoveryAddress | VerifiableAddress)[],
+  what = 'addresses',
+): void {
+  assert.ok(Array.isArray(actual), `${what} must be an array, got ${String(actual)}`);
+  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const got = [...actual].sort(byId);
+  const want = [...expected].sort(byId);
+  assert.deepEqual(
+    got.map((a) => a?.id),
+    want.map((a) => a.id),
+    `${what}: the ids of the addresses`,
+  );
+  want.forEach((expectedAddress, i) => {
+    const address = got[i]! as Partial<VerifiableAddress>;
+    const at = `${what}[id ${expectedAddress.id}]`;
+    assert.equal(address.value, expectedAddress.value, `${at}.value`);
+    assert.equal(address.via, expectedAddress.via, `${at}.via`);
+    assertDate(address.createdAt, expectedAddress.createdAt, `${at}.createdAt`);
+    assertDate(address.updatedAt, expectedAddress.updatedAt, `${at}.updatedAt`);
+    if ('verified' in expectedAddress) {
+      assert.equal(address.verified, expectedAddress.verified, `${at}.verified (a boolean)`);
+      assert.equal(address.status, expectedAddress.status, `${at}.status`);
+      if (expectedAddress.verifiedAt === null) assert.equal(address.verifiedAt, null, `${at}.verifiedAt`);
+      else assertDate(address.verifiedAt, expectedAddress.verifiedAt, `${at}.verifiedAt`);
+    }
+  });
 }
 
 /** Asserts that `actual` is a faithful copy of `expected`. */
@@ -80,15 +136,26 @@ export function assertPasskey(actual: Passkey | null | undefined, expected: Pass
 export function assertFlow(actual: FlowRecord | null, expected: FlowRecord, what = 'flow'): void {
   assert.ok(actual, `${what}: expected a flow, got ${String(actual)}`);
   assert.equal(actual.id, expected.id, `${what}.id`);
+  assert.ok(
+    typeof actual.version === 'number' && Number.isSafeInteger(actual.version) && actual.version >= 1,
+    `${what}.version must be a positive integer (a stored flow was saved at least once), got ${typeof actual.version} ${String(actual.version)}`,
+  );
   assertDate(actual.expiresAt, expected.expiresAt, `${what}.expiresAt`);
   assert.equal(actual.challenge, expected.challenge, `${what}.challenge`);
   assert.equal(actual.anonymous, expected.anonymous, `${what}.anonymous`);
   assert.deepStrictEqual(actual.data, expected.data, `${what}.data`);
 }
 
-/** Creates an identity with `count` passkeys (created one millisecond apart, oldest first) and returns them. */
-async function seed(store: Store, count = 1): Promise<{ identity: Identity; passkeys: Passkey[] }> {
-  const identity = makeIdentity();
+/**
+ * Creates an identity (with `overrides`) with `count` passkeys (created one millisecond apart, oldest first) and
+ * returns them.
+ */
+async function seed(
+  store: Store,
+  count = 1,
+  overrides: Partial<Identity> = {},
+): Promise<{ identity: Identity; passkeys: Passkey[] }> {
+  const identity = makeIdentity(overrides);
   const base = Date.now() - count;
   const passkeys = Array.from({ length: count }, (_, i) =>
     makePasskey(identity.id, { name: `Passkey ${i + 1}`, createdAt: new Date(base + i) }),
@@ -216,6 +283,21 @@ export const cases = {
       assert.equal(await store.getIdentity(key), null, `getIdentity(${what})`);
       assert.equal(await store.findIdentityByUserHandle(key), null, `findIdentityByUserHandle(${what})`);
       assert.equal(await store.findIdentityByIdentifier(key), null, `findIdentityByIdentifier(${what})`);
+      assert.equal(
+        await store.findIdentityByAddress('recovery', key),
+        null,
+        `findIdentityByAddress(recovery, ${what})`,
+      );
+      assert.equal(
+        await store.findIdentityByAddress('verification', key),
+        null,
+        `findIdentityByAddress(verification, ${what})`,
+      );
+      assert.equal(
+        await store.updateIdentity({ ...makeIdentity(), id: key }, identity.updatedAt),
+        false,
+        `updateIdentity of ${what}`,
+      );
       assert.equal(await store.getPasskey(key), null, `getPasskey(${what})`);
       assert.deepEqual(await store.listPasskeys(key), [], `listPasskeys(${what})`);
       assert.equal(await store.updatePasskeyUsage(key, usage), false, `updatePasskeyUsage(${what})`);
@@ -227,6 +309,8 @@ export const cases = {
       assert.equal(await store.consumeChallenge(key, key), false, `consumeChallenge(${what})`);
     }
     assert.equal(await store.removePasskey(randomBase64url(), passkeys[0]!.id), 'not_found', 'unknown identity');
+    assertIdentity(await store.getIdentity(identity.id), identity, 'updates of unknown ids changed nothing');
+    for (const key of keys) assert.equal(await store.getIdentity(key), null, 'updateIdentity created nothing');
   },
 
   async 'keys are compared exactly: case and accents matter'(store: Store) {
@@ -308,6 +392,429 @@ export const cases = {
     assert.equal((await store.findIdentityByIdentifier(identifier))?.id, winner.identity.id);
     for (const a of attempts) {
       if (a !== winner) await assertNoTrace(store, a.identity, a.passkey, 'a losing sign-up');
+    }
+  },
+
+  async 'recovery and verifiable addresses round-trip with their dates, through every lookup'(store: Store) {
+    const base = Date.now() - 3 * 24 * 60 * MINUTE;
+    const at = (ms: number) => new Date(base + ms);
+    const identity = makeIdentity({
+      recoveryAddresses: [
+        makeRecoveryAddress({ createdAt: at(1), updatedAt: at(2_001) }),
+        makeRecoveryAddress({ value: `zoë.山田+🦄-${randomBase64url(6).toLowerCase()}@例え.jp` }),
+      ],
+      verifiableAddresses: [
+        makeVerifiableAddress({
+          verified: true,
+          status: 'completed',
+          verifiedAt: at(5_123),
+          createdAt: at(7),
+          updatedAt: at(5_124),
+        }),
+        makeVerifiableAddress({ status: 'sent', createdAt: at(999), updatedAt: at(60_999) }),
+        makeVerifiableAddress(),
+      ],
+      createdAt: at(1),
+      updatedAt: at(61_001),
+    });
+    await store.createIdentity(identity, makePasskey(identity.id));
+    assertIdentity(await store.getIdentity(identity.id), identity, 'getIdentity');
+    assertIdentity(await store.findIdentityByUserHandle(identity.userHandle), identity, 'findIdentityByUserHandle');
+    assertIdentity(await store.findIdentityByIdentifier(identity.identifier), identity, 'findIdentityByIdentifier');
+    for (const address of identity.recoveryAddresses) {
+      assertIdentity(
+        await store.findIdentityByAddress('recovery', address.value),
+        identity,
+        `findIdentityByAddress('recovery', ${address.value})`,
+      );
+    }
+    for (const address of identity.verifiableAddresses) {
+      assertIdentity(
+        await store.findIdentityByAddress('verification', address.value),
+        identity,
+        `findIdentityByAddress('verification', ${address.value})`,
+      );
+    }
+    // No addresses at all is `[]` both ways.
+    const bare = makeIdentity();
+    await store.createIdentity(bare, makePasskey(bare.id));
+    const got = await store.getIdentity(bare.id);
+    assert.deepEqual(got?.recoveryAddresses, [], 'an identity without recovery addresses has []');
+    assert.deepEqual(got?.verifiableAddresses, [], 'an identity without verifiable addresses has []');
+  },
+
+  async 'findIdentityByAddress finds by each kind, exactly, and never across kinds'(store: Store) {
+    const shared = `shared-${randomBase64url(9).toLowerCase()}@example.com`;
+    const onlyVerifiable = `only-verify-${randomBase64url(9).toLowerCase()}@example.com`;
+    const onlyRecovery = `only-recover-${randomBase64url(9).toLowerCase()}@example.com`;
+    // Uniqueness is per kind: one identity's recovery address may be another's verifiable address.
+    const a = makeIdentity({
+      recoveryAddresses: [makeRecoveryAddress({ value: shared }), makeRecoveryAddress({ value: onlyRecovery })],
+      verifiableAddresses: [makeVerifiableAddress({ value: onlyVerifiable })],
+    });
+    const b = makeIdentity({ verifiableAddresses: [makeVerifiableAddress({ value: shared })] });
+    await store.createIdentity(a, makePasskey(a.id));
+    await assert.doesNotReject(
+      store.createIdentity(b, makePasskey(b.id)),
+      'a verifiable address may equal another identity’s recovery address: uniqueness is per kind',
+    );
+    assertIdentity(await store.findIdentityByAddress('recovery', shared), a, 'the recovery address');
+    assertIdentity(await store.findIdentityByAddress('verification', shared), b, 'the same value, verifiable');
+    assert.equal((await store.findIdentityByAddress('recovery', onlyRecovery))?.id, a.id, 'a recovery address');
+    assert.equal(
+      await store.findIdentityByAddress('verification', onlyRecovery),
+      null,
+      'a recovery address is not a verifiable address',
+    );
+    assert.equal((await store.findIdentityByAddress('verification', onlyVerifiable))?.id, a.id, 'a verifiable one');
+    assert.equal(
+      await store.findIdentityByAddress('recovery', onlyVerifiable),
+      null,
+      'a verifiable address is not a recovery address',
+    );
+    // Values are normalised by the library: the store compares exactly.
+    for (const kind of ['recovery', 'verification'] as const) {
+      assert.equal(await store.findIdentityByAddress(kind, shared.toUpperCase()), null, `${kind}: case matters`);
+      assert.equal(await store.findIdentityByAddress(kind, ` ${shared}`), null, `${kind}: a leading space matters`);
+      assert.equal(await store.findIdentityByAddress(kind, shared.slice(0, -1)), null, `${kind}: a prefix is not it`);
+      assert.equal(await store.findIdentityByAddress(kind, `${shared}%`), null, `${kind}: no pattern matching`);
+      assert.equal(await store.findIdentityByAddress(kind, a.identifier), null, `${kind}: the identifier is not it`);
+    }
+  },
+
+  async 'createIdentity rejects an address another identity holds with DuplicateAddressError, per kind, and writes nothing'(
+    store: Store,
+  ) {
+    const owner = makeIdentity({
+      recoveryAddresses: [makeRecoveryAddress()],
+      verifiableAddresses: [makeVerifiableAddress()],
+    });
+    await store.createIdentity(owner, makePasskey(owner.id));
+    const taken = { recovery: owner.recoveryAddresses[0]!.value, verification: owner.verifiableAddresses[0]!.value };
+    for (const kind of ['recovery', 'verification'] as const) {
+      const freeRecovery = makeRecoveryAddress();
+      const freeVerifiable = makeVerifiableAddress();
+      const twin = makeIdentity({
+        recoveryAddresses: [
+          freeRecovery,
+          ...(kind === 'recovery' ? [makeRecoveryAddress({ value: taken.recovery })] : []),
+        ],
+        verifiableAddresses: [
+          ...(kind === 'verification' ? [makeVerifiableAddress({ value: taken.verification })] : []),
+          freeVerifiable,
+        ],
+      });
+      const twinPasskey = makePasskey(twin.id);
+      const error = await rejectsWith(
+        store.createIdentity(twin, twinPasskey),
+        DuplicateAddressError,
+        `createIdentity with a taken ${kind} address`,
+      );
+      assert.equal(error.code, 'ERR_PASSKEYS_DUPLICATE_ADDRESS', `${kind}: the code`);
+      assert.equal(error.kind, kind, `${kind}: the error names the kind`);
+      assert.equal(error.value, taken[kind], `${kind}: the error names the taken value`);
+      await assertNoTrace(store, twin, twinPasskey, `after DuplicateAddressError (${kind})`);
+      assert.equal(await store.getPasskey(twinPasskey.id), null, `${kind}: the rejected passkey was not stored`);
+      assert.equal(await store.findIdentityByIdentifier(twin.identifier), null, `${kind}: no orphan by identifier`);
+      assert.equal(
+        await store.findIdentityByAddress('recovery', freeRecovery.value),
+        null,
+        `${kind}: none of the rejected identity's addresses was stored`,
+      );
+      assert.equal(await store.findIdentityByAddress('verification', freeVerifiable.value), null, `${kind}: none`);
+      assert.equal((await store.findIdentityByAddress(kind, taken[kind]))?.id, owner.id, `${kind}: the owner keeps it`);
+      // Retrying without the taken address succeeds: nothing of the failed attempt is in the way.
+      const retry = { ...twin, recoveryAddresses: [freeRecovery], verifiableAddresses: [freeVerifiable] };
+      await store.createIdentity(retry, makePasskey(retry.id));
+      assertIdentity(await store.findIdentityByAddress('recovery', freeRecovery.value), retry, `${kind}: the retry`);
+    }
+    assertIdentity(await store.getIdentity(owner.id), owner, 'the owner is untouched');
+  },
+
+  async 'createIdentity: of 10 concurrent sign-ups with one address, exactly one succeeds'(store: Store) {
+    for (const kind of ['recovery', 'verification'] as const) {
+      const value = `race-${randomBase64url(9).toLowerCase()}@example.com`;
+      const attempts = Array.from({ length: 10 }, () => {
+        const identity = makeIdentity(
+          kind === 'recovery'
+            ? { recoveryAddresses: [makeRecoveryAddress({ value })] }
+            : { verifiableAddresses: [makeVerifiableAddress({ value })] },
+        );
+        return { identity, passkey: makePasskey(identity.id) };
+      });
+      const results = await Promise.allSettled(attempts.map((a) => store.createIdentity(a.identity, a.passkey)));
+      const { fulfilled, rejected } = settled(results);
+      assert.equal(fulfilled.length, 1, `${kind}: exactly one sign-up wins (${fulfilled.length} did)`);
+      for (const r of rejected) {
+        assert.ok(r.reason instanceof DuplicateAddressError, `${kind}: losers get DuplicateAddressError: ${r.reason}`);
+      }
+      const winner = attempts[results.findIndex((r) => r.status === 'fulfilled')]!;
+      assert.equal((await store.findIdentityByAddress(kind, value))?.id, winner.identity.id, `${kind}: the winner`);
+      for (const a of attempts) {
+        if (a !== winner) await assertNoTrace(store, a.identity, a.passkey, `${kind}: a losing sign-up`);
+      }
+    }
+  },
+
+  async 'updateIdentity is a compare-and-set on updatedAt, to the millisecond; a refused one changes nothing'(
+    store: Store,
+  ) {
+    const identity = makeIdentity({
+      recoveryAddresses: [makeRecoveryAddress()],
+      verifiableAddresses: [makeVerifiableAddress()],
+      updatedAt: new Date(Date.now() - 10 * MINUTE + 123),
+    });
+    await store.createIdentity(identity, makePasskey(identity.id));
+    const stamp = identity.updatedAt.getTime();
+    const change = (n: number): Identity => ({
+      ...identity,
+      traits: { ...identity.traits, newsletter: true, n },
+      identifier: `${identity.identifier}-v${n}`,
+      recoveryAddresses: [makeRecoveryAddress()],
+      verifiableAddresses: [],
+      updatedAt: new Date(stamp + 1000 * n),
+    });
+    const assertUnchanged = async (what: string) => {
+      assertIdentity(await store.getIdentity(identity.id), identity, what);
+      assertIdentity(await store.findIdentityByIdentifier(identity.identifier), identity, `${what} (by identifier)`);
+      const [recovery] = identity.recoveryAddresses;
+      assert.equal((await store.findIdentityByAddress('recovery', recovery!.value))?.id, identity.id, what);
+    };
+    for (const [offset, label] of [
+      [-1, '1 ms before'],
+      [1, '1 ms after'],
+      [-1000, '1 s before'],
+      [1000, '1 s after'],
+    ] as const) {
+      const stale = change(1);
+      assert.equal(
+        await store.updateIdentity(stale, new Date(stamp + offset)),
+        false,
+        `an expectedUpdatedAt ${label} the stored one: refused`,
+      );
+      await assertUnchanged(`refused (${label}) changed nothing`);
+      assert.equal(
+        await store.findIdentityByIdentifier(stale.identifier),
+        null,
+        `refused (${label}): no new identifier`,
+      );
+      assert.equal(
+        await store.findIdentityByAddress('recovery', stale.recoveryAddresses[0]!.value),
+        null,
+        `refused (${label}): no new address`,
+      );
+    }
+    const first = change(1);
+    assert.equal(await store.updateIdentity(first, new Date(stamp)), true, 'the stored updatedAt: applied');
+    assertIdentity(await store.getIdentity(identity.id), first, 'after the update');
+    // The same write again: its expectedUpdatedAt is stale now.
+    const again = change(2);
+    assert.equal(await store.updateIdentity(again, new Date(stamp)), false, 'a replay from the old updatedAt: refused');
+    assertIdentity(await store.getIdentity(identity.id), first, 'the replay changed nothing');
+    assert.equal(await store.updateIdentity(again, first.updatedAt), true, 'from the new updatedAt: applied');
+    assertIdentity(await store.getIdentity(identity.id), again, 'after the second update');
+    // An identity that does not exist is not created.
+    const ghost = makeIdentity();
+    assert.equal(await store.updateIdentity(ghost, ghost.updatedAt), false, 'no such identity: false');
+    assert.equal(await store.getIdentity(ghost.id), null, 'and it was not created');
+    assert.equal(await store.findIdentityByIdentifier(ghost.identifier), null, 'not even by identifier');
+  },
+
+  async 'updateIdentity replaces traits, identifier and addresses; the old ones no longer find it; id, user handle, schema and createdAt stay'(
+    store: Store,
+  ) {
+    const identity = makeIdentity({
+      traits: { username: 'before', email: 'before@example.com', profile: { langs: ['en'] } },
+      recoveryAddresses: [makeRecoveryAddress(), makeRecoveryAddress()],
+      verifiableAddresses: [makeVerifiableAddress()],
+      createdAt: new Date(Date.now() - 60 * MINUTE + 7),
+      updatedAt: new Date(Date.now() - 30 * MINUTE + 9),
+    });
+    const passkey = makePasskey(identity.id);
+    await store.createIdentity(identity, passkey);
+    const kept = identity.recoveryAddresses[1]!;
+    const verified = {
+      ...identity.verifiableAddresses[0]!,
+      verified: true,
+      status: 'completed' as const,
+      verifiedAt: new Date(Date.now() - MINUTE + 3),
+      updatedAt: new Date(Date.now() - MINUTE + 3),
+    };
+    const updated: Identity = {
+      ...identity,
+      traits: { username: 'after', email: 'after@example.com', profile: { langs: ['fr', 'de'] }, extra: null },
+      identifier: `${identity.identifier}-renamed`,
+      recoveryAddresses: [kept, makeRecoveryAddress()],
+      verifiableAddresses: [verified, makeVerifiableAddress()],
+      updatedAt: new Date(identity.updatedAt.getTime() + 1),
+    };
+    // What the store must ignore: a caller cannot move the immutable fields.
+    const attempt: Identity = structuredClone({
+      ...updated,
+      userHandle: randomBase64url(32),
+      schemaId: 'another-schema',
+      createdAt: new Date(0),
+    });
+    assert.equal(await store.updateIdentity(attempt, identity.updatedAt), true, 'applied');
+    const movedHandle = attempt.userHandle;
+    // Mutating what was passed in changes nothing.
+    attempt.traits['username'] = 'mutated';
+    attempt.recoveryAddresses[0]!.value = 'mutated@example.com';
+    attempt.recoveryAddresses.push(makeRecoveryAddress());
+    attempt.verifiableAddresses[0]!.verifiedAt!.setTime(0);
+    attempt.updatedAt.setTime(0);
+    assertIdentity(await store.getIdentity(identity.id), updated, 'by id');
+    assertIdentity(await store.findIdentityByUserHandle(identity.userHandle), updated, 'by the unchanged user handle');
+    assert.equal(await store.findIdentityByUserHandle(movedHandle), null, 'the user handle did not move');
+    assertIdentity(await store.findIdentityByIdentifier(updated.identifier), updated, 'by the new identifier');
+    assert.equal(await store.findIdentityByIdentifier(identity.identifier), null, 'the old identifier finds nothing');
+    for (const address of updated.recoveryAddresses) {
+      assertIdentity(
+        await store.findIdentityByAddress('recovery', address.value),
+        updated,
+        'by a new recovery address',
+      );
+    }
+    for (const address of updated.verifiableAddresses) {
+      assertIdentity(await store.findIdentityByAddress('verification', address.value), updated, 'by a new verifiable');
+    }
+    const dropped = identity.recoveryAddresses[0]!;
+    assert.equal(await store.findIdentityByAddress('recovery', dropped.value), null, 'a dropped address finds nothing');
+    assert.equal((await store.listPasskeys(identity.id)).length, 1, 'the passkeys stay');
+    // The freed identifier and address can be taken by another identity.
+    const next = makeIdentity({
+      identifier: identity.identifier,
+      recoveryAddresses: [makeRecoveryAddress({ value: dropped.value })],
+    });
+    await store.createIdentity(next, makePasskey(next.id));
+    assert.equal((await store.findIdentityByAddress('recovery', dropped.value))?.id, next.id, 'the freed address');
+    assert.equal((await store.findIdentityByIdentifier(identity.identifier))?.id, next.id, 'the freed identifier');
+    // All addresses removed.
+    const none: Identity = { ...updated, recoveryAddresses: [], verifiableAddresses: [], updatedAt: new Date() };
+    assert.equal(await store.updateIdentity(none, updated.updatedAt), true);
+    assertIdentity(await store.getIdentity(identity.id), none, 'without addresses');
+    assert.equal(await store.findIdentityByAddress('recovery', kept.value), null, 'no address left');
+    assert.equal(await store.findIdentityByAddress('verification', verified.value), null, 'no address left');
+  },
+
+  async 'updateIdentity rejects an identifier or address another identity holds, and then changes nothing'(
+    store: Store,
+  ) {
+    const owner = makeIdentity({
+      recoveryAddresses: [makeRecoveryAddress()],
+      verifiableAddresses: [makeVerifiableAddress()],
+    });
+    const other = makeIdentity({
+      recoveryAddresses: [makeRecoveryAddress()],
+      verifiableAddresses: [makeVerifiableAddress()],
+    });
+    await store.createIdentity(owner, makePasskey(owner.id));
+    await store.createIdentity(other, makePasskey(other.id));
+    const later = new Date(other.updatedAt.getTime() + 5);
+    const attempts: [string, Identity, abstract new (...args: never[]) => Error][] = [
+      ['a taken identifier', { ...other, identifier: owner.identifier, updatedAt: later }, DuplicateIdentifierError],
+      [
+        'a taken recovery address',
+        {
+          ...other,
+          traits: { ...other.traits, newsletter: true },
+          identifier: `${other.identifier}-x`,
+          recoveryAddresses: [makeRecoveryAddress(), makeRecoveryAddress({ value: owner.recoveryAddresses[0]!.value })],
+          updatedAt: later,
+        },
+        DuplicateAddressError,
+      ],
+      [
+        'a taken verifiable address',
+        {
+          ...other,
+          identifier: `${other.identifier}-y`,
+          verifiableAddresses: [makeVerifiableAddress({ value: owner.verifiableAddresses[0]!.value })],
+          updatedAt: later,
+        },
+        DuplicateAddressError,
+      ],
+    ];
+    for (const [what, attempt, type] of attempts) {
+      const error = await rejectsWith(
+        store.updateIdentity(attempt, other.updatedAt),
+        type,
+        `updateIdentity with ${what}`,
+      );
+      if (error instanceof DuplicateAddressError) {
+        const kind = what.includes('recovery') ? 'recovery' : 'verification';
+        assert.equal(error.code, 'ERR_PASSKEYS_DUPLICATE_ADDRESS', `${what}: the code`);
+        assert.equal(error.kind, kind, `${what}: the kind`);
+        const value = kind === 'recovery' ? owner.recoveryAddresses[0]!.value : owner.verifiableAddresses[0]!.value;
+        assert.equal(error.value, value, `${what}: the value`);
+      } else {
+        assert.equal((error as DuplicateIdentifierError).code, 'ERR_PASSKEYS_DUPLICATE_IDENTIFIER', `${what}: code`);
+      }
+      assertIdentity(await store.getIdentity(other.id), other, `${what}: the identity is unchanged`);
+      assertIdentity(await store.getIdentity(owner.id), owner, `${what}: the owner is unchanged`);
+      assertIdentity(await store.findIdentityByIdentifier(other.identifier), other, `${what}: by its identifier`);
+      if (attempt.identifier !== owner.identifier) {
+        assert.equal(await store.findIdentityByIdentifier(attempt.identifier), null, `${what}: no new identifier`);
+      }
+      // Each address of the attempt is held by whoever held it before (owner, other) or by no one.
+      for (const [kind, field] of [
+        ['recovery', 'recoveryAddresses'],
+        ['verification', 'verifiableAddresses'],
+      ] as const) {
+        const holderBefore = (value: string) =>
+          owner[field].some((a) => a.value === value)
+            ? owner.id
+            : other[field].some((a) => a.value === value)
+              ? other.id
+              : null;
+        for (const address of attempt[field]) {
+          const holder = await store.findIdentityByAddress(kind, address.value);
+          assert.equal(holder?.id ?? null, holderBefore(address.value), `${what}: who holds ${address.value}`);
+        }
+      }
+      for (const address of other.recoveryAddresses) {
+        assertIdentity(await store.findIdentityByAddress('recovery', address.value), other, `${what}: its recovery`);
+      }
+      for (const address of other.verifiableAddresses) {
+        assertIdentity(await store.findIdentityByAddress('verification', address.value), other, `${what}: its own`);
+      }
+    }
+    // An identity does not collide with itself: keeping its identifier and addresses is fine.
+    const same: Identity = { ...other, traits: { ...other.traits, newsletter: true }, updatedAt: later };
+    assert.equal(await store.updateIdentity(same, other.updatedAt), true, 'keeping its own identifier and addresses');
+    assertIdentity(await store.getIdentity(other.id), same, 'after a self-consistent update');
+  },
+
+  async 'updateIdentity: of 20 concurrent compare-and-sets from one updatedAt, exactly one applies'(store: Store) {
+    const identity = makeIdentity({ recoveryAddresses: [makeRecoveryAddress()] });
+    await store.createIdentity(identity, makePasskey(identity.id));
+    let current = identity;
+    for (let round = 0; round < 5; round++) {
+      const attempts = Array.from(
+        { length: 20 },
+        (_, i): Identity => ({
+          ...current,
+          traits: { ...current.traits, round, i },
+          identifier: `${identity.identifier}-${round}-${i}`,
+          recoveryAddresses: [makeRecoveryAddress()],
+          updatedAt: new Date(current.updatedAt.getTime() + 1 + i),
+        }),
+      );
+      const results = await Promise.all(attempts.map((a) => store.updateIdentity(a, current.updatedAt)));
+      const winners = results.flatMap((ok, i) => (ok ? [i] : []));
+      assert.equal(winners.length, 1, `round ${round}: exactly one compare-and-set applies (${winners.length} did)`);
+      const won = attempts[winners[0]!]!;
+      assertIdentity(await store.getIdentity(identity.id), won, `round ${round}: the stored identity is the winner's`);
+      for (const [i, a] of attempts.entries()) {
+        if (i === winners[0]) continue;
+        assert.equal(await store.findIdentityByIdentifier(a.identifier), null, `round ${round}: a loser's identifier`);
+        assert.equal(
+          await store.findIdentityByAddress('recovery', a.recoveryAddresses[0]!.value),
+          null,
+          `round ${round}: a loser's address`,
+        );
+      }
+      current = won;
     }
   },
 
@@ -527,17 +1034,26 @@ export const cases = {
       },
     });
     await store.saveFlow(flow);
-    assertFlow(await store.getFlow(flow.id), flow);
+    const stored = await store.getFlow(flow.id);
+    assertFlow(stored, flow);
+    // A replacement is a save of the version read (see the versioning case).
     const replaced: FlowRecord = {
       ...flow,
+      version: stored!.version,
       expiresAt: new Date(flow.expiresAt.getTime() + 5 * MINUTE),
       challenge: null,
       anonymous: true,
       data: { state: 'sent_email' },
     };
     await store.saveFlow(replaced);
-    assertFlow(await store.getFlow(flow.id), replaced, 'the replaced flow');
-    const again = { ...replaced, challenge: randomBase64url(), data: { state: 'passkey', step: 2 } };
+    const storedReplaced = await store.getFlow(flow.id);
+    assertFlow(storedReplaced, replaced, 'the replaced flow');
+    const again = {
+      ...replaced,
+      version: storedReplaced!.version,
+      challenge: randomBase64url(),
+      data: { state: 'passkey', step: 2 },
+    };
     await store.saveFlow(again);
     assertFlow(await store.getFlow(flow.id), again, 'replaced again');
   },
@@ -552,10 +1068,12 @@ export const cases = {
     assert.equal(await store.consumeChallenge(flow.id, challenge.toUpperCase()), false, 'case matters');
     assert.equal(await store.consumeChallenge(flow.id, ''), false, 'empty');
     assert.equal((await store.getFlow(flow.id))?.challenge, challenge, 'a failed consume changes nothing');
+    const version = (await store.getFlow(flow.id))!.version;
     const results = await Promise.all(Array.from({ length: 50 }, () => store.consumeChallenge(flow.id, challenge)));
     assert.equal(results.filter(Boolean).length, 1, `exactly one consume wins (${results.filter(Boolean).length} did)`);
     const after = await store.getFlow(flow.id);
     assertFlow(after, { ...flow, challenge: null }, 'after consumption the challenge is null, the rest unchanged');
+    assert.equal(after!.version, version + 1, 'only the winning consume moved the version, by one');
     assert.equal(await store.consumeChallenge(flow.id, challenge), false, 'consumed: gone at once');
     // A new ceremony on the same flow.
     const next = randomBase64url();
@@ -563,6 +1081,141 @@ export const cases = {
     assert.equal(await store.consumeChallenge(flow.id, challenge), false, 'the old challenge stays dead');
     const again = await Promise.all(Array.from({ length: 10 }, () => store.consumeChallenge(flow.id, next)));
     assert.equal(again.filter(Boolean).length, 1, 'the new challenge is consumed exactly once');
+    assert.equal((await store.getFlow(flow.id))!.version, version + 3, 'consume, save, consume: three versions on');
+  },
+
+  async 'saveFlow is versioned: getFlow returns the version; a save of the version read bumps it; a stale or clashing save is refused and changes nothing'(
+    store: Store,
+  ) {
+    const flow = makeFlow({ data: { state: 'choose_method', n: 0 } });
+    assert.equal(flow.version, 0, 'a new flow has version 0');
+    await store.saveFlow(flow);
+    const v1 = await store.getFlow(flow.id);
+    assertFlow(v1, flow, 'the inserted flow');
+    assert.equal(v1!.version, 1, 'inserting a new flow (version 0) stores version 1');
+    assert.equal((await store.getFlow(flow.id))!.version, 1, 'reading does not move the version');
+    // A save of the version read.
+    const second: FlowRecord = { ...v1!, challenge: randomBase64url(), data: { state: 'sent_email', n: 1 } };
+    await store.saveFlow(second);
+    const v2 = await store.getFlow(flow.id);
+    assertFlow(v2, second, 'the replaced flow');
+    assert.equal(v2!.version, 2, 'saving version 1 stores version 2');
+    // Stale writes: the version read before the last save, a new flow with this id, a version never stored.
+    const refused: [string, FlowRecord][] = [
+      ['a stale version (1)', { ...v1!, data: { state: 'stale', n: 99 } }],
+      ['a new flow (version 0) whose id exists', { ...makeFlow({ id: flow.id }), data: { state: 'clash' } }],
+      ['a version ahead of the stored one (3)', { ...v2!, version: 3, challenge: null, data: { state: 'ahead' } }],
+      ['a version far ahead (1000)', { ...v2!, version: 1000, data: { state: 'far' } }],
+    ];
+    for (const [what, attempt] of refused) {
+      const error = await rejectsWith(store.saveFlow(attempt), FlowVersionConflictError, `saveFlow with ${what}`);
+      assert.equal(error.code, 'ERR_PASSKEYS_FLOW_VERSION_CONFLICT', `${what}: the code`);
+      assert.equal(error.flowId, flow.id, `${what}: the error names the flow`);
+      const after = await store.getFlow(flow.id);
+      assertFlow(after, second, `${what}: the stored flow is unchanged`);
+      assert.equal(after!.version, 2, `${what}: the version is unchanged`);
+    }
+    // The version moves by one with every save, and each save must be of the version just read.
+    let current = v2!;
+    for (let n = 3; n <= 6; n++) {
+      const next: FlowRecord = { ...current, expiresAt: new Date(current.expiresAt.getTime() + 1), data: { n } };
+      await store.saveFlow(next);
+      current = (await store.getFlow(flow.id))!;
+      assertFlow(current, next, `save #${n}`);
+      assert.equal(current.version, n, `save #${n}: version ${n}`);
+    }
+    // A version other than 0 for an id that does not exist inserts nothing.
+    const absent = makeFlow({ version: 1 });
+    await rejectsWith(store.saveFlow(absent), FlowVersionConflictError, 'saveFlow of version 1 for an absent id');
+    assert.equal(await store.getFlow(absent.id), null, 'nothing was inserted');
+    await store.saveFlow({ ...absent, version: 0 });
+    assert.equal((await store.getFlow(absent.id))?.version, 1, 'the same id at version 0 inserts');
+  },
+
+  async 'saveFlow: of 20 concurrent saves of one version exactly one succeeds, the others get FlowVersionConflictError'(
+    store: Store,
+  ) {
+    // Inserts of one new id.
+    const id = makeFlow().id;
+    const inserts = Array.from({ length: 20 }, (_, i) => makeFlow({ id, data: { writer: i } }));
+    const inserted = await Promise.allSettled(inserts.map((f) => store.saveFlow(f)));
+    const first = settled(inserted);
+    assert.equal(first.fulfilled.length, 1, `exactly one insert of a new id wins (${first.fulfilled.length} did)`);
+    for (const r of first.rejected) {
+      assert.ok(r.reason instanceof FlowVersionConflictError, `losers get FlowVersionConflictError: ${r.reason}`);
+    }
+    const insertWinner = inserts[inserted.findIndex((r) => r.status === 'fulfilled')]!;
+    let current = await store.getFlow(id);
+    assertFlow(current, insertWinner, 'the stored flow is the winning insert');
+    assert.equal(current!.version, 1);
+    // Replacements of one version read, round after round.
+    for (let round = 0; round < 5; round++) {
+      const read = current!;
+      const attempts = Array.from(
+        { length: 20 },
+        (_, i): FlowRecord => ({ ...read, challenge: randomBase64url(), data: { round, writer: i } }),
+      );
+      const results = await Promise.allSettled(attempts.map((f) => store.saveFlow(f)));
+      const { fulfilled, rejected } = settled(results);
+      assert.equal(fulfilled.length, 1, `round ${round}: exactly one save of version ${read.version} wins`);
+      for (const r of rejected) {
+        assert.ok(r.reason instanceof FlowVersionConflictError, `round ${round}: losers get the conflict: ${r.reason}`);
+      }
+      const won = attempts[results.findIndex((r) => r.status === 'fulfilled')]!;
+      current = await store.getFlow(id);
+      assertFlow(current, won, `round ${round}: the stored flow is the winner's (no lost or mixed update)`);
+      assert.equal(current!.version, read.version + 1, `round ${round}: the version moved by one`);
+    }
+  },
+
+  async 'consumeChallenge bumps the version: a save from before the consume is refused, so a consumed challenge is never written back'(
+    store: Store,
+  ) {
+    const flow = makeFlow({ data: { state: 'sent_email', submissions: 0 } });
+    await store.saveFlow(flow);
+    const read = (await store.getFlow(flow.id))!;
+    assert.equal(read.version, 1);
+    assert.equal(await store.consumeChallenge(flow.id, 'not-' + flow.challenge!), false, 'a wrong challenge');
+    assert.equal((await store.getFlow(flow.id))!.version, 1, 'a failed consume does not move the version');
+    assert.equal(await store.consumeChallenge(flow.id, flow.challenge!), true, 'consumed');
+    const consumed = (await store.getFlow(flow.id))!;
+    assertFlow(consumed, { ...flow, challenge: null }, 'after the consume');
+    assert.equal(consumed.version, 2, 'a successful consume moves the version by one');
+    // A request that read the flow before the consume writes it back, challenge and all: refused.
+    await rejectsWith(
+      store.saveFlow({ ...read, data: { state: 'sent_email', submissions: 1 } }),
+      FlowVersionConflictError,
+      'a save of the version read before the consume',
+    );
+    assert.equal((await store.getFlow(flow.id))!.challenge, null, 'the consumed challenge stays consumed');
+    assert.equal(await store.consumeChallenge(flow.id, flow.challenge!), false, 'and cannot be consumed again');
+    assert.equal(await store.consumeChallenge(flow.id, flow.challenge!), false, 'a consume of nothing is false');
+    assert.equal((await store.getFlow(flow.id))!.version, 2, 'failed consumes moved nothing');
+    // A save of the version after the consume goes through.
+    const renewed = { ...consumed, challenge: randomBase64url(), data: { state: 'sent_email', submissions: 1 } };
+    await store.saveFlow(renewed);
+    assert.equal((await store.getFlow(flow.id))!.version, 3);
+    // Racing: a consume and a save of the version read before it. Whatever the order, a consume that won leaves the
+    // challenge consumed.
+    for (let round = 0; round < 20; round++) {
+      const racing = makeFlow();
+      await store.saveFlow(racing);
+      const before = (await store.getFlow(racing.id))!;
+      const [consume, save] = await Promise.allSettled([
+        store.consumeChallenge(racing.id, racing.challenge!),
+        store.saveFlow({ ...before, data: { round } }),
+      ]);
+      // The save keeps the challenge it read: if it goes first, the consume still finds it.
+      assert.ok(consume.status === 'fulfilled' && consume.value === true, `round ${round}: the consume wins`);
+      assert.ok(
+        save.status === 'fulfilled' || save.reason instanceof FlowVersionConflictError,
+        `round ${round}: the save succeeds (before the consume) or gets FlowVersionConflictError (after it)`,
+      );
+      const after = (await store.getFlow(racing.id))!;
+      assert.equal(after.challenge, null, `round ${round}: the consumed challenge must not be written back`);
+      assert.equal(after.version, save.status === 'fulfilled' ? 3 : 2, `round ${round}: one version per write`);
+      assert.equal(await store.consumeChallenge(racing.id, racing.challenge!), false, `round ${round}: single use`);
+    }
   },
 
   async 'expired flows are still returned 59 minutes after they expired'(store: Store) {
@@ -609,7 +1262,11 @@ export const cases = {
   },
 
   async 'returned objects are copies: mutating inputs or results never changes the store'(store: Store) {
-    const identity = makeIdentity({ traits: { username: 'copy', profile: { langs: ['en'] } } });
+    const identity = makeIdentity({
+      traits: { username: 'copy', profile: { langs: ['en'] } },
+      recoveryAddresses: [makeRecoveryAddress()],
+      verifiableAddresses: [makeVerifiableAddress({ verified: true, status: 'completed', verifiedAt: new Date() })],
+    });
     const passkey = makePasskey(identity.id, { lastUsedAt: new Date(Date.now() - MINUTE) });
     const identityBefore = structuredClone(identity);
     const passkeyBefore = structuredClone(passkey);
@@ -618,6 +1275,11 @@ export const cases = {
     (identity.traits['profile'] as { langs: string[] }).langs.push('fr');
     identity.traits['username'] = 'mutated';
     identity.createdAt.setTime(0);
+    identity.recoveryAddresses[0]!.value = 'mutated@example.com';
+    identity.recoveryAddresses[0]!.createdAt.setTime(0);
+    identity.verifiableAddresses[0]!.verifiedAt!.setTime(0);
+    identity.verifiableAddresses[0]!.verified = false;
+    identity.verifiableAddresses.push(makeVerifiableAddress());
     passkey.publicKey[0] = passkey.publicKey[0]! ^ 0xff;
     passkey.transports.push('usb');
     passkey.createdAt.setTime(0);
@@ -630,8 +1292,16 @@ export const cases = {
     got.traits['username'] = 'mutated';
     got.createdAt.setTime(0);
     got.identifier = 'mutated';
+    got.recoveryAddresses[0]!.value = 'mutated@example.com';
+    got.recoveryAddresses[0]!.updatedAt.setTime(0);
+    got.verifiableAddresses[0]!.status = 'pending';
+    got.verifiableAddresses[0]!.verifiedAt!.setTime(0);
+    got.verifiableAddresses.length = 0;
     const found = (await store.findIdentityByUserHandle(identityBefore.userHandle))!;
     found.traits['username'] = 'mutated';
+    const byAddress = (await store.findIdentityByAddress('recovery', identityBefore.recoveryAddresses[0]!.value))!;
+    byAddress.recoveryAddresses.push(makeRecoveryAddress());
+    byAddress.traits['username'] = 'mutated';
     const gotPasskey = (await store.getPasskey(passkey.id))!;
     gotPasskey.publicKey[1] = gotPasskey.publicKey[1]! ^ 0xff;
     gotPasskey.transports.length = 0;
@@ -647,6 +1317,16 @@ export const cases = {
       identityBefore,
       'after mutating a returned identity (by identifier)',
     );
+    assertIdentity(
+      await store.findIdentityByAddress('verification', identityBefore.verifiableAddresses[0]!.value),
+      identityBefore,
+      'after mutating a returned identity (by address)',
+    );
+    assert.equal(
+      await store.findIdentityByAddress('recovery', 'mutated@example.com'),
+      null,
+      'a mutated address is not indexed',
+    );
     assertPasskey(await store.getPasskey(passkey.id), passkeyBefore, 'after mutating a returned passkey');
     assert.equal((await store.listPasskeys(identity.id)).length, 1);
     // Flows.
@@ -660,7 +1340,10 @@ export const cases = {
     (gotFlow.data['nested'] as Record<string, string>)['a'] = 'mutated';
     gotFlow.challenge = null;
     gotFlow.expiresAt.setTime(0);
+    const storedVersion = gotFlow.version;
+    gotFlow.version = storedVersion + 10;
     assertFlow(await store.getFlow(flow.id), flowBefore, 'after mutating a returned flow');
+    assert.equal((await store.getFlow(flow.id))!.version, storedVersion, 'the version is the stored one');
     assert.equal(await store.consumeChallenge(flow.id, flowBefore.challenge!), true, 'the challenge is still pending');
   },
 
@@ -719,7 +1402,13 @@ export const cases = {
   ) {
     const count = scaleOf(context).identities;
     const prefix = `bulk-${randomBase64url(6).toLowerCase()}-`;
-    const identities = Array.from({ length: count }, (_, i) => makeIdentity({ identifier: `${prefix}${i}` }));
+    const identities = Array.from({ length: count }, (_, i) =>
+      makeIdentity({
+        identifier: `${prefix}${i}`,
+        recoveryAddresses: [makeRecoveryAddress({ value: `${prefix}${i}@example.com` })],
+        verifiableAddresses: [makeVerifiableAddress({ value: `${prefix}${i}@example.com` })],
+      }),
+    );
     const passkeys = identities.map((identity) => makePasskey(identity.id));
     await inChunks(identities, 500, (identity, i) => store.createIdentity(identity, passkeys[i]!));
     const step = Math.max(1, Math.floor(count / 500));
@@ -731,9 +1420,25 @@ export const cases = {
       assertIdentity(await store.getIdentity(identity.id), identity, `identity #${i} by id`);
       assertIdentity(await store.findIdentityByIdentifier(identity.identifier), identity, `#${i} by identifier`);
       assertIdentity(await store.findIdentityByUserHandle(identity.userHandle), identity, `#${i} by user handle`);
+      const address = `${prefix}${i}@example.com`;
+      assertIdentity(await store.findIdentityByAddress('recovery', address), identity, `#${i} by recovery address`);
+      assertIdentity(await store.findIdentityByAddress('verification', address), identity, `#${i} by verifiable one`);
       assertPasskey(await store.getPasskey(passkeys[i]!.id), passkeys[i]!, `passkey #${i}`);
     });
     assert.equal(await store.findIdentityByIdentifier(`${prefix}${count}`), null, 'one past the end');
+    assert.equal(
+      await store.findIdentityByAddress('recovery', `${prefix}${count}@example.com`),
+      null,
+      'no such address',
+    );
+    const lateAddress = makeIdentity({
+      recoveryAddresses: [makeRecoveryAddress({ value: `${prefix}${Math.floor(count / 3)}@example.com` })],
+    });
+    await rejectsWith(
+      store.createIdentity(lateAddress, makePasskey(lateAddress.id)),
+      DuplicateAddressError,
+      'a duplicate address is still detected at scale',
+    );
     const late = makeIdentity({ identifier: `${prefix}${Math.floor(count / 2)}` });
     await rejectsWith(
       store.createIdentity(late, makePasskey(late.id)),
@@ -758,7 +1463,8 @@ export async function checkFailuresReject(
   store: Store,
   breakStore: (store: Store) => void | Promise<void>,
 ): Promise<void> {
-  const { identity, passkeys } = await seed(store, 2);
+  const { identity, passkeys } = await seed(store, 2, { recoveryAddresses: [makeRecoveryAddress()] });
+  const address = identity.recoveryAddresses[0]!.value;
   const flow = makeFlow();
   await store.saveFlow(flow);
   const passkey = passkeys[0]!;
@@ -769,6 +1475,11 @@ export async function checkFailuresReject(
     ['getIdentity', () => store.getIdentity(identity.id)],
     ['findIdentityByUserHandle', () => store.findIdentityByUserHandle(identity.userHandle)],
     ['findIdentityByIdentifier', () => store.findIdentityByIdentifier(identity.identifier)],
+    ['findIdentityByAddress', () => store.findIdentityByAddress('recovery', address)],
+    [
+      'updateIdentity',
+      () => store.updateIdentity({ ...identity, traits: { ...identity.traits, n: 1 } }, identity.updatedAt),
+    ],
     ['getPasskey', () => store.getPasskey(passkey.id)],
     ['listPasskeys', () => store.listPasskeys(identity.id)],
     ['addPasskey', () => store.addPasskey(makePasskey(identity.id))],

@@ -1,7 +1,7 @@
 // Fixtures for store tests: valid, unique identities, passkeys and flows, with overrides.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FlowRecord, Identity, Passkey } from '../store/types.js';
+import type { FlowRecord, Identity, Passkey, RecoveryAddress, VerifiableAddress } from '../store/types.js';
 
 // Random bytes come from a pool refilled 64 KiB at a time: one `randomBytes` call per value is slow on some hosts,
 // and the scale cases need hundreds of thousands of values.
@@ -27,7 +27,8 @@ export function randomBase64url(bytes = 32): string {
 }
 
 /**
- * A valid identity with a random id, a unique identifier and a unique user handle.
+ * A valid identity with a random id, a unique identifier and a unique user handle; no recovery or verifiable
+ * addresses unless given.
  *
  * @example
  * const identity = makeIdentity({ identifier: 'ada' });
@@ -47,6 +48,46 @@ export function makeIdentity(overrides: Partial<Identity> = {}): Identity {
     verifiableAddresses: [],
     createdAt: now,
     updatedAt: now,
+    ...overrides,
+  };
+}
+
+/**
+ * A recovery address with a random id and a unique value (`recover-<random>@example.com`), created a minute ago.
+ *
+ * @example
+ * const identity = makeIdentity({ recoveryAddresses: [makeRecoveryAddress({ value: 'ada@example.com' })] });
+ */
+export function makeRecoveryAddress(overrides: Partial<RecoveryAddress> = {}): RecoveryAddress {
+  const at = new Date(Date.now() - 60_000);
+  return {
+    id: randomUUID(),
+    value: `recover-${randomBase64url(9).toLowerCase()}@example.com`,
+    via: 'email',
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  };
+}
+
+/**
+ * A pending (not yet verified) verifiable address with a random id and a unique value
+ * (`verify-<random>@example.com`), created a minute ago.
+ *
+ * @example
+ * const verified = makeVerifiableAddress({ verified: true, status: 'completed', verifiedAt: new Date() });
+ */
+export function makeVerifiableAddress(overrides: Partial<VerifiableAddress> = {}): VerifiableAddress {
+  const at = new Date(Date.now() - 60_000);
+  return {
+    id: randomUUID(),
+    value: `verify-${randomBase64url(9).toLowerCase()}@example.com`,
+    via: 'email',
+    verified: false,
+    status: 'pending',
+    verifiedAt: null,
+    createdAt: at,
+    updatedAt: at,
     ...overrides,
   };
 }
@@ -74,7 +115,7 @@ export function makePasskey(identityId: string, overrides: Partial<Passkey> = {}
   };
 }
 
-/** A pending, anonymous flow that expires in 10 minutes, with a random id and challenge. */
+/** A pending, anonymous flow that expires in 10 minutes, with a random id and challenge; `version` 0 (never saved). */
 export function makeFlow(overrides: Partial<FlowRecord> = {}): FlowRecord {
   return {
     id: randomUUID(),

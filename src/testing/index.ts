@@ -23,7 +23,14 @@ export {
   checkFailuresReject,
   defaultScale,
 } from './cases.js';
-export { makeFlow, makeIdentity, makePasskey, randomBase64url } from './fixtures.js';
+export {
+  makeFlow,
+  makeIdentity,
+  makePasskey,
+  makeRecoveryAddress,
+  makeVerifiableAddress,
+  randomBase64url,
+} from './fixtures.js';
 
 /** A `describe` of any runner (`node:test`, Jest, Vitest, Mocha): a name and a function that registers tests. */
 export type DescribeFunction = (name: string, fn: () => void) => unknown;
