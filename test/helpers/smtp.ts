@@ -37,9 +37,9 @@ export interface Inbox {
   close(): Promise<void>;
 }
 
-/** The 6-digit code in a mail's text body; throws when there is not exactly one. */
+/** The 6-digit code in a mail's text body (links left out: a flow id may hold six digits); throws unless one. */
 export function codeFrom(mail: Mail): string {
-  const codes = mail.text.match(/(?<!\d)\d{6}(?!\d)/g) ?? [];
+  const codes = mail.text.replace(/https?:\/\/\S+/g, ' ').match(/\b\d{6}\b/g) ?? [];
   const distinct = [...new Set(codes)];
   if (distinct.length !== 1) {
     throw new Error(`expected one 6-digit code in the mail "${mail.subject}", found ${JSON.stringify(distinct)}`);
