@@ -51,6 +51,8 @@ const STORE_METHODS = [
   'getIdentity',
   'findIdentityByUserHandle',
   'findIdentityByIdentifier',
+  'findIdentityByAddress',
+  'updateIdentity',
   'getPasskey',
   'listPasskeys',
   'addPasskey',

@@ -159,20 +159,6 @@ export interface Store {
    */
   updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean>;
 
-  /**
-   * Required. The identity having an address of this kind whose normalised `value` equals `value` (already
-   * normalised), or `null`. `kind` `'recovery'` searches `recoveryAddresses`, `'verification'` `verifiableAddresses`.
-   */
-  findIdentityByAddress(kind: 'recovery' | 'verification', value: string): Promise<Identity | null>;
-  /**
-   * Required. Replace an identity's traits, identifier, addresses and `updatedAt` (never its id, user handle, schema
-   * id or creation time), as one compare-and-set: apply only if the stored `updatedAt` still equals
-   * `expectedUpdatedAt` (millisecond precision). Returns `true` if applied, `false` if the identity changed meanwhile
-   * or is gone. Rejects with `DuplicateIdentifierError` / `DuplicateAddressError` when another identity holds the new
-   * identifier or one of the new addresses (and then changes nothing).
-   */
-  updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean>;
-
   /** Required. The passkey with this credential id (base64url), or `null`. */
   getPasskey(credentialId: string): Promise<Passkey | null>;
   /** Required. All passkeys of an identity, oldest first; `[]` when none or no such identity. */
