@@ -62,6 +62,17 @@ export function bodyOf(req: Request, kind: keyof typeof schemas): Record<string,
   }
   const bad = badStringIn(body);
   if (bad) throw new HttpError(400, 'bad_request', `The field \`${bad}\` contains characters that are not allowed.`);
+  // A page that renders every node of a code flow posts `method=code` twice (the hidden input and the button): a form
+  // field repeated with one value is that value, as Kratos's form decoder reads it.
+  const method = (body as Record<string, unknown>).method;
+  if (
+    Array.isArray(method) &&
+    method.length > 0 &&
+    method.every((m) => m === method[0]) &&
+    !req.is('application/json')
+  ) {
+    (body as Record<string, unknown>).method = method[0];
+  }
   const validate = validators[kind];
   if (!validate(body)) throw new HttpError(400, 'bad_request', describe(validate.errors?.[0]));
   return body as Record<string, unknown>;

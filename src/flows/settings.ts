@@ -225,8 +225,17 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   const method = body.method;
   const fromForm = !req.is('application/json') || hasFlatTraits(body);
   const traits = fromForm ? traitsFromForm(body) : body.traits;
+  // Traits without a `method` are a profile save only when no passkey action comes with them: a page with one form
+  // posts the trait inputs along with every passkey action (and webauthn.js submits without a button).
   const hasTraits = traits !== null && typeof traits === 'object' && Object.keys(traits).length > 0;
-  if (method === 'profile' || (method === undefined && hasTraits)) {
+  const passkeyAction = [
+    'passkey_settings_register',
+    'passkey_register',
+    'passkey_remove',
+    'passkey_rename',
+    'passkey_rename_id',
+  ].some((field) => nonEmpty(body[field]) !== undefined || (field === 'passkey_rename' && body[field] !== undefined));
+  if (method === 'profile' || (method === undefined && hasTraits && !passkeyAction)) {
     checkPrivileged(config, req, session, flow);
     return updateProfile(traits ?? {}, fromForm);
   }

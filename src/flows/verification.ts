@@ -46,7 +46,7 @@ export const verification: CodeFlowKind = {
   async afterSend(config, identity, address) {
     await updateIdentityWith(config.store, identity.id, (current) => {
       const target = current.verifiableAddresses.find((a) => a.value === address);
-      if (!target || target.status !== 'pending') return null;
+      if (target?.status !== 'pending') return null;
       const now = new Date();
       return {
         ...current,
