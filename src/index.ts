@@ -29,6 +29,7 @@ export type {
 export type {
   AuthenticatorSelectionOptions,
   CloneWarning,
+  CredentialHint,
   Duration,
   HookContext,
   HookOptions,

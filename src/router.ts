@@ -1,7 +1,7 @@
 // The factory: options resolved once → an Express router with Kratos's passkey self-service routes.
 
 import createDebug from 'debug';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { HttpError } from './errors.js';
 import { getError, saveError } from './flows/error.js';
 import { fetchFlow } from './flows/fetch.js';
@@ -34,6 +34,11 @@ export interface PasskeysRouter extends Router {
   listPasskeys(req: Request): Promise<PasskeyInfo[]>;
   /** The signed-in identity, or `null`. */
   getIdentity(req: Request): Promise<Identity | null>;
+  /**
+   * `GET /.well-known/webauthn` (Related Origin Requests): `{ "origins": rp.relatedOrigins }` as JSON. Mount it at the
+   * root of the `rp.id` host: `app.get('/.well-known/webauthn', auth.wellKnown)`.
+   */
+  wellKnown: RequestHandler;
 }
 
 /**
@@ -54,6 +59,7 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
   const router = Object.assign(express.Router(), {
     listPasskeys: (req: Request) => listPasskeysOf(config, req),
     getIdentity: (req: Request) => identityOf(config, req),
+    wellKnown: wellKnownHandler(config.rp.relatedOrigins),
   });
   const limit = config.maxBodySize;
   const bodies = [
@@ -197,4 +203,13 @@ function serveScript(req: Request, res: Response) {
     return;
   }
   res.status(200).send(WEBAUTHN_SCRIPT);
+}
+
+/** The Related Origin Requests document: fixed at config time, cacheable (browsers fetch it before a ceremony). */
+function wellKnownHandler(origins: string[]): RequestHandler {
+  const body = JSON.stringify({ origins });
+  return function passkeysWellKnown(_req: Request, res: Response) {
+    res.set({ 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600' });
+    res.status(200).send(body);
+  };
 }

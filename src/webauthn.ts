@@ -52,6 +52,7 @@ export function creationOptions(
     },
     attestation: config.attestation,
     extensions: { credProps: true } as PublicKeyCredentialCreationOptionsJSON['extensions'],
+    ...(config.hints.length ? { hints: [...config.hints] } : {}),
   };
 }
 
@@ -81,6 +82,7 @@ export function requestOptions(
         }
       : {}),
     userVerification: config.authenticatorSelection.userVerification,
+    ...(config.hints.length ? { hints: [...config.hints] } : {}),
   };
 }
 
@@ -197,7 +199,7 @@ export async function verifyRegistration(
     result = await verifyRegistrationResponse({
       response,
       expectedChallenge: challenge,
-      expectedOrigin: config.rp.origins,
+      expectedOrigin: allowedOrigins(config),
       expectedRPID: config.rp.id,
       requireUserPresence: true,
       requireUserVerification: config.authenticatorSelection.userVerification === 'required',
@@ -240,7 +242,7 @@ export async function verifyAuthentication(
     result = await verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
-      expectedOrigin: config.rp.origins,
+      expectedOrigin: allowedOrigins(config),
       expectedRPID: config.rp.id,
       // Counter 0: the library applies its own sign-count policy (reject or warn) after verification.
       credential: {
@@ -261,6 +263,11 @@ export async function verifyAuthentication(
     backedUp: info.credentialBackedUp,
     backupEligible: info.credentialDeviceType === 'multiDevice',
   };
+}
+
+/** The origins a ceremony may come from: `rp.origins` and `rp.relatedOrigins` (the RP ID hash stays `rp.id`'s). */
+export function allowedOrigins(config: ResolvedOptions): string[] {
+  return config.rp.allowedOrigins;
 }
 
 /** Map SimpleWebAuthn's error texts onto reasons of our own; never forward library text verbatim. */
