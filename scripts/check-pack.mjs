@@ -60,11 +60,12 @@ run([
 
 // Types resolve through the exports map in both module systems.
 const consumer = `
-import { passkeys, MemoryStore, type PasskeysOptions, type Store } from 'express-passkeys';
+import { passkeys, MemoryStore, type PasskeySignals, type PasskeysOptions, type Store } from 'express-passkeys';
 import { runStoreConformance } from 'express-passkeys/testing';
 const options: PasskeysOptions = { rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'], relatedOrigins: ['https://example.org'] }, store: new MemoryStore(), hints: ['client-device'] };
 const store: Store = options.store;
 export const router = passkeys(options);
+export const signals: (req: Parameters<typeof router.signals>[0]) => Promise<PasskeySignals> = router.signals;
 export const wellKnown = router.wellKnown;
 export { store, runStoreConformance };
 `;

@@ -5,6 +5,12 @@ export type { PasskeyInfo } from './flows/settings.js';
 export { type PasskeysRouter, passkeys } from './router.js';
 export { defaultIdentitySchema } from './schema.js';
 export { type RequireSessionOptions, requireSession } from './session.js';
+export type {
+  AllAcceptedCredentialsSignal,
+  CurrentUserDetailsSignal,
+  PasskeySignals,
+  UnknownCredentialSignal,
+} from './signals.js';
 export {
   DuplicateAddressError,
   DuplicateCredentialError,

@@ -20,6 +20,7 @@ import {
 import { acceptsJson, isJsonSubmit, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { loadTokenSession, MissingSessionMiddlewareError } from './session.js';
+import { type PasskeySignals, signalsOf } from './signals.js';
 import type { Identity } from './store/types.js';
 import type { PasskeysOptions } from './types.js';
 import { scriptIntegrity, WEBAUTHN_SCRIPT } from './ui/webauthn-script.js';
@@ -34,6 +35,12 @@ export interface PasskeysRouter extends Router {
   listPasskeys(req: Request): Promise<PasskeyInfo[]>;
   /** The signed-in identity, or `null`. */
   getIdentity(req: Request): Promise<Identity | null>;
+  /**
+   * What the app's own pages should signal to the browser's authenticators (WebAuthn Signal API) for the signed-in
+   * identity: all its passkeys and its current display name; `{}` without a session. Render it as the value
+   * (JSON) of a hidden input named `passkey_signal` on a page that loads `webauthn.js`.
+   */
+  signals(req: Request): Promise<PasskeySignals>;
   /**
    * `GET /.well-known/webauthn` (Related Origin Requests): `{ "origins": rp.relatedOrigins }` as JSON. Mount it at the
    * root of the `rp.id` host: `app.get('/.well-known/webauthn', auth.wellKnown)`.
@@ -59,6 +66,7 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
   const router = Object.assign(express.Router(), {
     listPasskeys: (req: Request) => listPasskeysOf(config, req),
     getIdentity: (req: Request) => identityOf(config, req),
+    signals: (req: Request) => signalsOf(config, req),
     wellKnown: wellKnownHandler(config.rp.relatedOrigins),
   });
   const limit = config.maxBodySize;

@@ -8,6 +8,7 @@ import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, w
 import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
 import { currentSession, identityJson, resolveSession } from '../session.js';
+import { identitySignals, signalNode } from '../signals.js';
 import { DuplicateCredentialError } from '../store/errors.js';
 import type { Identity, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
@@ -81,6 +82,12 @@ export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('passkey', 'passkey_settings_register', 'hidden'),
         inputNode('passkey', 'passkey_create_data', 'hidden', { value: JSON.stringify(createData) }),
       );
+      // Signal API: the full stored set and the current display name, only to this identity's own session.
+      const signal =
+        identity && currentSession(req)?.identityId === identity.id
+          ? signalNode(identitySignals(config, identity, passkeys))
+          : undefined;
+      if (signal) nodes.push(signal);
       return nodes;
     },
     async extra(_req: Request, flow: Flow, base: string) {
