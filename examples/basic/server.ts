@@ -37,16 +37,14 @@ function buildApp(origin: string): express.Express {
     next();
   });
 
-  app.use(
-    '/auth',
-    passkeys({
-      rp: { id: 'localhost', displayName: 'Passkeys Example', origins: [origin] },
-      // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
-      store: new MemoryStore(),
-      // Flow inits redirect browsers to these pages with `?flow=<id>`.
-      urls: { ui: { login: '/login', registration: '/registration', settings: '/settings' } },
-    }),
-  );
+  const auth = passkeys({
+    rp: { id: 'localhost', displayName: 'Passkeys Example', origins: [origin] },
+    // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
+    store: new MemoryStore(),
+    // Flow inits redirect browsers to these pages with `?flow=<id>`.
+    urls: { ui: { login: '/login', registration: '/registration', settings: '/settings' } },
+  });
+  app.use('/auth', auth);
 
   /** Call the passkeys router over HTTP with the browser's cookies, as a Kratos UI calls Kratos. */
   async function api(req: Request, res: Response, path: string): Promise<globalThis.Response> {
@@ -71,7 +69,9 @@ function buildApp(origin: string): express.Express {
     if (whoami.status !== 200) return send(res, homePage(null));
     const { identity } = (await whoami.json()) as { identity: { traits: { email?: string } } };
     const logout = (await (await api(req, res, '/self-service/logout/browser')).json()) as { logout_url: string };
-    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url }));
+    // Signal API: the page a sign-in lands on tells the browser's authenticators which passkeys still exist.
+    const signals = { value: await auth.signals(req), nonce: String(res.locals.cspNonce) };
+    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url, signals }));
   });
 
   /** `/registration`, `/login`, `/settings`: render the flow `?flow=<id>`, or start one. */

@@ -376,15 +376,15 @@ describe('the basic example in Chromium', { skip: skipWithoutChromium }, () => {
     assert.deepEqual(await listedIds(tab), [credB.id]);
 
     // The settings page told the browser (Signal API, signalAllAcceptedCredentials): the first authenticator dropped
-    // the removed passkey. Put it back, as a browser without the Signal API would still hold it: the server refuses it
-    // on its own. The remaining one signs in.
+    // the removed passkey. Put it back once signed out (the signed-in home page signals too), as a browser without the
+    // Signal API would still hold it: the server refuses it on its own. The remaining one signs in.
     for (let i = 0; (await credentialsOn(tab, a)).length > 0; i++) {
       assert.ok(i < 200, 'the removed passkey leaves the first authenticator');
       await new Promise((r) => setTimeout(r, 10));
     }
+    await logOut(tab);
     const { id: _id, userHandleUrl: _handle, ...planted } = credA!;
     await tab.cdp.send('WebAuthn.addCredential', { authenticatorId: a, credential: planted });
-    await logOut(tab);
     await openLogin(tab, [a, b]);
     await setPresence(tab, a, true);
     const posted = tab.page.waitForRequest((r) => r.method() === 'POST' && r.url().includes('/self-service/login?'));

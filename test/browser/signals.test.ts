@@ -28,6 +28,7 @@ import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import session from 'express-session';
 import { type Browser, chromium } from 'playwright-core';
+import { createApp } from '../../examples/basic/server.js';
 import { MemoryStore, type PasskeysOptions, passkeys } from '../../src/index.js';
 import {
   addAuthenticator,
@@ -515,6 +516,57 @@ describe('Signal API in Chromium: webauthn.js passes the server’s passkey_sign
         mode,
       );
     }
+  });
+});
+
+// ---- the basic example ---------------------------------------------------------------------------------------------
+
+describe('Signal API in the basic example: its home page renders auth.signals(req)', {
+  skip: skipWithoutChromium,
+}, () => {
+  let browser: Browser;
+  let example: Awaited<ReturnType<typeof createApp>>;
+  const tabs: Tab[] = [];
+
+  before(async () => {
+    example = await createApp({ port: 0 });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    for (const tab of tabs) await tab.context.close().catch(() => {});
+    await browser?.close();
+    await example?.close();
+  });
+
+  test('after sign-up and on every settings page the browser is told the passkeys and the display name', async () => {
+    const tab = await signalTab(browser, 'record');
+    tabs.push(tab);
+    const a = await addAuthenticator(tab, 'internal');
+    const email = newEmail('example');
+    await tab.page.goto(`${example.url}/registration`);
+    await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    await tab.page.getByLabel('E-Mail').fill(email);
+    await Promise.all([
+      tab.page.waitForURL(`${example.url}/`),
+      tab.page.getByRole('button', { name: 'Sign up with passkey' }).click(),
+    ]);
+    const [cred] = await credentialsOn(tab, a);
+    const userId = cred!.userHandleUrl!;
+    await waitFor(() => callsOf(tab, 'signalCurrentUserDetails', '/').length === 1, 'the home page signals');
+    assert.deepEqual(callsOf(tab, 'signalAllAcceptedCredentials', '/'), [
+      { rpId: 'localhost', userId, allAcceptedCredentialIds: [cred!.id] },
+    ]);
+    assert.deepEqual(callsOf(tab, 'signalCurrentUserDetails', '/'), [
+      { rpId: 'localhost', userId, name: email, displayName: email },
+    ]);
+    await tab.page.goto(`${example.url}/settings`);
+    await waitFor(() => callsOf(tab, 'signalAllAcceptedCredentials', '/settings').length === 1, 'the settings signals');
+    assert.deepEqual(callsOf(tab, 'signalAllAcceptedCredentials', '/settings'), [
+      { rpId: 'localhost', userId, allAcceptedCredentialIds: [cred!.id] },
+    ]);
+    // Under the example's nonce-only CSP: no violations, no errors.
+    assert.deepEqual(tab.errors, []);
   });
 });
 
