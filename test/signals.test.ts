@@ -229,7 +229,7 @@ describe('Signal API: sign-in (login success body, auth.signals)', () => {
     assert.equal('allAcceptedCredentials' in (signalOf(await initFlow(a, 'settings')) ?? {}), false);
   });
 
-  it('auth.signals(req) sees a native app’s X-Session-Token session', async () => {
+  it('auth.signals(req) and API settings flows see a native app’s X-Session-Token session', async () => {
     const { agent } = appWithSignalsRoute();
     const app = agent();
     const init = await app.get('/auth/self-service/registration/api').set('Accept', 'application/json').expect(200);
@@ -246,6 +246,13 @@ describe('Signal API: sign-in (login success body, auth.signals)', () => {
       })
       .expect(200);
     const token = done.body.session_token as string;
+    // The native app's settings flow carries the node too (its session is the token's).
+    const settings = await agent()
+      .get('/auth/self-service/settings/api')
+      .set('Accept', 'application/json')
+      .set('X-Session-Token', token)
+      .expect(200);
+    assert.deepEqual(signalOf(settings.body)?.allAcceptedCredentials?.allAcceptedCredentialIds, [credential.id]);
     const signals = (await agent().get('/me/signals').set('X-Session-Token', token).expect(200)).body;
     assert.deepEqual(signals.allAcceptedCredentials.allAcceptedCredentialIds, [credential.id]);
     assert.equal(signals.currentUserDetails.name, 'native@example.com');
