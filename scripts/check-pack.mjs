@@ -3,8 +3,17 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { checkEngines } from './check-engines.mjs';
 
 const root = resolve('.');
+
+// Every runtime dependency, as resolved in node_modules, must run on every Node.js our engines.node accepts.
+const engines = checkEngines(root);
+if (engines.problems.length > 0) {
+  throw new Error(
+    `runtime dependencies exclude part of our engines.node ("${engines.ours}"):\n  ${engines.problems.join('\n  ')}`,
+  );
+}
 // Inside the project, so the unpacked package resolves its dependencies from the project's node_modules.
 const work = resolve('.tmp/pack');
 rmSync(work, { recursive: true, force: true });
@@ -51,11 +60,13 @@ run([
 
 // Types resolve through the exports map in both module systems.
 const consumer = `
-import { passkeys, MemoryStore, type PasskeysOptions, type Store } from 'express-passkeys';
+import { passkeys, MemoryStore, type PasskeySignals, type PasskeysOptions, type Store } from 'express-passkeys';
 import { runStoreConformance } from 'express-passkeys/testing';
-const options: PasskeysOptions = { rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'] }, store: new MemoryStore() };
+const options: PasskeysOptions = { rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'], relatedOrigins: ['https://example.org'] }, store: new MemoryStore(), hints: ['client-device'] };
 const store: Store = options.store;
 export const router = passkeys(options);
+export const signals: (req: Parameters<typeof router.signals>[0]) => Promise<PasskeySignals> = router.signals;
+export const wellKnown = router.wellKnown;
 export { store, runStoreConformance };
 `;
 writeFileSync(join(work, 'consumer.mts'), consumer);
@@ -76,4 +87,6 @@ writeFileSync(
   }),
 );
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', work], { stdio: 'inherit' });
-console.log(`pack check ok: ${tarball} imports from ESM and CommonJS, types resolve in both`);
+console.log(
+  `pack check ok: ${tarball} imports from ESM and CommonJS, types resolve in both; ${engines.checked} runtime packages accept node ${engines.ours}`,
+);

@@ -12,6 +12,12 @@ export type { PasskeyInfo } from './flows/settings.js';
 export { type PasskeysRouter, passkeys } from './router.js';
 export { defaultIdentitySchema } from './schema.js';
 export { type RequireSessionOptions, requireSession } from './session.js';
+export type {
+  AllAcceptedCredentialsSignal,
+  CurrentUserDetailsSignal,
+  PasskeySignals,
+  UnknownCredentialSignal,
+} from './signals.js';
 export {
   DuplicateAddressError,
   DuplicateCredentialError,
@@ -37,6 +43,7 @@ export type {
   AuthenticatorSelectionOptions,
   CloneWarning,
   CodeOptions,
+  CredentialHint,
   Duration,
   HookContext,
   HookOptions,

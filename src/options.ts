@@ -1,16 +1,25 @@
 // Options: snake_case → camelCase, validation (ajv + the checks JSON Schema cannot express), defaults. Once.
 
 import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseDomain } from 'tldts';
 import { processKey, SendLimiter } from './codes.js';
 import type { Courier } from './courier.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
-import type { HookOptions, PasskeysOptions, UrlOptions } from './types.js';
+import type { CredentialHint, HookOptions, PasskeysOptions, UrlOptions } from './types.js';
 
 /** Options after resolution: every default filled in, durations in milliseconds. */
 export interface ResolvedOptions {
-  rp: { id: string; displayName: string; origins: string[] };
+  rp: {
+    id: string;
+    displayName: string;
+    origins: string[];
+    /** Related origins (other registrable domains allowed to use `id`), served by `auth.wellKnown`. */
+    relatedOrigins: string[];
+    /** Every origin a ceremony may come from: `origins` then `relatedOrigins`, without duplicates. */
+    allowedOrigins: string[];
+  };
   store: Store;
   schema: IdentitySchema;
   authenticatorSelection: {
@@ -31,6 +40,8 @@ export interface ResolvedOptions {
   maxBodySize: number;
   /** Recovery and verification by code; absent without `courier`. */
   codes?: ResolvedCodeOptions;
+  /** WebAuthn L3 `hints` for creation and request options (`[]`: none sent). */
+  hints: CredentialHint[];
 }
 
 /** The `code` method's options, resolved. */
@@ -88,6 +99,7 @@ const optionsSchema = {
             { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
           ],
         },
+        relatedOrigins: { type: 'array', items: { type: 'string', minLength: 1 } },
       },
     },
     store: { type: 'object' },
@@ -184,6 +196,7 @@ const optionsSchema = {
         sendWindow: duration,
       },
     },
+    hints: { type: 'array', uniqueItems: true, items: { enum: ['security-key', 'client-device', 'hybrid'] } },
   },
 } as const;
 
@@ -209,6 +222,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const origins = (Array.isArray(opts.rp.origins) ? opts.rp.origins : [opts.rp.origins]).map((o) =>
     checkOrigin(o, rpId),
   );
+  const relatedOrigins = checkRelatedOrigins(opts.rp.relatedOrigins ?? []);
   checkStore(opts.store);
   for (const name of HOOK_NAMES) {
     const hook = opts.hooks?.[name];
@@ -245,7 +259,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
   return {
     ...(codes ? { codes } : {}),
-    rp: { id: rpId, displayName: opts.rp.displayName, origins },
+    rp: {
+      id: rpId,
+      displayName: opts.rp.displayName,
+      origins,
+      relatedOrigins,
+      allowedOrigins: [...new Set([...origins, ...relatedOrigins])],
+    },
     store: opts.store,
     schema: compileIdentitySchema(opts.identitySchema ?? defaultIdentitySchema),
     authenticatorSelection: {
@@ -266,6 +286,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     hooks: { ...opts.hooks, session: opts.hooks?.session ?? true },
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
+    hints: [...(opts.hints ?? [])],
   };
 }
 
@@ -498,6 +519,54 @@ function checkOrigin(origin: string, rpId: string): string {
     );
   }
   return url.origin;
+}
+
+/** Browsers use at most this many distinct registrable-domain labels of a `/.well-known/webauthn` list (WebAuthn L3 §5.11.1). */
+export const MAX_RELATED_ORIGIN_LABELS = 5;
+
+/**
+ * Related origins: https origins (scheme, host, port) on registrable domains, with at most
+ * {@link MAX_RELATED_ORIGIN_LABELS} distinct labels (the `example` of `example.co.uk`, as browsers count them with the
+ * public suffix list, private domains included). Duplicates are dropped, the order is kept (browsers read it in order).
+ */
+function checkRelatedOrigins(list: string[]): string[] {
+  const name = '`rp.relatedOrigins`';
+  const origins: string[] = [];
+  const labels = new Set<string>();
+  for (const entry of list) {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new TypeError(
+        `express-passkeys: ${name} entry "${entry}" is not a URL; write it as \`https://example.org\`.`,
+      );
+    }
+    if (url.protocol !== 'https:') {
+      throw new TypeError(
+        `express-passkeys: ${name} entry "${entry}" must use https: browsers fetch and trust related origins over https only.`,
+      );
+    }
+    if (url.pathname !== '/' || url.search || url.hash || url.username || url.password || entry.endsWith('/')) {
+      throw new TypeError(
+        `express-passkeys: ${name} entry "${entry}" must be an origin only (scheme, host, port), like \`${url.origin}\`.`,
+      );
+    }
+    const parsed = parseDomain(url.hostname, { allowPrivateDomains: true });
+    if (parsed.isIp || !parsed.domain || !parsed.domainWithoutSuffix) {
+      throw new TypeError(
+        `express-passkeys: ${name} entry "${entry}" has no registrable domain (an IP address, \`localhost\` or a public suffix): browsers ignore such entries.`,
+      );
+    }
+    labels.add(parsed.domainWithoutSuffix);
+    if (!origins.includes(url.origin)) origins.push(url.origin);
+  }
+  if (labels.size > MAX_RELATED_ORIGIN_LABELS) {
+    throw new TypeError(
+      `express-passkeys: ${name} names ${labels.size} registrable-domain labels (${[...labels].join(', ')}); browsers use at most ${MAX_RELATED_ORIGIN_LABELS} and ignore origins beyond them.`,
+    );
+  }
+  return origins;
 }
 
 function checkStore(store: unknown): void {

@@ -1,7 +1,7 @@
 // The factory: options resolved once → an Express router with Kratos's passkey self-service routes.
 
 import createDebug from 'debug';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { HttpError } from './errors.js';
 import { codeRenderer } from './flows/code-method.js';
 import { getError, saveError } from './flows/error.js';
@@ -23,6 +23,7 @@ import { initVerification, submitVerification, verification, verifyByLink } from
 import { acceptsJson, isJsonSubmit, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
 import { loadTokenSession, MissingSessionMiddlewareError } from './session.js';
+import { type PasskeySignals, signalsOf } from './signals.js';
 import { FlowVersionConflictError } from './store/errors.js';
 import type { Identity } from './store/types.js';
 import type { PasskeysOptions } from './types.js';
@@ -38,6 +39,17 @@ export interface PasskeysRouter extends Router {
   listPasskeys(req: Request): Promise<PasskeyInfo[]>;
   /** The signed-in identity, or `null`. */
   getIdentity(req: Request): Promise<Identity | null>;
+  /**
+   * What the app's own pages should signal to the browser's authenticators (WebAuthn Signal API) for the signed-in
+   * identity: all its passkeys and its current display name; `{}` without a session. Render it as the value
+   * (JSON) of a hidden input named `passkey_signal` on a page that loads `webauthn.js`.
+   */
+  signals(req: Request): Promise<PasskeySignals>;
+  /**
+   * `GET /.well-known/webauthn` (Related Origin Requests): `{ "origins": rp.relatedOrigins }` as JSON. Mount it at the
+   * root of the `rp.id` host: `app.get('/.well-known/webauthn', auth.wellKnown)`.
+   */
+  wellKnown: RequestHandler;
 }
 
 /**
@@ -58,6 +70,8 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
   const router = Object.assign(express.Router(), {
     listPasskeys: (req: Request) => listPasskeysOf(config, req),
     getIdentity: (req: Request) => identityOf(config, req),
+    signals: (req: Request) => signalsOf(config, req),
+    wellKnown: wellKnownHandler(config.rp.relatedOrigins),
   });
   const limit = config.maxBodySize;
   const bodies = [
@@ -223,4 +237,13 @@ function serveScript(req: Request, res: Response) {
     return;
   }
   res.status(200).send(WEBAUTHN_SCRIPT);
+}
+
+/** The Related Origin Requests document: fixed at config time, cacheable (browsers fetch it before a ceremony). */
+function wellKnownHandler(origins: string[]): RequestHandler {
+  const body = JSON.stringify({ origins });
+  return function passkeysWellKnown(_req: Request, res: Response) {
+    res.set({ 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600' });
+    res.status(200).send(body);
+  };
 }

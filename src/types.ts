@@ -21,7 +21,16 @@ export interface RelyingPartyOptions {
    * `android:apk-key-hash:...`). Every web origin's host must equal `id` or be a subdomain of it. Required.
    */
   origins: string | string[];
+  /**
+   * Related origins (WebAuthn L3 Related Origin Requests): https origins on other registrable domains that may use
+   * passkeys of `id` (`["https://example.de", "https://example-shop.com"]`). At most 5 distinct registrable-domain
+   * labels. Serve them with `auth.wellKnown` at `https://<id>/.well-known/webauthn`. Defaults to none.
+   */
+  relatedOrigins?: string[];
 }
+
+/** A WebAuthn L3 hint: which kind of authenticator the browser should offer first. */
+export type CredentialHint = 'security-key' | 'client-device' | 'hybrid';
 
 /** WebAuthn authenticator selection criteria sent to browsers. */
 export interface AuthenticatorSelectionOptions {
@@ -152,6 +161,11 @@ export interface PasskeysOptions {
   verification?: VerificationOptions;
   /** One-time codes. */
   code?: CodeOptions;
+  /**
+   * WebAuthn L3 `hints`, in order of preference, put in the creation and request options
+   * (`['client-device', 'hybrid']`). Browsers without hints ignore them. Defaults to none.
+   */
+  hints?: CredentialHint[];
 }
 
 /** Account recovery options. */

@@ -1,6 +1,6 @@
 // The one file that talks to @simplewebauthn/server: ceremony options and verification, with errors mapped.
 
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import {
   type AuthenticationResponseJSON,
   type PublicKeyCredentialCreationOptionsJSON,
@@ -52,6 +52,7 @@ export function creationOptions(
     },
     attestation: config.attestation,
     extensions: { credProps: true } as PublicKeyCredentialCreationOptionsJSON['extensions'],
+    ...(config.hints.length ? { hints: [...config.hints] } : {}),
   };
 }
 
@@ -81,6 +82,7 @@ export function requestOptions(
         }
       : {}),
     userVerification: config.authenticatorSelection.userVerification,
+    ...(config.hints.length ? { hints: [...config.hints] } : {}),
   };
 }
 
@@ -197,7 +199,7 @@ export async function verifyRegistration(
     result = await verifyRegistrationResponse({
       response,
       expectedChallenge: challenge,
-      expectedOrigin: config.rp.origins,
+      expectedOrigin: allowedOrigins(config),
       expectedRPID: config.rp.id,
       requireUserPresence: true,
       requireUserVerification: config.authenticatorSelection.userVerification === 'required',
@@ -240,7 +242,7 @@ export async function verifyAuthentication(
     result = await verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
-      expectedOrigin: config.rp.origins,
+      expectedOrigin: allowedOrigins(config),
       expectedRPID: config.rp.id,
       // Counter 0: the library applies its own sign-count policy (reject or warn) after verification.
       credential: {
@@ -261,6 +263,39 @@ export async function verifyAuthentication(
     backedUp: info.credentialBackedUp,
     backupEligible: info.credentialDeviceType === 'multiDevice',
   };
+}
+
+/** The origins a ceremony may come from: `rp.origins` and `rp.relatedOrigins` (the RP ID hash stays `rp.id`'s). */
+export function allowedOrigins(config: ResolvedOptions): string[] {
+  return config.rp.allowedOrigins;
+}
+
+/**
+ * Is this assertion a real answer to the flow's ceremony, as far as can be told without the credential's public key:
+ * `webauthn.get` client data for `challenge` from an allowed origin, and authenticator data for `rp.id`? The
+ * signature is not (cannot be) checked: used only to tell the browser that a credential id it sent is unknown
+ * (Signal API), never to sign anyone in.
+ */
+export function answersCeremony(
+  config: ResolvedOptions,
+  response: AuthenticationResponseJSON,
+  challenge: string,
+): boolean {
+  try {
+    const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString('utf8'));
+    const authData = Buffer.from(response.response.authenticatorData, 'base64url');
+    const rpIdHash = createHash('sha256').update(config.rp.id).digest();
+    return (
+      clientData?.type === 'webauthn.get' &&
+      clientData.challenge === challenge &&
+      clientData.crossOrigin !== true &&
+      allowedOrigins(config).includes(clientData.origin) &&
+      authData.length >= 37 &&
+      rpIdHash.equals(authData.subarray(0, 32))
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** Map SimpleWebAuthn's error texts onto reasons of our own; never forward library text verbatim. */

@@ -848,6 +848,54 @@ describe("Ory's SDK (@ory/client-fetch) against the router", () => {
     assert.deepEqual(done.continue_with, [{ action: 'redirect_browser_to', redirect_browser_to: returnTo }]);
   });
 
+  it('Signal API: passkey_signal is a hidden input the SDK parses unchanged (settings, login after an unknown passkey)', async () => {
+    const client = browserClient(server);
+    const { credential, email } = await browserRegister(server, client);
+    const flow = await client.api.createBrowserSettingsFlow();
+    assert.deepEqual(uiProblems(flow.ui), []);
+    const signal = inputNode(flow.ui, 'passkey_signal');
+    assert.equal(signal.node.type, UiNodeTypeEnum.Input);
+    assert.equal(signal.node.group, UiNodeGroupEnum.Passkey);
+    assert.equal(signal.attributes.type, UiNodeInputAttributesTypeEnum.Hidden);
+    assert.equal(signal.attributes.disabled, false);
+    assert.equal(getNodeId(signal.node), 'passkey_signal');
+    const value = JSON.parse(stringValue(flow.ui, 'passkey_signal'));
+    assert.deepEqual(value.allAcceptedCredentials.allAcceptedCredentialIds, [credential.id]);
+    assert.equal(value.currentUserDetails.name, email);
+
+    // A passkey of this RP the server never registered: the refused login's flow carries unknownCredential.
+    const visitor = browserClient(server);
+    const registration = await visitor.api.createBrowserRegistrationFlow();
+    const stray = new SoftwareAuthenticator();
+    const strayCredential = stray.create(
+      JSON.parse(stringValue(registration.ui, 'passkey_create_data')).credentialOptions.publicKey,
+      { origin: server.origin },
+    );
+    const login = await visitor.api.createBrowserLoginFlow();
+    assert.equal(inputNodes(login.ui, 'passkey_signal').length, 0);
+    const challenge = JSON.parse(stringValue(login.ui, 'passkey_challenge'));
+    const refused = await rejection(
+      visitor.api.updateLoginFlow({
+        flow: login.id,
+        updateLoginFlowBody: {
+          method: 'passkey',
+          csrf_token: stringValue(login.ui, 'csrf_token'),
+          passkey_login: JSON.stringify(stray.get(challenge.publicKey, { origin: server.origin })),
+        },
+      }),
+    );
+    assert.equal(refused.status, 400);
+    const parsed = LoginFlowFromJSON(refused.body);
+    assert.ok(instanceOfLoginFlow(parsed));
+    assert.deepEqual(uiProblems(parsed.ui), []);
+    assert.deepEqual(JSON.parse(stringValue(parsed.ui, 'passkey_signal')), {
+      unknownCredential: { rpId: 'localhost', credentialId: strayCredential.id },
+    });
+    const fetched = await visitor.api.getLoginFlow({ id: login.id });
+    assert.equal(inputNode(fetched.ui, 'passkey_signal').attributes.type, UiNodeInputAttributesTypeEnum.Hidden);
+    assert.ok((await flowErrorDecision(refused.error)).validation, 'handleFlowError → onValidationError, as before');
+  });
+
   it('uiProblems (the check used above) flags what the SDK cannot render', async () => {
     const flow = await browserClient(server).api.createBrowserLoginFlow();
     assert.deepEqual(uiProblems(flow.ui), []);

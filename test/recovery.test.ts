@@ -386,6 +386,19 @@ describe('recovery flow', () => {
     assert.equal(missing.body.error.id, 'security_csrf_violation');
     const forged = await postCode(a, flow, { csrf_token: 'x'.repeat(43), email: 'a@example.com' });
     assert.equal(forged.status, 403);
+    // A token that is not a string is a malformed token (403), in JSON and as a repeated form field.
+    for (const csrf_token of [[csrfOf(flow)], { a: 1 }, 7, null]) {
+      const res = await a
+        .post(actionPath(flow))
+        .set('Accept', 'application/json')
+        .send({ csrf_token, email: 'a@example.com' });
+      assert.equal(res.status, 403, JSON.stringify(csrf_token));
+    }
+    const repeated = await a
+      .post(actionPath(flow))
+      .type('form')
+      .send(`csrf_token=${csrfOf(flow)}&csrf_token=${csrfOf(flow)}&email=a%40example.com`);
+    assert.equal(repeated.status, 403);
     // Another browser (no CSRF cookie) posting this flow's real token.
     const other = await agent()
       .post(actionPath(flow))

@@ -42,27 +42,25 @@ function buildApp(origin: string, courier: Courier): express.Express {
     next();
   });
 
-  app.use(
-    '/auth',
-    passkeys({
-      rp: { id: 'localhost', displayName: 'Passkeys Example', origins: [origin] },
-      // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
-      store: new MemoryStore(),
-      // Flow inits redirect browsers to these pages with `?flow=<id>`.
-      urls: {
-        ui: {
-          login: '/login',
-          registration: '/registration',
-          settings: '/settings',
-          recovery: '/recovery',
-          verification: '/verification',
-        },
+  const auth = passkeys({
+    rp: { id: 'localhost', displayName: 'Passkeys Example', origins: [origin] },
+    // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
+    store: new MemoryStore(),
+    // Flow inits redirect browsers to these pages with `?flow=<id>`.
+    urls: {
+      ui: {
+        login: '/login',
+        registration: '/registration',
+        settings: '/settings',
+        recovery: '/recovery',
+        verification: '/verification',
       },
-      // Recovery and verification codes: nodemailer (SMTP_URL) or stderr. With a database-backed store, also pass
-      // `secrets` (the code HMAC keys, shared by every instance); MemoryStore may use a random per-process key.
-      courier,
-    }),
-  );
+    },
+    // Recovery and verification codes: nodemailer (SMTP_URL) or stderr. With a database-backed store, also pass
+    // `secrets` (the code HMAC keys, shared by every instance); MemoryStore may use a random per-process key.
+    courier,
+  });
+  app.use('/auth', auth);
 
   /** Call the passkeys router over HTTP with the browser's cookies, as a Kratos UI calls Kratos. */
   async function api(req: Request, res: Response, path: string): Promise<globalThis.Response> {
@@ -90,7 +88,9 @@ function buildApp(origin: string, courier: Courier): express.Express {
     };
     const logout = (await (await api(req, res, '/self-service/logout/browser')).json()) as { logout_url: string };
     const addresses = identity.verifiable_addresses ?? [];
-    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url, addresses }));
+    // Signal API: the page a sign-in lands on tells the browser's authenticators which passkeys still exist.
+    const signals = { value: await auth.signals(req), nonce: String(res.locals.cspNonce) };
+    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url, addresses, signals }));
   });
 
   /** `/registration`, `/login`, `/settings`, `/recovery`, `/verification`: render the flow `?flow=<id>`, or start one. */

@@ -209,12 +209,26 @@ function addressList(addresses: Address[]): string {
   return `<ul id="addresses">${items.join('\n')}</ul>${verify}`;
 }
 
-/** Home: who is signed in (from whoami) and their addresses, or links to sign up / sign in. */
-export function homePage(user: { email: string; logoutUrl: string; addresses?: Address[] } | null): string {
+/**
+ * Home: who is signed in (from whoami) and their addresses, or links to sign up / sign in. `signals`
+ * (`auth.signals(req)`) goes into a hidden `passkey_signal` input that webauthn.js passes on to the browser (Signal API).
+ */
+export function homePage(
+  user: {
+    email: string;
+    logoutUrl: string;
+    addresses?: Address[];
+    signals?: { value: unknown; nonce: string };
+  } | null,
+): string {
+  const signals = user?.signals
+    ? `<input type="hidden" name="passkey_signal" value="${esc(JSON.stringify(user.signals.value))}">
+<script src="/auth/.well-known/ory/webauthn.js" nonce="${esc(user.signals.nonce)}" async></script>`
+    : '';
   const body = user
     ? `<p id="whoami">Signed in as <strong>${esc(user.email)}</strong>.</p>
 ${addressList(user.addresses ?? [])}
-<p><a href="/settings">Manage passkeys</a> · <a href="${esc(user.logoutUrl)}">Log out</a></p>`
+<p><a href="/settings">Manage passkeys</a> · <a href="${esc(user.logoutUrl)}">Log out</a></p>${signals}`
     : `<p id="whoami">You are not signed in.</p>
 <p><a href="/registration">Sign up</a> · <a href="/login">Sign in</a></p>`;
   return layout('Passkeys Example', body);

@@ -7,7 +7,9 @@ import { HttpError } from '../errors.js';
 const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 const credential = text(65_536);
 const common = {
-  csrf_token: text(256),
+  // Any type: a token that is not a string (an array from a repeated form field, an object, a number) is a malformed
+  // token, which the CSRF check answers with 403 `security_csrf_violation` (API flows ignore it), not a 400 here.
+  csrf_token: {},
   method: text(64),
   transient_payload: { type: ['object', 'string'] },
 } as const;

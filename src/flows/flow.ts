@@ -40,6 +40,8 @@ export interface FlowData {
   refresh?: boolean;
   /** Settings, refresh login: the identity the flow belongs to. */
   identityId?: string;
+  /** Login: the credential id of the last submit, which no passkey has (signalled back to the browser). */
+  unknownCredential?: string;
   /** An expired flow: the flow that replaced it. */
   successor?: string;
   /** Code flows: the address as the user typed it (trimmed), shown on the resend button. */

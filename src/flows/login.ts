@@ -8,10 +8,11 @@ import { baseUrl, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { normaliseIdentifier } from '../schema.js';
 import { currentSession, sessionJson } from '../session.js';
+import { identitySignals, signalNode, unknownCredentialSignals } from '../signals.js';
 import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { CeremonyError, parseCredential, requestOptions, verifyAuthentication } from '../webauthn.js';
+import { answersCeremony, CeremonyError, parseCredential, requestOptions, verifyAuthentication } from '../webauthn.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,
@@ -68,6 +69,11 @@ export function loginRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('passkey', 'passkey_login', 'hidden', { onloadTrigger: 'oryPasskeyLoginAutocompleteInit' }),
         inputNode('passkey', 'passkey_challenge', 'hidden', { value: JSON.stringify(challenge) }),
       );
+      // Signal API: the credential id the browser just sent is unknown here (nothing but that id is said).
+      const signal = flow.data.unknownCredential
+        ? signalNode(unknownCredentialSignals(config, flow.data.unknownCredential))
+        : undefined;
+      if (signal) nodes.push(signal);
       return nodes;
     },
     async extra(_req: Request, flow: Flow) {
@@ -124,6 +130,8 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   } else {
     checkNoSession(req);
   }
+  // Said once, after the submit that sent the unknown credential id.
+  flow.data.unknownCredential = undefined;
   const fail = (ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
     renewCeremony(config, flow);
     setMessages(flow, ui, nodeMessages);
@@ -158,6 +166,11 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names. Only a refresh, whose
     // user is known beforehand, may do without a user handle.
     passkey = await config.store.getPasskey(credential.id);
+    // Signal API: a discoverable sign-in (not a refresh) with a credential id no passkey has, in a real answer to
+    // this flow's challenge. The sign-in fails below either way.
+    if (!passkey && !flow.data.refresh && answersCeremony(config, credential, challenge)) {
+      flow.data.unknownCredential = credential.id;
+    }
     const userHandle = credential.response.userHandle;
     if (userHandle) {
       identity = await config.store.findIdentityByUserHandle(userHandle);
@@ -198,6 +211,8 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     session: sessionJson(data, identity, baseUrl(req, config)),
     ...(token ? { session_token: token } : {}),
     continue_with: [],
+    // Signal API: the identity just signed in, so it may learn its passkeys and display name.
+    passkey_signal: identitySignals(config, identity, await config.store.listPasskeys(identity.id)),
   });
 }
 

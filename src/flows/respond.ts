@@ -153,13 +153,13 @@ export function isNativeRequest(req: Request): boolean {
 }
 
 /**
- * A browser that says where the post comes from (`Origin`) must name one of `rp.origins`: a second line of defence
- * after the CSRF token, against a planted CSRF cookie, for instance. Requests without `Origin` (older browsers,
- * server-side UIs) rely on the token alone.
+ * A browser that says where the post comes from (`Origin`) must name one of `rp.origins` or `rp.relatedOrigins`: a
+ * second line of defence after the CSRF token, against a planted CSRF cookie, for instance. Requests without `Origin`
+ * (older browsers, server-side UIs) rely on the token alone.
  */
 function sameOrigin(req: Request, config: ResolvedOptions): boolean {
   const origin = req.get('origin');
-  return origin === undefined || config.rp.origins.includes(origin);
+  return origin === undefined || config.rp.allowedOrigins.includes(origin);
 }
 
 /** Native-app (API) flows refuse requests that carry cookies or an `Origin`: those come from browsers. */

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
 import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { currentSession, identityJson, resolveSession } from '../session.js';
+import { identitySignals, signalNode } from '../signals.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
@@ -95,6 +96,12 @@ export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('passkey', 'passkey_settings_register', 'hidden'),
         inputNode('passkey', 'passkey_create_data', 'hidden', { value: JSON.stringify(createData) }),
       );
+      // Signal API: the full stored set and the current display name, only to this identity's own session.
+      const signal =
+        identity && currentSession(req)?.identityId === identity.id
+          ? signalNode(identitySignals(config, identity, passkeys))
+          : undefined;
+      if (signal) nodes.push(signal);
       return nodes;
     },
     async extra(_req: Request, flow: Flow, base: string) {

@@ -39,6 +39,15 @@ import { createHash } from 'node:crypto';
  *   optional element (the trigger): its form, which must be a flow form, is used; without one (Ory Elements calls
  *   `window.oryPasskeyLogin()`), the first flow form on the page that holds the result input. Each returns a promise
  *   that never rejects.
+ * - signals (WebAuthn L3 Signal API, SPEC section 7): every hidden input named `passkey_signal` on the page (in a flow
+ *   form, or on the app's own page rendering `auth.signals(req)`), read at load and whenever the scan runs again,
+ *   each distinct value once. Its JSON value `{ unknownCredential?, allAcceptedCredentials?, currentUserDetails? }` is
+ *   passed to `PublicKeyCredential.signalUnknownCredential` / `signalAllAcceptedCredentials` /
+ *   `signalCurrentUserDetails` where the browser has them (feature-detected; errors swallowed; nothing waits for
+ *   them). As injected markup could plant such an input: an `unknownCredential` is signalled only for the credential
+ *   id (and RP ID) of this tab's own last sign-in ceremony, kept in `sessionStorage` for that; an
+ *   `allAcceptedCredentials` with an empty list, or any part with a malformed id, is ignored; the other two parts
+ *   only act on the passkeys of the user handle they name, which only that user's session is ever shown.
  */
 export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
 (function () {
@@ -234,6 +243,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
   var methodOf = getter(HTMLFormElement.prototype, 'method');
   var contains = Node.prototype.contains;
   var listen = EventTarget.prototype.addEventListener;
+  var inputValueOf = getter(HTMLInputElement.prototype, 'value');
 
   function byName(name) {
     return DOC.getElementsByName.call(document, name);
@@ -380,6 +390,94 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     HTMLFormElement.prototype.submit.call(form);
   }
 
+  // ---- Signal API -----------------------------------------------------------------------------------------------
+
+  var LAST_SIGN_IN = '__expressPasskeysLastSignIn';
+  // Signal values already handled on this page.
+  var signalled = Object.create(null);
+
+  function tabStorage() {
+    return attempt(function () {
+      return window.sessionStorage;
+    });
+  }
+
+  // The credential id (and RP ID) this tab is about to post in a sign-in: the only id an unknownCredential may name.
+  function remember(cred, json) {
+    var store = tabStorage();
+    if (!store || typeof cred.id !== 'string') return;
+    var rpId = json && typeof json.rpId === 'string' && json.rpId ? json.rpId : location.hostname;
+    attempt(function () {
+      store.setItem(LAST_SIGN_IN, JSON.stringify({ credentialId: cred.id, rpId: rpId }));
+    });
+  }
+
+  // Is this the credential this tab last signed in with? Forgets it when it is (it is signalled once).
+  function lastSignIn(u) {
+    var store = tabStorage();
+    var last = store
+      ? attempt(function () {
+          return JSON.parse(store.getItem(LAST_SIGN_IN) || 'null');
+        })
+      : null;
+    if (!last || last.credentialId !== u.credentialId || last.rpId !== u.rpId) return false;
+    attempt(function () {
+      store.removeItem(LAST_SIGN_IN);
+    });
+    return true;
+  }
+
+  function isId(v) {
+    return typeof v === 'string' && v.length > 0 && v.length <= 1400 && /^[A-Za-z0-9_-]+$/.test(v);
+  }
+
+  function isRpId(v) {
+    return typeof v === 'string' && v.length > 0 && v.length <= 253;
+  }
+
+  // Calls PublicKeyCredential[name](arg) if the browser has it; never throws, never waits.
+  function signal(name, arg) {
+    var P = window.PublicKeyCredential;
+    if (typeof P !== 'function' || typeof P[name] !== 'function') return;
+    attempt(function () {
+      var pending = P[name](arg);
+      if (pending && typeof pending.then === 'function') pending.then(null, function () {});
+    });
+  }
+
+  function applySignals(raw) {
+    var data = attempt(function () {
+      return JSON.parse(raw);
+    });
+    if (!data || typeof data !== 'object') return;
+    var u = data.unknownCredential;
+    if (u && isRpId(u.rpId) && isId(u.credentialId) && lastSignIn(u)) {
+      signal('signalUnknownCredential', { rpId: u.rpId, credentialId: u.credentialId });
+    }
+    var a = data.allAcceptedCredentials;
+    var ids = a && Array.isArray(a.allAcceptedCredentialIds) ? a.allAcceptedCredentialIds : [];
+    if (a && isRpId(a.rpId) && isId(a.userId) && ids.length > 0 && ids.every(isId)) {
+      signal('signalAllAcceptedCredentials', { rpId: a.rpId, userId: a.userId, allAcceptedCredentialIds: ids.slice() });
+    }
+    var d = data.currentUserDetails;
+    if (d && isRpId(d.rpId) && isId(d.userId) && typeof d.name === 'string' && d.name && typeof d.displayName === 'string') {
+      signal('signalCurrentUserDetails', { rpId: d.rpId, userId: d.userId, name: d.name, displayName: d.displayName });
+    }
+  }
+
+  // Every passkey_signal input on the page, each distinct value once.
+  function readSignals() {
+    if (!inputValueOf) return;
+    var list = byName('passkey_signal');
+    for (var i = 0; i < list.length; i++) {
+      if (!(list[i] instanceof HTMLInputElement)) continue;
+      var raw = inputValueOf.call(list[i]);
+      if (!raw || signalled[raw]) continue;
+      signalled[raw] = true;
+      applySignals(raw);
+    }
+  }
+
   // ---- ceremonies -----------------------------------------------------------------------------------------------
 
   function abortConditional() {
@@ -438,6 +536,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
     if (!json || !json.challenge) throw new Error('passkey_challenge holds no request options');
     return navigator.credentials.get({ publicKey: requestOptions(json) }).then(function (cred) {
       if (!cred) throw new Error('no credential was returned');
+      remember(cred, json);
       submitWith(form, resultEl, cred);
       return true;
     });
@@ -528,6 +627,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
               }
               busy = true;
               try {
+                remember(cred, json);
                 submitWith(form, resultEl, cred);
               } catch (e) {
                 unlock();
@@ -624,6 +724,7 @@ export const WEBAUTHN_SCRIPT: string = `/* express-passkeys webauthn.js */
   // Starts conditional UI for the first form on the page that asks for it and posts to a flow action (one request
   // per page); the others are ignored, with a warning.
   function scan() {
+    attempt(readSignals);
     var els = selectAll(document, '[data-onloadtrigger],[data-onload-trigger],input[name="passkey_login"]');
     var first = null;
     for (var i = 0; i < els.length; i++) {

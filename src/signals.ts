@@ -1,0 +1,82 @@
+// The WebAuthn Signal API payloads (SPEC §7): what the browser should tell its authenticators, built from the store.
+
+import type { Request } from 'express';
+import type { ResolvedOptions } from './options.js';
+import { resolveSession } from './session.js';
+import type { Identity, Passkey } from './store/types.js';
+import { inputNode, type UiNode } from './ui/nodes.js';
+
+/** `PublicKeyCredential.signalUnknownCredential()` arguments: the credential id is the one the browser sent. */
+export interface UnknownCredentialSignal {
+  rpId: string;
+  /** base64url. */
+  credentialId: string;
+}
+
+/** `PublicKeyCredential.signalAllAcceptedCredentials()` arguments: every passkey the identity has, never a subset. */
+export interface AllAcceptedCredentialsSignal {
+  rpId: string;
+  /** The WebAuthn user handle, base64url. */
+  userId: string;
+  /** base64url credential ids. */
+  allAcceptedCredentialIds: string[];
+}
+
+/** `PublicKeyCredential.signalCurrentUserDetails()` arguments: the display-name trait, as passkeys are created with. */
+export interface CurrentUserDetailsSignal {
+  rpId: string;
+  /** The WebAuthn user handle, base64url. */
+  userId: string;
+  name: string;
+  displayName: string;
+}
+
+/**
+ * What to signal to the browser's authenticators (WebAuthn L3 Signal API): the value of the `passkey_signal` node
+ * (as a JSON string), the `passkey_signal` field of a login success, and what `auth.signals(req)` returns. Every
+ * part is optional; `{}` means nothing to signal.
+ *
+ * Privacy (WebAuthn L3 §14.6.3): `allAcceptedCredentials` and `currentUserDetails` only ever go to a caller holding a
+ * session for that identity; `unknownCredential` only after a discoverable sign-in whose credential id is not
+ * registered, and it carries nothing but that id.
+ */
+export interface PasskeySignals {
+  unknownCredential?: UnknownCredentialSignal;
+  allAcceptedCredentials?: AllAcceptedCredentialsSignal;
+  currentUserDetails?: CurrentUserDetailsSignal;
+}
+
+/**
+ * The signals about an identity for a caller holding its session: all its passkeys (omitted when it has none: an
+ * empty list would hide every passkey of this user) and its current display name (omitted when it has none).
+ */
+export function identitySignals(config: ResolvedOptions, identity: Identity, passkeys: Passkey[]): PasskeySignals {
+  const rpId = config.rp.id;
+  const userId = identity.userHandle;
+  const name = config.schema.displayName(identity.traits) ?? '';
+  const ids = [...new Set(passkeys.filter((p) => p.identityId === identity.id).map((p) => p.id))];
+  return {
+    ...(ids.length > 0 ? { allAcceptedCredentials: { rpId, userId, allAcceptedCredentialIds: ids } } : {}),
+    ...(name ? { currentUserDetails: { rpId, userId, name, displayName: name } } : {}),
+  };
+}
+
+/** The signal for a discoverable sign-in with a credential id the store does not know: that id, and nothing else. */
+export function unknownCredentialSignals(config: ResolvedOptions, credentialId: string): PasskeySignals {
+  return { unknownCredential: { rpId: config.rp.id, credentialId } };
+}
+
+/** The hidden `passkey_signal` node (group `passkey`) carrying `signals` as JSON; none when there is nothing to say. */
+export function signalNode(signals: PasskeySignals): UiNode | undefined {
+  if (Object.keys(signals).length === 0) return undefined;
+  return inputNode('passkey', 'passkey_signal', 'hidden', { value: JSON.stringify(signals) });
+}
+
+/** `auth.signals(req)`: the session identity's signals (cookie or `X-Session-Token`); `{}` without a session. */
+export async function signalsOf(config: ResolvedOptions, req: Request): Promise<PasskeySignals> {
+  const session = await resolveSession(req);
+  if (!session) return {};
+  const identity = await config.store.getIdentity(session.identityId);
+  if (!identity) return {};
+  return identitySignals(config, identity, await config.store.listPasskeys(identity.id));
+}
