@@ -9,6 +9,9 @@
  * The Signal methods are replaced in the page before webauthn.js loads (`addInitScript`) by recorders; in `real` mode
  * the recorder calls Chromium's own method afterwards, whose effect on the virtual authenticator is checked too.
  *
+ * The basic example (examples/basic) is driven through its own pages too: its home page (auth.signals) and its
+ * settings pages, including an email change saved in its profile form.
+ *
  * Related origins: an https server (self-signed certificate, trusted by its SPKI hash) serves the same app for
  * `example.com` (the RP ID), `example.org` (a related origin) and `example.net` (unlisted), all mapped to 127.0.0.1
  * with `--host-resolver-rules`; Chromium fetches `https://example.com/.well-known/webauthn` itself.
@@ -412,30 +415,27 @@ describe('Signal API in Chromium: webauthn.js passes the server’s passkey_sign
     assert.deepEqual(tab.errors, []);
   });
 
-  test('a display-name change (as a profile method makes it): the next settings page signals the new name', async () => {
+  test('an email change through the profile method on a one-form page: Chromium’s own method renames the passkey', async () => {
+    // The page renders every node in one form (as a UI library may): Save posts method=profile along with the
+    // passkey group's hidden inputs, and the settings page it comes back to signals the new name.
     const tab = await newTab('real');
     const a = await addAuthenticator(tab, 'internal');
     const email = newEmail('before');
     await signUp(tab, base, email);
     const [cred] = await credentialsOn(tab, a);
     assert.equal(cred!.userName, email);
-    const identity = await app.store.findIdentityByIdentifier(email);
-    assert.ok(identity);
-    const changed = newEmail('after');
-    assert.ok(
-      await app.store.updateIdentity(
-        {
-          ...identity,
-          traits: { ...identity.traits, email: changed },
-          identifier: changed,
-          updatedAt: new Date(identity.updatedAt.getTime() + 1),
-        },
-        identity.updatedAt,
-      ),
-    );
-    tab.signals.length = 0;
     await tab.page.goto(`${base}/page/settings`);
     await flowShown(tab, 'settings');
+    await waitFor(
+      () => callsOf(tab, 'signalCurrentUserDetails', '/page/settings').length === 1,
+      'the first settings signals',
+    );
+    const changed = newEmail('after');
+    await tab.page.getByLabel('E-Mail').fill(changed);
+    tab.signals.length = 0;
+    await postSettings(tab, () => tab.page.getByRole('button', { name: 'Save' }).click());
+    await tab.page.locator('[data-message-id="1050001"]').waitFor();
+    assert.equal((await app.store.findIdentityByIdentifier(changed))?.traits.email, changed, 'the profile was saved');
     await waitFor(() => callsOf(tab, 'signalCurrentUserDetails').length === 1, 'signalCurrentUserDetails');
     assert.deepEqual(callsOf(tab, 'signalCurrentUserDetails'), [
       { rpId: 'localhost', userId: cred!.userHandleUrl, name: changed, displayName: changed },
@@ -444,6 +444,7 @@ describe('Signal API in Chromium: webauthn.js passes the server’s passkey_sign
     await until(async () => (await credentialsOn(tab, a))[0]?.userName === changed, 'the authenticator to rename');
     const [renamed] = await credentialsOn(tab, a);
     assert.equal(renamed!.userDisplayName, changed);
+    assert.equal(renamed!.id, cred!.id, 'the same passkey');
     assert.deepEqual(tab.errors, []);
   });
 
@@ -521,7 +522,7 @@ describe('Signal API in Chromium: webauthn.js passes the server’s passkey_sign
 
 // ---- the basic example ---------------------------------------------------------------------------------------------
 
-describe('Signal API in the basic example: its home page renders auth.signals(req)', {
+describe('Signal API in the basic example: its home page (auth.signals) and its settings pages', {
   skip: skipWithoutChromium,
 }, () => {
   let browser: Browser;
@@ -539,19 +540,49 @@ describe('Signal API in the basic example: its home page renders auth.signals(re
     await example?.close();
   });
 
-  test('after sign-up and on every settings page the browser is told the passkeys and the display name', async () => {
-    const tab = await signalTab(browser, 'record');
+  const newTab = async (mode: Mode) => {
+    const tab = await signalTab(browser, mode);
     tabs.push(tab);
-    const a = await addAuthenticator(tab, 'internal');
-    const email = newEmail('example');
+    return tab;
+  };
+
+  /** Sign up on /registration with the tab's authenticator; the example goes on to /verification (a code is sent). */
+  async function signUpInExample(tab: SignalTab, email: string) {
     await tab.page.goto(`${example.url}/registration`);
     await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
     await tab.page.getByLabel('E-Mail').fill(email);
-    // A sign-up goes on to verify the address (a code is on its way); the test goes home from there.
     await Promise.all([
       tab.page.waitForURL(/\/verification\?flow=/),
       tab.page.getByRole('button', { name: 'Sign up with passkey' }).click(),
     ]);
+  }
+
+  /**
+   * On the example's /settings: the email in its profile form (`<form id="profile">`), typed and saved with the
+   * form's own Save button; resolves once the settings page the router sends the browser back to shows "saved".
+   */
+  async function changeEmailInSettings(tab: SignalTab, email: string) {
+    const form = tab.page.locator('form#profile');
+    await form.locator('input[name="traits.email"]').fill(email);
+    const posted = tab.page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.url().includes('/auth/self-service/settings?flow='),
+    );
+    await form.getByRole('button', { name: 'Save' }).click();
+    const answer = await posted;
+    assert.equal(answer.status(), 303);
+    assert.match(answer.headers().location ?? '', /\/settings\?flow=/);
+    // Only the page after the save carries the flow's success message (a fresh flow has none).
+    await tab.page.locator('[data-message-id="1050001"]').waitFor();
+    await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    assert.equal(await tab.page.locator('form#profile input[name="traits.email"]').inputValue(), email);
+  }
+
+  test('after sign-up and on every settings page the browser is told the passkeys and the display name', async () => {
+    const tab = await newTab('record');
+    const a = await addAuthenticator(tab, 'internal');
+    const email = newEmail('example');
+    // A sign-up goes on to verify the address (a code is on its way); the test goes home from there.
+    await signUpInExample(tab, email);
     await tab.page.goto(`${example.url}/`);
     const [cred] = await credentialsOn(tab, a);
     const userId = cred!.userHandleUrl!;
@@ -568,6 +599,71 @@ describe('Signal API in the basic example: its home page renders auth.signals(re
       { rpId: 'localhost', userId, allAcceptedCredentialIds: [cred!.id] },
     ]);
     // Under the example's nonce-only CSP: no violations, no errors.
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('an email change in the settings profile form: the page after Save signals the new name and the full set', async () => {
+    const tab = await newTab('record');
+    const a = await addAuthenticator(tab, 'internal');
+    const email = newEmail('old');
+    await signUpInExample(tab, email);
+    await tab.page.goto(`${example.url}/settings`);
+    const [cred] = await credentialsOn(tab, a);
+    const userId = cred!.userHandleUrl!;
+    const accepted = { rpId: 'localhost', userId, allAcceptedCredentialIds: [cred!.id] };
+    await waitFor(() => callsOf(tab, 'signalCurrentUserDetails', '/settings').length === 1, 'the settings signals');
+    assert.deepEqual(callsOf(tab, 'signalCurrentUserDetails', '/settings'), [
+      { rpId: 'localhost', userId, name: email, displayName: email },
+    ]);
+    assert.equal(callsOf(tab, 'signalAllAcceptedCredentials', '/settings').length, 1);
+
+    const changed = newEmail('new');
+    tab.signals.length = 0;
+    await changeEmailInSettings(tab, changed);
+    await waitFor(
+      () =>
+        callsOf(tab, 'signalCurrentUserDetails').length === 1 &&
+        callsOf(tab, 'signalAllAcceptedCredentials').length === 1,
+      'the signals after the save',
+    );
+    assert.deepEqual(callsOf(tab, 'signalCurrentUserDetails', '/settings'), [
+      { rpId: 'localhost', userId, name: changed, displayName: changed },
+    ]);
+    assert.deepEqual(callsOf(tab, 'signalAllAcceptedCredentials', '/settings'), [accepted]);
+    assert.deepEqual(callsOf(tab, 'signalUnknownCredential'), []);
+    assert.equal(tab.signals.length, 2, 'nothing else was signalled');
+
+    // The home page (auth.signals(req)) says the same from now on.
+    tab.signals.length = 0;
+    await tab.page.goto(`${example.url}/`);
+    assert.equal(await tab.page.locator('#whoami strong').textContent(), changed);
+    await waitFor(() => callsOf(tab, 'signalCurrentUserDetails', '/').length === 1, 'the home page signals');
+    assert.deepEqual(callsOf(tab, 'signalCurrentUserDetails', '/'), [
+      { rpId: 'localhost', userId, name: changed, displayName: changed },
+    ]);
+    assert.deepEqual(callsOf(tab, 'signalAllAcceptedCredentials', '/'), [accepted]);
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('an email change in the settings profile form, with Chromium’s own Signal API: the passkey is renamed', async () => {
+    const tab = await newTab('real');
+    const a = await addAuthenticator(tab, 'internal');
+    const email = newEmail('old');
+    await signUpInExample(tab, email);
+    await tab.page.goto(`${example.url}/settings`);
+    const [cred] = await credentialsOn(tab, a);
+    assert.equal(cred!.userName, email, 'created with the old name');
+    await waitFor(() => callsOf(tab, 'signalCurrentUserDetails', '/settings').length === 1, 'the settings signals');
+
+    const changed = newEmail('new');
+    await changeEmailInSettings(tab, changed);
+    // Chromium's own signalCurrentUserDetails renames the passkey on the (virtual) authenticator.
+    await until(async () => (await credentialsOn(tab, a))[0]?.userName === changed, 'the authenticator to rename');
+    const credentials = await credentialsOn(tab, a);
+    assert.equal(credentials.length, 1, 'renamed, not replaced');
+    assert.equal(credentials[0]!.id, cred!.id);
+    assert.equal(credentials[0]!.userHandleUrl, cred!.userHandleUrl);
+    assert.equal(credentials[0]!.userDisplayName, changed);
     assert.deepEqual(tab.errors, []);
   });
 });
