@@ -185,6 +185,20 @@ export const median = (values: number[]) => {
 export const spread = (values: number[], format: (n: number) => string = fmt.int) =>
   `${format(median(values))} (${format(Math.min(...values))}..${format(Math.max(...values))})`;
 
+/**
+ * CPU time (ms) the app's thread (this process's main thread) has used, from /proc (Linux; NaN elsewhere), 10 ms
+ * resolution. Unlike throughput, CPU time per operation hardly moves when other processes load the machine.
+ */
+export function appThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in USER_HZ (100/s) ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

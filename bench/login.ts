@@ -11,6 +11,7 @@
 
 import { startHandWritten } from './handwritten.js';
 import {
+  appThreadCpuMs,
   emitResult,
   fmt,
   Interference,
@@ -31,6 +32,8 @@ type Kind = 'signin' | 'register';
 interface Measured {
   opsPerSec: number;
   reqPerSec: number;
+  /** App-thread CPU time per operation, µs. */
+  cpuPerOp: number;
   other: number;
   result: LoadResult;
 }
@@ -47,6 +50,7 @@ export async function benchLogin(seconds: number, rounds: number, concurrency: n
   const runner = new LoadRunner();
   const measure = async (app: App, kind: Kind, clients: number, ms: number): Promise<Measured> => {
     const interference = new Interference();
+    const cpu0 = appThreadCpuMs();
     const result = await runner.run({
       kind,
       app,
@@ -56,6 +60,7 @@ export async function benchLogin(seconds: number, rounds: number, concurrency: n
     });
     const elapsed = result.elapsedMs / 1000;
     return {
+      cpuPerOp: ((appThreadCpuMs() - cpu0) * 1000) / Math.max(1, result.ops),
       opsPerSec: result.ops / elapsed,
       reqPerSec: result.requests / elapsed,
       other: interference.otherShare(),
@@ -108,6 +113,9 @@ export async function benchLogin(seconds: number, rounds: number, concurrency: n
       reqPerSec: median(runs.map((r) => r.reqPerSec)),
       ratio: median(ratios(runs, baseline)),
       ratios: ratios(runs, baseline),
+      cpuPerOp: median(runs.map((r) => r.cpuPerOp)),
+      /** Median over the rounds of (the baseline's CPU per operation ÷ this one's): above 1, cheaper than it. */
+      cpuRatio: median(runs.map((r, round) => (baseline[round]?.cpuPerOp ?? Number.NaN) / r.cpuPerOp)),
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       errors: runs.reduce((n, r) => n + r.result.errors, 0),
@@ -141,7 +149,9 @@ export async function benchLogin(seconds: number, rounds: number, concurrency: n
       'HTTP req/s',
       'p50 ms',
       'p99 ms',
-      'vs hand-written',
+      'vs hand-written (per round)',
+      'app CPU/op',
+      'CPU vs hand',
       'errors',
       'other CPU',
     ],
@@ -152,6 +162,8 @@ export async function benchLogin(seconds: number, rounds: number, concurrency: n
       fmt.ms(r.p50),
       fmt.ms(r.p99),
       r.app === 'hand' ? '1.00x' : `${fmt.ratio(r.ratio)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')})`,
+      `${fmt.int(r.cpuPerOp)} µs`,
+      fmt.ratio(r.cpuRatio),
       r.errors,
       `${(r.otherCpu * 100).toFixed(0)}%`,
     ]),
@@ -187,7 +199,7 @@ export async function benchLogin(seconds: number, rounds: number, concurrency: n
     ]),
   );
   console.log(
-    'ops: one complete ceremony (2 HTTP requests); latency in ms; other CPU: other processes, share of all cores',
+    "ops: one complete ceremony (2 HTTP requests); latency in ms; app CPU/op: CPU time of the apps' thread per ceremony (CPU vs hand: the hand-written app's ÷ this one's, above 1 is cheaper); other CPU: other processes, share of all cores",
   );
   for (const row of rows) for (const sample of row.errorSamples) console.log(`  error in ${row.name}: ${sample}`);
   const signin = rows[1] as (typeof rows)[number];
