@@ -187,14 +187,9 @@ const mutatedArb = fc.record({
     { weight: 20, arbitrary: fc.constant<'plain'>('plain') },
     {
       weight: 1,
-      arbitrary: fc.constantFrom<'alg-35' | 'alg-absent' | 'alg-text' | 'short-x' | 'kty-4' | 'not-a-map'>(
-        'alg-35',
-        'alg-absent',
-        'alg-text',
-        'short-x',
-        'kty-4',
-        'not-a-map',
-      ),
+      arbitrary: fc.constantFrom<
+        'alg-35' | 'alg-absent' | 'alg-text' | 'short-x' | 'kty-4' | 'not-a-map' | 'flip-x' | 'x-ff' | 'crv-text'
+      >('alg-35', 'alg-absent', 'alg-text', 'short-x', 'kty-4', 'not-a-map', 'flip-x', 'x-ff', 'crv-text'),
     },
   ),
   trailing: fc.oneof({ weight: 30, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
@@ -258,6 +253,19 @@ function coseOf(c: Case, key: TestKey): Uint8Array {
       break;
     case 'kty-4':
       cose.set(1, 4);
+      break;
+    case 'flip-x': {
+      // Off the curve (or, for RSA and Ed25519 keys, another key).
+      const x = new Uint8Array(cose.get(-2) as Uint8Array);
+      x[x.length - 1] = (x[x.length - 1] as number) ^ 1;
+      cose.set(-2, x);
+      break;
+    }
+    case 'x-ff':
+      cose.set(-2, new Uint8Array((cose.get(-2) as Uint8Array).length).fill(0xff));
+      break;
+    case 'crv-text':
+      cose.set(-1, '1');
       break;
     case 'not-a-map':
       return encodeCbor([1, 2, 3]);
@@ -376,5 +384,26 @@ describe('lean registration path vs @simplewebauthn/server (differential)', () =
     );
     assert.ok(accepted > RUNS * 0.15, `only ${accepted} accepted`);
     assert.ok(RUNS - accepted > RUNS * 0.2, 'too few refused');
+  });
+
+  // Both paths share the public key check, which the property above cannot judge: its own cases.
+  it('refuses an ES256 public key off the curve, and keeps one on it', async () => {
+    const base = clean(fc.sample(mutatedArb, { seed: SEED, numRuns: 1 })[0] as Case);
+    for (const key of ['ES256'] as const) {
+      const ok = build({ ...base, key, cose: 'plain' });
+      const accepted = await decide(() => verifyRegistration(ok.config, ok.response, base.expected));
+      assert.equal(accepted.accepted, true, `${key}: ${show(accepted)}`);
+      for (const cose of ['flip-x', 'x-ff'] as const) {
+        const { response, config } = build({ ...base, key, cose });
+        for (const run of [verifyRegistration, verifyRegistrationWithSimpleWebAuthn]) {
+          const decision = await decide(() => run(config, response, base.expected));
+          assert.deepEqual(
+            decision,
+            { accepted: false, reason: "The passkey's public key is malformed." },
+            `${key} ${cose}`,
+          );
+        }
+      }
+    }
   });
 });
