@@ -239,7 +239,7 @@ export function verifyRegistration(
   try {
     parsed = parseAuthenticatorData(attestation.get('authData') as Uint8Array<ArrayBuffer>);
   } catch (error) {
-    throw new CeremonyError(describeError(error));
+    throw new CeremonyError(describe(error));
   }
   const { aaguid, rpIdHash, flags, credentialID, counter, credentialPublicKey } = parsed;
   if (!rpIdHashOf(config.rp.id).equals(rpIdHash)) refuse('Unexpected RP ID hash');
@@ -254,7 +254,7 @@ export function verifyRegistration(
   try {
     cose = decodeCredentialPublicKey(credentialPublicKey);
   } catch (error) {
-    throw new CeremonyError(describeError(error));
+    throw new CeremonyError(describe(error));
   }
   if (!(cose instanceof Map)) refuse('decodedPublicKey.get is not a function');
   const alg = cose.get(3) as unknown;
@@ -310,7 +310,7 @@ export async function verifyRegistrationWithSimpleWebAuthn(
       supportedAlgorithmIDs: ALGORITHMS,
     });
   } catch (error) {
-    throw new CeremonyError(describeError(error));
+    throw new CeremonyError(describe(error));
   }
   const info = result.registrationInfo;
   if (!result.verified || !info) throw new CeremonyError('The passkey could not be verified.');
@@ -342,7 +342,7 @@ export function allowedOrigins(config: ResolvedOptions): string[] {
  * Verify an assertion (https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion) as `parseCredential` returns it.
  *
  * Every check `verifyAuthenticationResponse` of @simplewebauthn/server makes, in its order and with the reasons
- * {@link describeError} gives its errors, but synchronously: the public key is parsed once per credential into a
+ * {@link describe} gives its errors, but synchronously: the public key is parsed once per credential into a
  * `KeyObject` (a bounded cache, {@link credentialKey}), hashing and the signature check use node:crypto. The inputs no
  * authenticator produces (an ECDSA signature that is not plain DER, a public key of an odd shape) are handed to
  * SimpleWebAuthn's own `verifySignature`, so that they are judged exactly as before; only then is the answer a promise.
@@ -359,7 +359,7 @@ export function verifyAuthentication(
   storedSignCount = 0,
 ): VerifiedAuthentication | Promise<VerifiedAuthentication> {
   const { bytes: clientDataBytes, value: clientData } = checkSameOriginCeremony(response.response.clientDataJSON);
-  // From here on, SimpleWebAuthn's checks in its order, with its messages (mapped by describeError()).
+  // From here on, SimpleWebAuthn's checks in its order, with its messages (mapped by describe()).
   if (!response.id) refuse('Missing credential ID');
   if (response.id !== response.rawId) refuse('Credential ID was not base64url-encoded');
   if (response.type !== 'public-key') refuse(`Unexpected credential type ${response.type}, expected "public-key"`);
@@ -403,7 +403,7 @@ export function verifyAuthentication(
     try {
       counter = parseAuthenticatorData(new Uint8Array(authData)).counter;
     } catch (error) {
-      throw new CeremonyError(describeError(error));
+      throw new CeremonyError(describe(error));
     }
   } else {
     if (authData.length > 37) refuse('Leftover bytes detected while parsing authenticator data');
@@ -441,7 +441,7 @@ export function verifyAuthentication(
       credentialPublicKey: new Uint8Array(key.bytes),
     });
   } catch (error) {
-    throw new CeremonyError(describeError(error));
+    throw new CeremonyError(describe(error));
   }
   return pending.then(
     (verified) => {
@@ -449,7 +449,7 @@ export function verifyAuthentication(
       return result;
     },
     (error: unknown) => {
-      throw new CeremonyError(describeError(error));
+      throw new CeremonyError(describe(error));
     },
   );
 }
@@ -464,14 +464,14 @@ const FLAG_AT = 0x40;
 const FLAG_ED = 0x80;
 const TOKEN_BINDING_STATUSES: unknown[] = ['present', 'supported', 'notSupported'];
 
-/** Refuse with the reason describeError() gives SimpleWebAuthn's error of the same check. */
+/** Refuse with the reason describe() gives SimpleWebAuthn's error of the same check. */
 function refuse(message: string): never {
-  throw new CeremonyError(describeError(new Error(message)));
+  throw new CeremonyError(describe(new Error(message)));
 }
 
 /** A field SimpleWebAuthn's `isoBase64URL.isBase64URL` accepts (padding ignored); otherwise refused with `invalid`. */
 function base64Url(value: unknown, invalid: string): string {
-  // Not a string: SimpleWebAuthn fails with a TypeError there, which describeError() reports as a generic failure.
+  // Not a string: SimpleWebAuthn fails with a TypeError there, which describe() reports as a generic failure.
   if (typeof value !== 'string') refuse('Credential response field is not a string');
   if (!/^[-A-Za-z0-9_]*$/.test(value.replace(/=/g, ''))) refuse(invalid);
   return value;
@@ -549,16 +549,16 @@ function parseCredentialKey(publicKey: Uint8Array): CredentialKey {
   try {
     cose = decodeCredentialPublicKey(new Uint8Array(bytes));
   } catch (error) {
-    return { bytes, refusal: describeError(error) };
+    return { bytes, refusal: describe(error) };
   }
   // SimpleWebAuthn reads `.get(alg)` from the decoded value: anything but a map fails there with a TypeError.
   if (!(cose instanceof Map))
-    return { bytes, refusal: describeError(new TypeError('decodedPublicKey.get is not a function')) };
+    return { bytes, refusal: describe(new TypeError('decodedPublicKey.get is not a function')) };
   const alg = cose.get(3) as unknown;
   if (typeof alg !== 'number')
-    return { bytes, refusal: describeError(new Error('Credential public key was missing numeric alg')) };
+    return { bytes, refusal: describe(new Error('Credential public key was missing numeric alg')) };
   if (ML_DSA.has(alg) && !SettingsService.runtimeSupportsPQC()) {
-    return { bytes, refusal: describeError(new PQCNotSupportedError(alg)) };
+    return { bytes, refusal: describe(new PQCNotSupportedError(alg)) };
   }
   const fast = fastKey(cose, alg);
   return fast ? { bytes, fast } : { bytes };
@@ -657,7 +657,7 @@ function derSignature(sig: Uint8Array): [Uint8Array, Uint8Array] | undefined {
 }
 
 /** Map SimpleWebAuthn's error texts onto reasons of our own; never forward library text verbatim. */
-export function describeError(error: unknown): string {
+function describe(error: unknown): string {
   const text = error instanceof Error ? error.message : '';
   if (/origin/i.test(text)) return 'The passkey response comes from an origin that is not allowed.';
   if (/challenge/i.test(text)) return "The passkey response does not answer this flow's challenge.";
@@ -669,6 +669,9 @@ export function describeError(error: unknown): string {
   if (/algorithm/i.test(text)) return 'The passkey uses an unsupported algorithm.';
   return 'The passkey response could not be verified.';
 }
+
+/** {@link describe}, for the differential tests' reference verifiers. */
+export const describeError = describe;
 
 /**
  * Ceremonies run in the app's own pages, never in a cross-origin iframe (clientData `crossOrigin`, WebAuthn §5.8.1):
