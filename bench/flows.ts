@@ -14,6 +14,7 @@ import {
   type LoadResult,
   LoadRunner,
   machineLine,
+  median,
   numberArg,
   percentile,
   printTable,
@@ -51,12 +52,6 @@ async function verifyFloor(ms: number): Promise<{ sync: number; webcrypto: numbe
   }
   return { sync, webcrypto: n / ((performance.now() - start) / 1000) };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 interface Row {
   name: string;

@@ -7,22 +7,23 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import express from 'express';
 import session from 'express-session';
-import { MemoryStore, type PasskeysOptions, passkeys } from '../src/index.js';
+import { MemoryStore, type PasskeysOptions, passkeys, type Store } from '../src/index.js';
 
 export const ORIGIN = 'http://localhost:3000';
 export const RP = { id: 'localhost', displayName: 'Bench App', origins: [ORIGIN] };
 
 /** A running app: express-session (its MemoryStore) in front of the passkeys router at `/auth` and a trivial route. */
-export interface BenchServer {
+export interface BenchServer<S extends Store = MemoryStore> {
   base: string;
-  store: MemoryStore;
+  store: S;
   sessionStore: session.MemoryStore;
   close(): Promise<void>;
 }
 
-export interface ServerOptions {
+export interface ServerOptions<S extends Store = MemoryStore> {
   passkeys?: Partial<PasskeysOptions>;
-  store?: MemoryStore;
+  /** The passkeys store; default a new `MemoryStore`. */
+  store?: S;
   /**
    * express-session's `saveUninitialized` for the whole app. `false` (the library's recommendation): anonymous
    * requests get no session. `true`: every request without a cookie gets a session in the store (the baseline of
@@ -35,8 +36,8 @@ export interface ServerOptions {
  * Start the app on 127.0.0.1 (a free port). Routes: `/auth/*` (passkeys), `GET /baseline` (`res.json({ ok: true })`),
  * both behind the same express-session middleware.
  */
-export async function startServer(opts: ServerOptions = {}): Promise<BenchServer> {
-  const store = opts.store ?? new MemoryStore();
+export async function startServer<S extends Store = MemoryStore>(opts: ServerOptions<S> = {}): Promise<BenchServer<S>> {
+  const store = opts.store ?? (new MemoryStore() as unknown as S);
   const sessionStore = new session.MemoryStore();
   const app = express();
   app.disable('x-powered-by');
@@ -85,7 +86,11 @@ export type LoadJob =
       /** Keep cookies per virtual client (a returning browser) or send none (a new visitor every request). */
       cookies: boolean;
     }
-  | { kind: 'signin'; base: string; concurrency: number; durationMs: number };
+  /**
+   * Complete sign-ins (init, assertion, submit) or registrations, again and again for `durationMs`, through the router
+   * at `/auth` (`app: 'router'`, the default) or the hand-written app of bench/handwritten.ts (`app: 'hand'`).
+   */
+  | { kind: 'signin' | 'register'; app?: 'router' | 'hand'; base: string; concurrency: number; durationMs: number };
 
 export interface LoadResult {
   /** Completed operations (a request, or a whole sign-in: init + POST). */
@@ -166,6 +171,31 @@ export class Interference {
     const wallMs = performance.now() - this.#t0;
     const other = end.busyMs - this.#start.busyMs - (end.ownMs - this.#start.ownMs);
     return Math.max(0, other) / (wallMs * os.cpus().length);
+  }
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** `median (min..max)` of per-round figures. */
+export const spread = (values: number[], format: (n: number) => string = fmt.int) =>
+  `${format(median(values))} (${format(Math.min(...values))}..${format(Math.max(...values))})`;
+
+/**
+ * CPU time (ms) the app's thread (this process's main thread) has used, from /proc (Linux; NaN elsewhere), 10 ms
+ * resolution. Unlike throughput, CPU time per operation hardly moves when other processes load the machine.
+ */
+export function appThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in USER_HZ (100/s) ticks
+  } catch {
+    return Number.NaN;
   }
 }
 

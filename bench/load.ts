@@ -95,12 +95,16 @@ async function getClient(jar: Jar | null, path: string, deadline: number, remain
   }
 }
 
-/** Register one identity through the API a browser uses; returns its authenticator. Not timed. */
-async function register(jar: Jar, index: number): Promise<SoftwareAuthenticator> {
+/**
+ * Register one identity through the router's API, as a browser does (flow init as JSON, `passkey_register` posted as
+ * JSON); returns its authenticator, or an error text.
+ */
+async function registerRouter(jar: Jar, index: number): Promise<SoftwareAuthenticator | string> {
   const authenticator = new SoftwareAuthenticator({ alg: -7 });
   const init = await call('GET', '/auth/self-service/registration/browser', { ...JSON_HEADERS, ...jar.header() });
+  result.requests++;
   jar.take(init.setCookies);
-  if (init.status !== 200) throw new Error(`registration init: ${init.status} ${init.body}`);
+  if (init.status !== 200) return `registration init: ${init.status} ${init.body}`;
   const flow = JSON.parse(init.body) as FlowJson;
   const data = JSON.parse(nodeValue(flow, 'passkey_create_data'));
   const credential = authenticator.create(data.credentialOptions.publicKey, { origin: ORIGIN });
@@ -116,41 +120,86 @@ async function register(jar: Jar, index: number): Promise<SoftwareAuthenticator>
     { ...JSON_HEADERS, 'content-type': 'application/json', ...jar.header() },
     body,
   );
-  if (done.status !== 200) throw new Error(`registration submit: ${done.status} ${done.body}`);
-  return authenticator;
+  result.requests++;
+  jar.take(done.setCookies);
+  return done.status === 200 ? authenticator : `registration submit: ${done.status} ${done.body}`;
 }
 
-/** Sign in again and again: init (JSON), an assertion from the software authenticator, POST; then forget the session. */
-async function signInClient(jar: Jar, authenticator: SoftwareAuthenticator, deadline: number) {
+/** The same with the hand-written app (bench/handwritten.ts): its options as JSON, the credential posted as JSON. */
+async function registerHand(jar: Jar, index: number): Promise<SoftwareAuthenticator | string> {
+  const authenticator = new SoftwareAuthenticator({ alg: -7 });
+  const username = `bench${index}-${randomUUID()}@example.com`;
+  const init = await call('GET', `/register/options?username=${encodeURIComponent(username)}`, {
+    ...JSON_HEADERS,
+    ...jar.header(),
+  });
+  result.requests++;
+  jar.take(init.setCookies);
+  if (init.status !== 200) return `registration options: ${init.status} ${init.body}`;
+  const credential = authenticator.create(JSON.parse(init.body), { origin: ORIGIN });
+  const done = await call(
+    'POST',
+    '/register/verify',
+    { ...JSON_HEADERS, 'content-type': 'application/json', ...jar.header() },
+    JSON.stringify(credential),
+  );
+  result.requests++;
+  jar.take(done.setCookies);
+  return done.status === 200 ? authenticator : `registration verify: ${done.status} ${done.body}`;
+}
+
+/** One sign-in through the router: init (JSON), an assertion from the software authenticator, POST. */
+async function signInRouter(jar: Jar, authenticator: SoftwareAuthenticator): Promise<string | undefined> {
+  const init = await call('GET', '/auth/self-service/login/browser', { ...JSON_HEADERS, ...jar.header() });
+  result.requests++;
+  jar.take(init.setCookies);
+  if (init.status !== 200) return `login init: ${init.status} ${init.body}`;
+  const flow = JSON.parse(init.body) as FlowJson;
+  const options = JSON.parse(nodeValue(flow, 'passkey_challenge')).publicKey;
+  const assertion = authenticator.get(options, { origin: ORIGIN });
+  const body = JSON.stringify({
+    method: 'passkey',
+    csrf_token: nodeValue(flow, 'csrf_token'),
+    passkey_login: JSON.stringify(assertion),
+  });
+  const done = await call(
+    'POST',
+    pathOf(flow.ui.action),
+    { ...JSON_HEADERS, 'content-type': 'application/json', ...jar.header() },
+    body,
+  );
+  result.requests++;
+  jar.take(done.setCookies);
+  return done.status === 200 ? undefined : `login submit: ${done.status} ${done.body}`;
+}
+
+/** One sign-in with the hand-written app: its options, an assertion, POST. */
+async function signInHand(jar: Jar, authenticator: SoftwareAuthenticator): Promise<string | undefined> {
+  const init = await call('GET', '/login/options', { ...JSON_HEADERS, ...jar.header() });
+  result.requests++;
+  jar.take(init.setCookies);
+  if (init.status !== 200) return `login options: ${init.status} ${init.body}`;
+  const assertion = authenticator.get(JSON.parse(init.body), { origin: ORIGIN });
+  const done = await call(
+    'POST',
+    '/login/verify',
+    { ...JSON_HEADERS, 'content-type': 'application/json', ...jar.header() },
+    JSON.stringify(assertion),
+  );
+  result.requests++;
+  jar.take(done.setCookies);
+  return done.status === 200 ? undefined : `login verify: ${done.status} ${done.body}`;
+}
+
+/** Run `op` again and again until the deadline, timing each; the session cookie is dropped after each (a new visitor). */
+async function loop(jar: Jar, deadline: number, op: () => Promise<string | undefined>) {
   while (performance.now() < deadline) {
     const t0 = performance.now();
-    const init = await call('GET', '/auth/self-service/login/browser', { ...JSON_HEADERS, ...jar.header() });
-    result.requests++;
-    jar.take(init.setCookies);
-    if (init.status !== 200) {
-      fail(`login init: ${init.status} ${init.body}`);
-      continue;
-    }
-    const flow = JSON.parse(init.body) as FlowJson;
-    const options = JSON.parse(nodeValue(flow, 'passkey_challenge')).publicKey;
-    const assertion = authenticator.get(options, { origin: ORIGIN });
-    const body = JSON.stringify({
-      method: 'passkey',
-      csrf_token: nodeValue(flow, 'csrf_token'),
-      passkey_login: JSON.stringify(assertion),
-    });
-    const done = await call(
-      'POST',
-      pathOf(flow.ui.action),
-      { ...JSON_HEADERS, 'content-type': 'application/json', ...jar.header() },
-      body,
-    );
+    const error = await op();
     const t1 = performance.now();
-    result.requests++;
-    jar.take(done.setCookies);
     // A new visitor each time: without this the next init would answer "session already available".
     jar.cookies.delete('sid');
-    if (done.status !== 200) fail(`login submit: ${done.status} ${done.body}`);
+    if (error !== undefined) fail(error);
     else {
       result.ops++;
       result.latencies.push(t1 - t0);
@@ -169,19 +218,36 @@ async function run(job: LoadJob): Promise<LoadResult> {
     start = performance.now();
     const deadline = job.durationMs === undefined ? Number.POSITIVE_INFINITY : start + job.durationMs;
     await Promise.all(clients.map(() => getClient(job.cookies ? new Jar() : null, job.path, deadline, remaining)));
+  } else if (job.kind === 'register') {
+    const register = job.app === 'hand' ? registerHand : registerRouter;
+    start = performance.now();
+    const deadline = start + job.durationMs;
+    await Promise.all(
+      clients.map((i) => {
+        const jar = new Jar();
+        return loop(jar, deadline, async () => {
+          const outcome = await register(jar, i);
+          return typeof outcome === 'string' ? outcome : undefined;
+        });
+      }),
+    );
   } else {
     // One identity and passkey per virtual client, so each passkey's sign count only ever goes up. Not timed.
+    const register = job.app === 'hand' ? registerHand : registerRouter;
+    const signIn = job.app === 'hand' ? signInHand : signInRouter;
     const users = await Promise.all(
       clients.map(async (i) => {
         const jar = new Jar();
         const authenticator = await register(jar, i);
+        if (typeof authenticator === 'string') throw new Error(authenticator);
         jar.cookies.delete('sid');
         return { jar, authenticator };
       }),
     );
+    result.requests = 0;
     start = performance.now();
     const deadline = start + job.durationMs;
-    await Promise.all(users.map((u) => signInClient(u.jar, u.authenticator, deadline)));
+    await Promise.all(users.map((u) => loop(u.jar, deadline, () => signIn(u.jar, u.authenticator))));
   }
   result.elapsedMs = performance.now() - start;
   agent.destroy();

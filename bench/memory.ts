@@ -1,10 +1,11 @@
 // Memory per abandoned anonymous login flow, against one express-session session per request, and the flow sweep.
 //
-//   node --expose-gc --import tsx bench/memory.ts [--count 200000] [--sweep-count 50000] [--concurrency 16]
+//   node --expose-gc --import tsx bench/memory.ts [--count 200000] [--sweep-count 100000] [--concurrency 16]
 //
 // Every flow is created through the router over real HTTP (the load runs in a worker thread, whose heap is its own;
 // the figures are the app thread's V8 heap after full GCs). Figures are printed, never asserted.
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '../src/index.js';
 import {
@@ -111,34 +112,44 @@ export async function benchMemory(count: number, sweepCount: number, concurrency
   };
   const sessions = await measureSessions();
 
-  // 3. The sweep: flows that live 1 s, then the clock moves past their 2 h retention and the next requests sweep.
+  // 3. The sweep: a flood of abandoned inits whose flows live 1 s; then the clock moves past their 2 h retention and
+  //    no request arrives: the store's own timer must free them within 5 s, in chunks of a few ms.
   const realNow = Date.now;
-  const sweepServer = await startServer({ passkeys: { lifespans: { flow: '1s', ceremony: '1s' } } });
-  await runner.run({
-    kind: 'get',
-    base: sweepServer.base,
-    path: LOGIN_INIT,
-    concurrency,
-    count: sweepCount,
-    cookies: false,
+  const sweepServer = await startServer({
+    store: new MemoryStore({ maxFlows: 10 * sweepCount }),
+    passkeys: { lifespans: { flow: '1s', ceremony: '1s' } },
   });
-  const sweepBefore = { heap: await settledHeap(), flows: sweepServer.store.flowCount };
-  const offset = 2 * 3600_000 + 61_000;
+  const init = { kind: 'get', base: sweepServer.base, path: LOGIN_INIT, concurrency, cookies: false } as const;
+  await runner.run({ ...init, count: 2000 }); // warm-up
+  await sleep(100);
+  sweepServer.store.sweep(); // nothing left from the warm-up but what is still inside retention
+  const beforeFlood = { heap: await settledHeap(), flows: sweepServer.store.flowCount };
+  await runner.run({ ...init, count: sweepCount });
+  const peak = { heap: await settledHeap(), flows: sweepServer.store.flowCount };
+  // The event loop's delay over 5 s with nothing to sweep yet (the baseline), then over the 5 s of the sweep.
+  const idle = monitorEventLoopDelay({ resolution: 1 });
+  idle.enable();
+  await sleep(5000);
+  idle.disable();
+  const offset = 2 * 3600_000 + 7000;
   Date.now = () => realNow() + offset;
-  const followUps = 1000;
-  await runner.run({
-    kind: 'get',
-    base: sweepServer.base,
-    path: LOGIN_INIT,
-    concurrency,
-    count: followUps,
-    cookies: false,
-  });
-  const sweepAfter = { heap: await settledHeap(), flows: sweepServer.store.flowCount };
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const moved = performance.now();
+  let freedAfterMs = Number.NaN;
+  while (performance.now() - moved < 5000) {
+    await sleep(50);
+    if (Number.isNaN(freedAfterMs) && sweepServer.store.flowCount === 0) freedAfterMs = performance.now() - moved;
+  }
+  delay.disable();
+  const flowsAt5s = sweepServer.store.flowCount;
+  const after = { heap: await settledHeap(), flows: flowsAt5s };
   const explicit = sweepServer.store.sweep();
   Date.now = realNow;
   await sweepServer.close();
   await runner.close();
+  const delays = (h: typeof delay) => ({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, meanMs: h.mean / 1e6 });
+  const loopDelay = { sweeping: delays(delay), idle: delays(idle) };
 
   console.log();
   printTable(
@@ -157,28 +168,30 @@ export async function benchMemory(count: number, sweepCount: number, concurrency
   console.log(`(sessions created while creating flows: ${sessionsWithFlows}; the flow inits leave no session behind)`);
   console.log();
   console.log(
-    `sweep: ${fmt.int(sweepCount)} flows with lifespans.flow = 1s; Date.now moved ${offset / 1000} s ahead; then ${followUps} more inits`,
+    `sweep: a flood of ${fmt.int(sweepCount)} abandoned inits (lifespans.flow = 1s), then Date.now moved ${offset / 1000} s ahead (past the 2 h retention) and no request for 5 s`,
   );
   printTable(
-    ['', 'flows held', 'heap'],
+    ['', 'flows held', 'heap after full GC'],
     [
-      ['before (expired, inside the 2 h retention)', fmt.int(sweepBefore.flows), fmt.mib(sweepBefore.heap)],
-      [
-        `after ${followUps} inits (lazy sweep, 256 flows per operation)`,
-        fmt.int(sweepAfter.flows),
-        fmt.mib(sweepAfter.heap),
-      ],
+      ['before the flood', fmt.int(beforeFlood.flows), fmt.mib(beforeFlood.heap)],
+      ['at the peak', fmt.int(peak.flows), fmt.mib(peak.heap)],
+      ['5 s after the clock passed retention (no request)', fmt.int(after.flows), fmt.mib(after.heap)],
     ],
   );
   console.log(
-    `released: ${fmt.mib(sweepBefore.heap - sweepAfter.heap)}; store.sweep() afterwards dropped ${explicit} more`,
+    `released: ${fmt.mib(peak.heap - after.heap)} of the flood's ${fmt.mib(peak.heap - beforeFlood.heap)}; all flows gone ${Number.isNaN(freedAfterMs) ? 'not within 5 s' : `${(freedAfterMs / 1000).toFixed(2)} s after the clock passed retention`}; store.sweep() afterwards dropped ${explicit} more`,
+  );
+  const show = (d: { maxMs: number; p99Ms: number; meanMs: number }) =>
+    `max ${d.maxMs.toFixed(1)} ms, p99 ${d.p99Ms.toFixed(1)} ms, mean ${d.meanMs.toFixed(1)} ms`;
+  console.log(
+    `event-loop delay (1 ms resolution) during those 5 s: ${show(loopDelay.sweeping)}; during 5 s before, with nothing to sweep: ${show(loopDelay.idle)}`,
   );
   return {
     count,
     concurrency,
     flows,
     sessions,
-    sweep: { count: sweepCount, followUps, before: sweepBefore, after: sweepAfter, explicit },
+    sweep: { count: sweepCount, before: beforeFlood, peak, after, freedAfterMs, loopDelay, explicit },
     machine: machineLine(),
   };
 }
@@ -186,7 +199,7 @@ export async function benchMemory(count: number, sweepCount: number, concurrency
 if (process.argv[1]?.endsWith('bench/memory.ts')) {
   const data = await benchMemory(
     numberArg('count', 'BENCH_COUNT', 200_000),
-    numberArg('sweep-count', 'BENCH_SWEEP_COUNT', 50_000),
+    numberArg('sweep-count', 'BENCH_SWEEP_COUNT', 100_000),
     numberArg('concurrency', 'BENCH_CONCURRENCY', 16),
   );
   emitResult('memory', data);

@@ -5,10 +5,34 @@ import type { Request, Response } from 'express';
 import { HttpError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
+/** Per request, what Express recomputes on every read and a request asks for several times. */
+interface Memo {
+  /** `req.baseUrl` the base URL below was computed for (it changes as the request goes through routers). */
+  mount?: string;
+  base?: string;
+  query?: Record<string, unknown>;
+  jsonBody?: boolean;
+}
+const memos = new WeakMap<Request, Memo>();
+
+function memoOf(req: Request): Memo {
+  let memo = memos.get(req);
+  if (!memo) {
+    memo = {};
+    memos.set(req, memo);
+  }
+  return memo;
+}
+
 /** Absolute URL of the mount path: `urls.publicBase`, or the request's protocol, host and `req.baseUrl`. */
 export function baseUrl(req: Request, config: ResolvedOptions): string {
   if (config.urls.publicBase) return config.urls.publicBase;
-  return `${req.protocol}://${hostOf(req)}${req.baseUrl}`;
+  const memo = memoOf(req);
+  if (memo.base === undefined || memo.mount !== req.baseUrl) {
+    memo.mount = req.baseUrl;
+    memo.base = `${req.protocol}://${hostOf(req)}${req.baseUrl}`;
+  }
+  return memo.base;
 }
 
 /**
@@ -47,12 +71,21 @@ export function acceptsJson(req: Request): boolean {
 
 /** A submit answers JSON when its body is JSON or it accepts JSON; a form post gets redirects. */
 export function isJsonSubmit(req: Request): boolean {
-  return Boolean(req.is('application/json')) || acceptsJson(req);
+  const memo = memoOf(req);
+  memo.jsonBody ??= Boolean(req.is('application/json'));
+  return memo.jsonBody || acceptsJson(req);
+}
+
+/** The parsed query string (Express 5 parses it again at every read of `req.query`). */
+export function queryParams(req: Request): Record<string, unknown> {
+  const memo = memoOf(req);
+  memo.query ??= req.query as Record<string, unknown>;
+  return memo.query;
 }
 
 /** A string query parameter (the first, if repeated), or undefined. */
 export function queryParam(req: Request, name: string): string | undefined {
-  const value = (req.query as Record<string, unknown>)[name];
+  const value = queryParams(req)[name];
   const first = Array.isArray(value) ? value[0] : value;
   return typeof first === 'string' ? first : undefined;
 }

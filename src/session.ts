@@ -166,12 +166,24 @@ export async function destroySession(req: Request): Promise<void> {
   await new Promise<void>((resolve, reject) => session.destroy((err) => (err ? reject(err) : resolve())));
 }
 
+/** base64url of each schema id seen (a handful per app), for `schema_url`. */
+const schemaPaths = new Map<string, string>();
+
+function schemaPath(schemaId: string): string {
+  let path = schemaPaths.get(schemaId);
+  if (path === undefined) {
+    path = `/schemas/${Buffer.from(schemaId).toString('base64url')}`;
+    if (schemaPaths.size < 64) schemaPaths.set(schemaId, path);
+  }
+  return path;
+}
+
 /** Identity JSON as Kratos shapes it (no credentials). */
 export function identityJson(identity: Identity, base: string) {
   return {
     id: identity.id,
     schema_id: identity.schemaId,
-    schema_url: `${base}/schemas/${Buffer.from(identity.schemaId).toString('base64url')}`,
+    schema_url: `${base}${schemaPath(identity.schemaId)}`,
     state: 'active' as const,
     traits: identity.traits,
     ...addressesJson(identity),

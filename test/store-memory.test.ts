@@ -78,6 +78,45 @@ describe('MemoryStore flows', () => {
     })();
   });
 
+  it('frees flows past retention within 5 s with no request arriving (its own timer, in chunks)', async (t) => {
+    const start = 1_700_000_000_000;
+    t.mock.timers.enable({ apis: ['Date', 'setInterval', 'setImmediate'], now: start });
+    const store = new MemoryStore({ maxFlows: 100_000 });
+    const n = 20_000;
+    // Flows whose 2 h retention ends now, and one still inside it.
+    for (let i = 0; i < n; i++) await store.saveFlow(flow({ expiresAt: new Date(start - 2 * HOUR) }));
+    const young = flow({ expiresAt: new Date(start + HOUR) });
+    await store.saveFlow(young);
+    assert.equal(store.flowCount, n + 1, 'nothing is swept before retention ends');
+    // From now on no flow operation is made: only the clock moves.
+    let elapsed = 0;
+    while (store.flowCount > 1 && elapsed < 10_000) {
+      t.mock.timers.tick(100);
+      elapsed += 100;
+    }
+    assert.equal(store.flowCount, 1);
+    assert.ok(elapsed <= 5000, `flows past retention were freed after ${elapsed} ms`);
+    assert.ok(await store.getFlow(young.id), 'a flow inside its retention stays');
+  });
+
+  it("the sweep timer does not keep the process alive (unref'd)", async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = `
+      import { MemoryStore } from './src/store/memory.ts';
+      const store = new MemoryStore();
+      await store.saveFlow({ id: 'f', version: 0, expiresAt: new Date(Date.now() + 60_000), challenge: 'c', anonymous: true, data: {} });
+      globalThis.store = store; // held: only unref() lets the process end
+      console.log('saved', store.flowCount);`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url),
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    assert.equal(child.signal, null, 'the process had to be killed: something kept it alive');
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'saved 1');
+  });
+
   it('caps flows: evicts the oldest anonymous flows with a pending challenge, never throws', async () => {
     const store = new MemoryStore({ maxFlows: 5 });
     const withSession = flow({ anonymous: false });

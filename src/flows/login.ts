@@ -40,8 +40,19 @@ import {
 
 const log = createDebug('express-passkeys:login');
 
-/** Nodes and extra fields of a login flow (SPEC §2). */
+const renderers = new WeakMap<ResolvedOptions, FlowRenderer>();
+
+/** Nodes and extra fields of a login flow (SPEC §2); one renderer per configuration. */
 export function loginRenderer(config: ResolvedOptions): FlowRenderer {
+  let renderer = renderers.get(config);
+  if (!renderer) {
+    renderer = makeLoginRenderer(config);
+    renderers.set(config, renderer);
+  }
+  return renderer;
+}
+
+function makeLoginRenderer(config: ResolvedOptions): FlowRenderer {
   return {
     async nodes(req: Request, flow: Flow, base: string) {
       const allow = flow.data.identityId ? await config.store.listPasskeys(flow.data.identityId) : [];
@@ -162,18 +173,28 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   let backedUp: boolean;
   try {
     const credential = parseCredential<AuthenticationResponseJSON>(response, 'authentication');
-    const challenge = await takeChallenge(config, flow);
+    const userHandle = credential.response.userHandle;
+    // The challenge is taken while the passkey and its user are looked up: one store round trip's wait, not three.
+    // The challenge is judged first, as when one came after the other.
+    const taking = takeChallenge(config, flow);
+    const lookups = (async () =>
+      Promise.all([
+        config.store.getPasskey(credential.id),
+        userHandle ? config.store.findIdentityByUserHandle(userHandle) : null,
+      ]))();
+    lookups.catch(() => {}); // awaited below, unless the challenge is refused
+    const challenge = await taking;
+    let named: Identity | null;
+    [passkey, named] = await lookups;
     // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names. Only a refresh, whose
     // user is known beforehand, may do without a user handle.
-    passkey = await config.store.getPasskey(credential.id);
     // Signal API: a discoverable sign-in (not a refresh) with a credential id no passkey has, in a real answer to
     // this flow's challenge. The sign-in fails below either way.
     if (!passkey && !flow.data.refresh && answersCeremony(config, credential, challenge)) {
       flow.data.unknownCredential = credential.id;
     }
-    const userHandle = credential.response.userHandle;
     if (userHandle) {
-      identity = await config.store.findIdentityByUserHandle(userHandle);
+      identity = named;
       if (!identity) return fail([messages.noPasskeyUser()]);
     } else if (passkey && flow.data.refresh) {
       identity = await config.store.getIdentity(passkey.identityId);

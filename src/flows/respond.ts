@@ -10,6 +10,7 @@ import {
   csrfToken,
   csrfValid,
   isJsonSubmit,
+  queryParams,
   seeOther,
   withFlow,
 } from '../http.js';
@@ -197,7 +198,7 @@ export function checkNoSession(req: Request): void {
 
 /** Validate `return_to` from the query for a new flow. */
 export function returnToOf(req: Request, config: ResolvedOptions): string | undefined {
-  const value = (req.query as Record<string, unknown>).return_to;
+  const value = queryParams(req).return_to;
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new HttpError(400, 'bad_request', '`return_to` must be a single URL.');
   return checkReturnTo(value, config);

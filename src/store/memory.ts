@@ -31,10 +31,19 @@ export interface MemoryStoreOptions {
 
 /** How long an expired flow is still returned by `getFlow` (the library answers 410 for it): 2 h. */
 const RETAIN_EXPIRED_MS = 2 * 60 * 60 * 1000;
-/** A sweep pass over the flows starts at most this often. */
+/** A sweep pass over the flows starts at most this often on flow operations. */
 const SWEEP_INTERVAL_MS = 60 * 1000;
 /** Flows examined per flow operation while a sweep pass is under way. */
 const SWEEP_STEP = 256;
+/**
+ * While flows are held, a timer (unref'd: it never keeps the process alive) starts a pass this often, so that flows
+ * past retention leave memory within about this time plus one pass, with no request arriving.
+ */
+const SWEEP_TIMER_MS = 2000;
+/** Event-loop time one chunk of a timer pass may take; the pass goes on in the next chunk (setImmediate). */
+const SWEEP_CHUNK_MS = 2;
+/** Flows examined between two looks at the clock within a chunk. */
+const SWEEP_BATCH = 512;
 const DEFAULT_MAX_FLOWS = 100_000;
 
 /**
@@ -150,8 +159,9 @@ function copyPasskey(passkey: Passkey, pack = false): Passkey {
  * - Every object is copied on the way in and out: mutating what you passed or what you got back never changes the
  *   store.
  * - Every method does its check and its write in one synchronous step, so the atomicity the contract asks for holds.
- * - Flows: an expired flow is still returned for 2 h after its `expiresAt`, then dropped; sweeping is done in small
- *   steps during flow operations (no timer). At most `maxFlows` flows are kept; beyond, the oldest anonymous flows
+ * - Flows: an expired flow is still returned for 2 h after its `expiresAt`, then dropped: within a few seconds, by an
+ *   unref'd timer sweeping in chunks of a few milliseconds while flows are held, and in small steps during flow
+ *   operations. At most `maxFlows` flows are kept; beyond, the oldest anonymous flows
  *   with a pending challenge are evicted (the oldest of any kind when there are none). A pending flow costs a few hundred bytes plus its `data` as JSON text.
  *
  * @example
@@ -174,6 +184,8 @@ export class MemoryStore implements Store {
   readonly #evictable = new Set<string>();
   #sweepCursor: Iterator<[string, StoredFlow]> | null = null;
   #lastSweepStart = 0;
+  #sweepTimer: ReturnType<typeof setInterval> | null = null;
+  #sweepNextChunk: ReturnType<typeof setImmediate> | null = null;
 
   constructor(options: MemoryStoreOptions = {}) {
     const maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
@@ -384,8 +396,8 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Drop every flow that expired more than 2 h ago, now, in one pass. Not needed in normal use (flow operations sweep
-   * in small steps); useful before measuring memory, or from your own timer in an app that can go idle for a day.
+   * Drop every flow that expired more than 2 h ago, now, in one pass. Not needed in normal use (a timer and flow
+   * operations sweep in small steps); useful before measuring memory.
    * Returns how many flows were dropped.
    */
   sweep(): number {
@@ -413,9 +425,11 @@ export class MemoryStore implements Store {
 
   /**
    * One bounded step of the lazy sweep: a pass over all flows starts at most once a minute and advances by
-   * {@link SWEEP_STEP} flows per flow operation (a Map iterator stays valid while entries are deleted).
+   * {@link SWEEP_STEP} flows per flow operation (a Map iterator stays valid while entries are deleted). Arms the sweep
+   * timer too, which goes on without requests.
    */
   #sweepStep(now: number): void {
+    if (this.#sweepTimer === null) this.#armSweepTimer();
     if (this.#sweepCursor === null) {
       if (now - this.#lastSweepStart < SWEEP_INTERVAL_MS || this.#flows.size === 0) return;
       this.#lastSweepStart = now;
@@ -430,6 +444,61 @@ export class MemoryStore implements Store {
       const [id, stored] = next.value;
       if (this.#isDead(stored, now)) this.#dropFlow(id);
     }
+  }
+
+  /**
+   * Start the sweep timer: every {@link SWEEP_TIMER_MS} it starts a pass over the flows, run in chunks of at most
+   * {@link SWEEP_CHUNK_MS} each; it stops when no flow is left (the next flow operation starts it again). It is
+   * unref'd and holds the store weakly: it neither keeps the process alive nor an unused store in memory.
+   */
+  #armSweepTimer(): void {
+    const store = new WeakRef(this);
+    const timer = setInterval(() => {
+      const self = store.deref();
+      if (self) self.#sweepTick();
+      else clearInterval(timer);
+    }, SWEEP_TIMER_MS);
+    timer.unref();
+    this.#sweepTimer = timer;
+  }
+
+  #sweepTick(): void {
+    if (this.#sweepNextChunk !== null) return; // the pass under way goes on by itself
+    if (this.#flows.size === 0) {
+      if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
+      this.#sweepTimer = null;
+      this.#sweepCursor = null;
+      return;
+    }
+    if (this.#sweepCursor === null) {
+      this.#lastSweepStart = Date.now();
+      this.#sweepCursor = this.#flows.entries();
+    }
+    this.#sweepChunk();
+  }
+
+  /** Advance the pass under way for up to {@link SWEEP_CHUNK_MS}; schedule the next chunk when it is not done. */
+  #sweepChunk(): void {
+    this.#sweepNextChunk = null;
+    const cursor = this.#sweepCursor;
+    if (cursor === null) return;
+    const now = Date.now();
+    const until = performance.now() + SWEEP_CHUNK_MS;
+    do {
+      for (let i = 0; i < SWEEP_BATCH; i++) {
+        const next = cursor.next();
+        if (next.done) {
+          if (this.#sweepCursor === cursor) this.#sweepCursor = null;
+          return;
+        }
+        const [id, stored] = next.value;
+        if (this.#isDead(stored, now)) this.#dropFlow(id);
+      }
+    } while (performance.now() < until);
+    this.#sweepNextChunk = setImmediate(() => {
+      if (this.#sweepCursor === cursor) this.#sweepChunk();
+      else this.#sweepNextChunk = null;
+    }).unref();
   }
 
   /** Evict the oldest evictable flows (never `keep`, the one just saved) while over the cap. */
