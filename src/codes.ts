@@ -46,8 +46,8 @@ export function processKey(): Buffer {
 }
 
 /**
- * Sends per address within a window, in this process: beyond the limit a send is skipped (and answered like a sent
- * one). Addresses are held only as keyed hashes; the table is bounded (oldest entries go first).
+ * Events per address within a window, in this process (codes sent, wrong codes tried): beyond the limit the event is
+ * refused. Addresses are held only as keyed hashes; the table is bounded (oldest entries go first).
  */
 export class SendLimiter {
   readonly #sends = new Map<string, number[]>();
@@ -58,6 +58,12 @@ export class SendLimiter {
     readonly windowMs: number,
     readonly maxEntries = 100_000,
   ) {}
+
+  /** Whether `address` is still under the limit (nothing counted). */
+  remaining(address: string, now = Date.now()): boolean {
+    const id = createHmac('sha256', this.#key).update(address).digest('base64url');
+    return (this.#sends.get(id) ?? []).filter((at) => now - at < this.windowMs).length < this.limit;
+  }
 
   /** Count a send to `address`; false when it is over the limit (nothing counted). */
   allow(address: string, now = Date.now()): boolean {

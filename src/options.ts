@@ -55,6 +55,8 @@ export interface ResolvedCodeOptions {
   lifespan: number;
   maxSubmissions: number;
   limiter: SendLimiter;
+  /** Wrong codes per address and window, across flows: beyond it no code is accepted for that address. */
+  failures: SendLimiter;
 }
 
 const STORE_METHODS = [
@@ -194,6 +196,8 @@ const optionsSchema = {
         maxSubmissions: { type: 'integer', minimum: 1, maximum: 100 },
         maxSendsPerAddress: { type: 'integer', minimum: 1 },
         sendWindow: duration,
+        maxFailuresPerAddress: { type: 'integer', minimum: 1 },
+        failureWindow: duration,
       },
     },
     hints: { type: 'array', uniqueItems: true, items: { enum: ['security-key', 'client-device', 'hybrid'] } },
@@ -351,6 +355,10 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
     limiter: new SendLimiter(
       opts.code?.maxSendsPerAddress ?? 5,
       parseDuration(opts.code?.sendWindow ?? '15m', 'code.sendWindow'),
+    ),
+    failures: new SendLimiter(
+      opts.code?.maxFailuresPerAddress ?? 10,
+      parseDuration(opts.code?.failureWindow ?? '1h', 'code.failureWindow'),
     ),
   };
 }

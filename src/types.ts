@@ -194,6 +194,14 @@ export interface CodeOptions {
   maxSendsPerAddress?: number;
   /** The window of `maxSendsPerAddress`. Defaults to `"15m"`. */
   sendWindow?: Duration;
+  /**
+   * Wrong codes tried for one address per window, across all its flows, beyond which no code is accepted for it
+   * until the window moves on (flows are free to make, so a per-flow limit alone would not bound guessing).
+   * Defaults to `10`.
+   */
+  maxFailuresPerAddress?: number;
+  /** The window of `maxFailuresPerAddress`. Defaults to `"1h"`. */
+  failureWindow?: Duration;
 }
 
 /** The library's part of an express-session session. */

@@ -8,6 +8,7 @@ import {
   creationOptionsOf,
   csrfOf,
   type FlowJson,
+  initFlow,
   login,
   makeApp,
   node,
@@ -447,6 +448,64 @@ describe('recovery flow', () => {
     // The codes that were sent still work.
     const ok = await postCode(a, flows[1] as FlowJson, { code: await courier.lastCode('limited@example.com') });
     assert.equal(ok.body.state, 'passed_challenge');
+  });
+
+  it('a code sent before the address left the account no longer recovers it', async () => {
+    const { agent, courier } = makeCodeApp();
+    const owner = agent();
+    await register(owner, 'moving@example.com');
+    const attacker = agent();
+    const sent = await requestCode(attacker, 'recovery', 'moving@example.com');
+    const code = await courier.lastCode('moving@example.com');
+    const settings = await initFlow(owner, 'settings');
+    const changed = await owner
+      .post(actionPath(settings))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: csrfOf(settings), method: 'profile', traits: { email: 'moved@example.com' } });
+    assert.equal(changed.status, 200);
+    const res = await postCode(attacker, sent, { code });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.state, 'sent_email');
+    assert.deepEqual(messageIds(res.body), [4060006]);
+    assert.equal((await attacker.get('/auth/sessions/whoami')).status, 401);
+  });
+
+  it('wrong codes per address are limited across flows: past the limit even the right code is refused', async () => {
+    const { agent, courier } = makeCodeApp({ code: { maxFailuresPerAddress: 3, maxSendsPerAddress: 100 } });
+    await register(agent(), 'guessed@example.com');
+    const a = agent();
+    // An attacker opens flow after flow (each allows 5 submissions) and guesses.
+    for (let i = 0; i < 3; i++) {
+      const flow = await requestCode(a, 'recovery', 'guessed@example.com');
+      const code = await courier.lastCode('guessed@example.com');
+      await postCode(a, flow, { code: code === '000000' ? '000001' : '000000' });
+    }
+    const flow = await requestCode(a, 'recovery', 'guessed@example.com');
+    const res = await postCode(a, flow, { code: await courier.lastCode('guessed@example.com') });
+    assert.deepEqual(messageIds(res.body), [4060006]);
+    assert.equal((await a.get('/auth/sessions/whoami')).status, 401);
+    // Another address is not affected.
+    await register(agent(), 'other@example.com');
+    const other = await requestCode(a, 'recovery', 'other@example.com');
+    const ok = await postCode(a, other, { code: await courier.lastCode('other@example.com') });
+    assert.equal(ok.body.state, 'passed_challenge');
+  });
+
+  it('a flow past its submissions has one successor, however often it is posted to', async () => {
+    const { agent, courier } = makeCodeApp({ code: { maxSubmissions: 1 } });
+    await register(agent(), 'spam@example.com');
+    const a = agent();
+    const sent = await requestCode(a, 'recovery', 'spam@example.com');
+    const code = await courier.lastCode('spam@example.com');
+    const wrong = code === '000000' ? '000001' : '000000';
+    await postCode(a, sent, { code: wrong });
+    const ids = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const res = await postCode(a, sent, { code: wrong });
+      assert.equal(res.status, 400);
+      ids.add(res.body.error.details.continue_with[0].flow.id);
+    }
+    assert.equal(ids.size, 1);
   });
 
   it('20 concurrent submits of one correct code: exactly one session', async () => {

@@ -193,6 +193,7 @@ export async function sendCode(
   const identity = allowed ? found : null;
   const code = newCode();
   const sent = await updateFlow(config, flow, (f) => {
+    if (f.data.state === 'passed_challenge') return false; // a racing submit finished the flow meanwhile
     f.challenge = codeHash(codes.keys, f.id, code);
     f.data.state = 'sent_email';
     f.data.email = email;
@@ -261,6 +262,9 @@ async function checkCode(
   if ((counted.data.submissions ?? 0) > codes.maxSubmissions) return submittedTooOften(config, req, res, counted, kind);
 
   const stored = counted.challenge;
+  const address = counted.data.address ?? '';
+  // Failed guesses per address, across flows: each flow allows a few, but new flows are free to make.
+  const guessesLeft = codes.failures.remaining(`${kind.kind}:${address}`);
   // Compared whether or not the address has an account (same work either way).
   const matches = stored !== null && /^[0-9]{1,64}$/.test(code) && codeMatches(codes.keys, counted.id, code, stored);
   const live = Date.now() <= (counted.data.codeExpiresAt ?? 0);
@@ -269,12 +273,15 @@ async function checkCode(
     setMessages(counted, [kind.invalid()]);
     return answerFlow(config, req, res, counted, renderer, 200);
   };
-  if (!matches || !live || !recipient || stored === null) return invalid();
+  if (!matches) codes.failures.allow(`${kind.kind}:${address}`);
+  if (!matches || !guessesLeft || !live || !recipient || stored === null) return invalid();
   if (!(await config.store.consumeChallenge(counted.id, stored))) return invalid();
   counted.challenge = null;
   counted.version++; // consuming is a write of its own
   const identity = await config.store.getIdentity(recipient);
-  if (!identity) return invalid();
+  // The address must still be the identity's: one removed from the traits since the code was sent proves nothing.
+  const addresses = identity?.[kind.kind === 'recovery' ? 'recoveryAddresses' : 'verifiableAddresses'] ?? [];
+  if (!identity || !addresses.some((a) => a.value === address)) return invalid();
   log('%s flow %s: code accepted', kind.kind, counted.id);
   await kind.succeed(config, req, res, counted, identity);
 }
@@ -291,13 +298,21 @@ async function submittedTooOften(
   kind: CodeFlowKind,
 ): Promise<void> {
   const { type, requestUrl: url, returnTo } = flow.data;
-  const next = await createFlow(config, { kind: kind.kind, type, requestUrl: url, returnTo }, true);
-  setMessages(next, [messages.submittedTooOften()]);
-  await saveFlow(config, next);
-  // The old flow's code dies with it.
+  // One successor per flow, however often the dead flow is posted to (each post must not mint a flow).
+  let next = flow.data.successor
+    ? await loadFlow(config, kind.kind, flow.data.successor).catch(() => undefined)
+    : undefined;
+  if (!next || next.expiresAt.getTime() <= Date.now()) {
+    next = await createFlow(config, { kind: kind.kind, type, requestUrl: url, returnTo }, true);
+    setMessages(next, [messages.submittedTooOften()]);
+    await saveFlow(config, next);
+  }
+  const successor = next.id;
+  // The old flow's code dies with it, and it points to its successor.
   await updateFlow(config, flow, (f) => {
-    if (f.challenge === null) return false;
+    if (f.challenge === null && f.data.successor === successor) return false;
     f.challenge = null;
+    f.data.successor = successor;
     return true;
   });
   log('%s flow %s: submitted too often; new flow %s', kind.kind, flow.id, next.id);
