@@ -50,11 +50,17 @@ export interface PasskeySignals {
  * The signals about an identity for a caller holding its session: all its passkeys (omitted when it has none: an
  * empty list would hide every passkey of this user) and its current display name (omitted when it has none).
  */
-export function identitySignals(config: ResolvedOptions, identity: Identity, passkeys: Passkey[]): PasskeySignals {
+export function identitySignals(
+  config: ResolvedOptions,
+  identity: Identity,
+  passkeys: Passkey[] | string[],
+): PasskeySignals {
   const rpId = config.rp.id;
   const userId = identity.userHandle;
   const name = config.schema.displayName(identity.traits) ?? '';
-  const ids = [...new Set(passkeys.filter((p) => p.identityId === identity.id).map((p) => p.id))];
+  const ids = [
+    ...new Set(passkeys.map((p) => (typeof p === 'string' ? p : p.identityId === identity.id ? p.id : undefined))),
+  ].filter((id): id is string => id !== undefined);
   return {
     ...(ids.length > 0 ? { allAcceptedCredentials: { rpId, userId, allAcceptedCredentialIds: ids } } : {}),
     ...(name ? { currentUserDetails: { rpId, userId, name, displayName: name } } : {}),
@@ -78,5 +84,11 @@ export async function signalsOf(config: ResolvedOptions, req: Request): Promise<
   if (!session) return {};
   const identity = await config.store.getIdentity(session.identityId);
   if (!identity) return {};
-  return identitySignals(config, identity, await config.store.listPasskeys(identity.id));
+  return identitySignals(config, identity, await credentialIdsOf(config, identity.id));
+}
+
+/** The credential ids of an identity's passkeys: `store.listPasskeyIds` when the store has it, else `listPasskeys`. */
+export async function credentialIdsOf(config: ResolvedOptions, identityId: string): Promise<string[]> {
+  if (config.store.listPasskeyIds) return config.store.listPasskeyIds(identityId);
+  return (await config.store.listPasskeys(identityId)).filter((p) => p.identityId === identityId).map((p) => p.id);
 }

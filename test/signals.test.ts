@@ -216,6 +216,9 @@ describe('Signal API: sign-in (login success body, auth.signals)', () => {
       override async listPasskeys(identityId: string) {
         return this.empty ? [] : super.listPasskeys(identityId);
       }
+      override async listPasskeyIds(identityId: string) {
+        return this.empty ? [] : super.listPasskeyIds(identityId);
+      }
     }
     const store = new Emptied();
     const { agent } = appWithSignalsRoute({}, store);

@@ -4,11 +4,11 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { sessionInactive } from '../errors.js';
-import { baseUrl, queryParam, requestUrl } from '../http.js';
+import { baseUrl, isJsonSubmit, queryParam, requestUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { normaliseIdentifier } from '../schema.js';
 import { currentSession, sessionJson } from '../session.js';
-import { identitySignals, signalNode, unknownCredentialSignals } from '../signals.js';
+import { credentialIdsOf, identitySignals, signalNode, unknownCredentialSignals } from '../signals.js';
 import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
@@ -228,12 +228,14 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   });
   const { data, token } = await startSession(config, req, flow, identity.id, flow.data.refresh ? session : undefined);
   log('flow %s: identity %s signed in', flow.id, identity.id);
+  // Signal API: the identity just signed in, so it may learn its passkeys and display name. Only a JSON answer has a
+  // body to carry them (a form post is redirected; its landing page uses `auth.signals(req)`).
+  const json = isJsonSubmit(req) || flow.data.type === 'api';
   answerSuccess(config, req, res, flow, {
     session: sessionJson(data, identity, baseUrl(req, config)),
     ...(token ? { session_token: token } : {}),
     continue_with: [],
-    // Signal API: the identity just signed in, so it may learn its passkeys and display name.
-    passkey_signal: identitySignals(config, identity, await config.store.listPasskeys(identity.id)),
+    ...(json ? { passkey_signal: identitySignals(config, identity, await credentialIdsOf(config, identity.id)) } : {}),
   });
 }
 

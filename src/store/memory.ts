@@ -300,6 +300,10 @@ export class MemoryStore implements Store {
     return list.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
+  async listPasskeyIds(identityId: string): Promise<string[]> {
+    return [...(this.#passkeysByIdentity.get(identityId) ?? [])];
+  }
+
   async addPasskey(passkey: Passkey): Promise<void> {
     if (this.#passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
     const ids = this.#passkeysByIdentity.get(passkey.identityId);

@@ -164,6 +164,12 @@ export interface Store {
   /** Required. All passkeys of an identity, oldest first; `[]` when none or no such identity. */
   listPasskeys(identityId: string): Promise<Passkey[]>;
   /**
+   * Optional. The credential ids of an identity's passkeys, in any order; `[]` when none or no such identity. The
+   * Signal API sends an identity its full list at every JSON sign-in: without this method the library calls
+   * `listPasskeys` (whole records) instead, which costs more for identities with many passkeys.
+   */
+  listPasskeyIds?(identityId: string): Promise<string[]>;
+  /**
    * Required. Add a passkey to an existing identity. Rejects with `DuplicateCredentialError` if the credential id
    * exists already (on any identity).
    */

@@ -2,6 +2,7 @@
 // keep the contract. `runStoreConformance` registers them with a test runner; they can also be called directly.
 
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import {
   DuplicateAddressError,
   DuplicateCredentialError,
@@ -1245,6 +1246,21 @@ export const cases = {
     await withClockAhead(lifetime + 2 * MINUTE, async () => {
       assert.equal(await store.consumeChallenge(flow.id, flow.challenge!), true, 'the store does not judge expiry');
     });
+  },
+
+  async 'listPasskeyIds (optional) lists exactly the ids listPasskeys does'(store: Store) {
+    if (!store.listPasskeyIds) return;
+    const identity = makeIdentity();
+    const first = makePasskey(identity.id);
+    await store.createIdentity(identity, first);
+    const second = makePasskey(identity.id);
+    await store.addPasskey(second);
+    const other = makeIdentity();
+    await store.createIdentity(other, makePasskey(other.id));
+    assert.deepEqual([...(await store.listPasskeyIds(identity.id))].sort(), [first.id, second.id].sort());
+    assert.deepEqual(await store.listPasskeyIds(randomUUID()), []);
+    await store.removePasskey(identity.id, first.id);
+    assert.deepEqual(await store.listPasskeyIds(identity.id), [second.id]);
   },
 
   async 'deleteFlow (optional) deletes a flow; deleting an absent flow is a no-op'(store: Store) {
