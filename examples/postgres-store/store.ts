@@ -401,6 +401,11 @@ export class PostgresStore implements Store {
     return rows.map(toPasskey);
   }
 
+  async listPasskeyIds(identityId: string): Promise<string[]> {
+    const { rows } = await this.pool.query(`SELECT id FROM ${this.#passkeys} WHERE identity_id = $1`, [identityId]);
+    return rows.map((row: { id: string }) => row.id);
+  }
+
   async addPasskey(passkey: Passkey): Promise<void> {
     try {
       await this.pool.query(
