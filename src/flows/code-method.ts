@@ -69,6 +69,11 @@ export interface CodeFlowKind {
   passedForm?(config: ResolvedOptions, flow: Flow, base: string): { action: string; method: 'GET' | 'POST' };
 }
 
+/** The identity's addresses this flow kind sends codes to. */
+function addressesOf(identity: Identity, kind: CodeFlowKind): { value: string }[] {
+  return kind.kind === 'recovery' ? identity.recoveryAddresses : identity.verifiableAddresses;
+}
+
 /** The resolved `code` options, when this flow kind is on; 404 otherwise (as if the route did not exist). */
 export function codesFor(config: ResolvedOptions, kind: CodeFlowKind): ResolvedCodeOptions {
   const codes = config.codes;
@@ -204,17 +209,16 @@ export async function sendCode(
     return true;
   });
   const base = baseUrl(req, config);
+  const transientPayload = transientPayloadOf(body);
   const common = {
     requestUrl: sent.data.requestUrl,
     expiresInMinutes: Math.round(codes.lifespan / 60_000),
-    ...(transientPayloadOf(body) ? { transientPayload: transientPayloadOf(body) } : {}),
+    ...(transientPayload ? { transientPayload } : {}),
   };
   if (!allowed) {
     log('%s flow %s: send limit reached for this address; nothing sent', kind.kind, sent.id);
   } else if (identity) {
-    const to = identity[kind.kind === 'recovery' ? 'recoveryAddresses' : 'verifiableAddresses'].find(
-      (a) => a.value === address,
-    )?.value;
+    const to = addressesOf(identity, kind).find((a) => a.value === address)?.value;
     const codeField = kind.kind === 'recovery' ? { recoveryCode: code } : { verificationCode: code };
     dispatch(codes.courier, {
       template: kind.templates.valid,
@@ -280,8 +284,7 @@ async function checkCode(
   counted.version++; // consuming is a write of its own
   const identity = await config.store.getIdentity(recipient);
   // The address must still be the identity's: one removed from the traits since the code was sent proves nothing.
-  const addresses = identity?.[kind.kind === 'recovery' ? 'recoveryAddresses' : 'verifiableAddresses'] ?? [];
-  if (!identity || !addresses.some((a) => a.value === address)) return invalid();
+  if (!identity || !addressesOf(identity, kind).some((a) => a.value === address)) return invalid();
   log('%s flow %s: code accepted', kind.kind, counted.id);
   await kind.succeed(config, req, res, counted, identity);
 }

@@ -235,21 +235,15 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   // Traits without a `method` are a profile save only when no passkey action comes with them: a page with one form
   // posts the trait inputs along with every passkey action (and webauthn.js submits without a button).
   const hasTraits = traits !== null && typeof traits === 'object' && Object.keys(traits).length > 0;
-  const passkeyAction = [
-    'passkey_settings_register',
-    'passkey_register',
-    'passkey_remove',
-    'passkey_rename',
-    'passkey_rename_id',
-  ].some((field) => nonEmpty(body[field]) !== undefined || (field === 'passkey_rename' && body[field] !== undefined));
+  const register = nonEmpty(body.passkey_settings_register) ?? nonEmpty(body.passkey_register);
+  const remove = nonEmpty(body.passkey_remove);
+  const rename = renameOf(body);
+  const passkeyAction = Boolean(register || remove || rename || nonEmpty(body.passkey_rename_id));
   if (method === 'profile' || (method === undefined && hasTraits && !passkeyAction)) {
     checkPrivileged(config, req, session, flow);
     return updateProfile(traits ?? {}, fromForm);
   }
   if (method !== undefined && method !== 'passkey') return fail([messages.noSettingsStrategy()]);
-  const register = nonEmpty(body.passkey_settings_register) ?? nonEmpty(body.passkey_register);
-  const remove = nonEmpty(body.passkey_remove);
-  const rename = renameOf(body);
   if (!register && !remove && !rename) return fail([messages.noSettingsStrategy()]);
   checkPrivileged(config, req, session, flow);
 

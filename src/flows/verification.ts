@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { updateIdentityWith } from '../addresses.js';
 import { baseUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import type { Identity } from '../store/types.js';
+import type { Identity, VerifiableAddress } from '../store/types.js';
 import { messages } from '../ui/messages.js';
 import { anchorNode } from '../ui/nodes.js';
 import {
@@ -44,17 +44,9 @@ export const verification: CodeFlowKind = {
     verificationUrl: `${base}/self-service/verification?${new URLSearchParams({ flow: flow.id, code })}`,
   }),
   async afterSend(config, identity, address) {
-    await updateIdentityWith(config.store, identity.id, (current) => {
-      const target = current.verifiableAddresses.find((a) => a.value === address);
-      if (target?.status !== 'pending') return null;
-      const now = new Date();
-      return {
-        ...current,
-        verifiableAddresses: current.verifiableAddresses.map((a) =>
-          a === target ? { ...a, status: 'sent', updatedAt: now } : a,
-        ),
-      };
-    });
+    await updateVerifiableAddress(config, identity.id, address, (a) =>
+      a.status === 'pending' ? { ...a, status: 'sent', updatedAt: new Date() } : null,
+    );
   },
   succeed: verified,
   passedNodes: (config, flow, base) => [
@@ -75,18 +67,30 @@ export const verifyByLink = submitCodeByLink(verification);
  * Returns false when the identity no longer has that address (it changed since the code was sent).
  */
 export async function markVerified(config: ResolvedOptions, identityId: string, address: string): Promise<boolean> {
+  return updateVerifiableAddress(config, identityId, address, (a) => {
+    if (a.verified) return null;
+    const now = new Date();
+    return { ...a, verified: true, status: 'completed', verifiedAt: now, updatedAt: now };
+  });
+}
+
+/**
+ * Change one verifiable address of an identity (`change` returns the new address, or null to leave it), with
+ * compare-and-set. Returns false when the identity has no such address.
+ */
+async function updateVerifiableAddress(
+  config: ResolvedOptions,
+  identityId: string,
+  address: string,
+  change: (current: VerifiableAddress) => VerifiableAddress | null,
+): Promise<boolean> {
   let found = false;
   await updateIdentityWith(config.store, identityId, (current) => {
     const target = current.verifiableAddresses.find((a) => a.value === address);
     found = target !== undefined;
-    if (!target || target.verified) return null;
-    const now = new Date();
-    return {
-      ...current,
-      verifiableAddresses: current.verifiableAddresses.map((a) =>
-        a === target ? { ...a, verified: true, status: 'completed', verifiedAt: now, updatedAt: now } : a,
-      ),
-    };
+    const next = target && change(target);
+    if (!next) return null;
+    return { ...current, verifiableAddresses: current.verifiableAddresses.map((a) => (a === target ? next : a)) };
   });
   return found;
 }
