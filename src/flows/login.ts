@@ -5,6 +5,7 @@ import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { sessionInactive } from '../errors.js';
 import { baseUrl, isJsonSubmit, queryParam, requestUrl } from '../http.js';
+import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
 import { normaliseIdentifier } from '../schema.js';
 import { currentSession, sessionJson } from '../session.js';
@@ -212,6 +213,9 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     log('flow %s: login ceremony failed: %s', flow.id, error.reason);
     return fail([messages.passkeyLoginInvalid()]);
   }
+
+  // §9 order: the assertion verified → the identity must be active → (hooks, usage, session).
+  if (!isActive(identity)) return fail([messages.identityDisabled()]);
 
   if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {
     return fail([messages.passkeyLoginInvalid()]);
