@@ -66,6 +66,8 @@ const STORE_METHODS = [
   'findIdentityByIdentifier',
   'findIdentityByAddress',
   'updateIdentity',
+  'deleteIdentity',
+  'listIdentities',
   'getPasskey',
   'listPasskeys',
   'addPasskey',

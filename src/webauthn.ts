@@ -798,3 +798,24 @@ function checkPublicKey(cose: Uint8Array): void {
     throw new CeremonyError("The passkey's public key is malformed.");
   }
 }
+
+/**
+ * Check a public key imported from another system (`auth.admin.createIdentity`) as registration checks one: a COSE
+ * key that decodes completely, with an algorithm the library offers, that imports with the size its algorithm
+ * requires. Throws `CeremonyError`.
+ */
+export function checkImportedPublicKey(cose: Uint8Array): void {
+  let decoded: unknown;
+  try {
+    if (cborItemEnd(cose) !== cose.length) throw new Error('trailing bytes');
+    decoded = decodeCredentialPublicKey(new Uint8Array(cose));
+  } catch {
+    throw new CeremonyError("The passkey's public key is malformed.");
+  }
+  if (!(decoded instanceof Map)) throw new CeremonyError("The passkey's public key is malformed.");
+  const alg = decoded.get(3) as unknown;
+  if (typeof alg !== 'number' || !ALGORITHMS.includes(alg)) {
+    throw new CeremonyError('The passkey uses an unsupported algorithm.');
+  }
+  checkPublicKey(cose);
+}

@@ -275,6 +275,15 @@ class DeleteKeepsFlowsStore extends MemoryStore {
   }
 }
 
+/** Drops the backup-flags marker (a column the adapter never added). */
+class ForgetsFlagsUnknownStore extends MemoryStore {
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = await super.getPasskey(credentialId);
+    if (passkey) delete passkey.backupFlagsUnknown;
+    return passkey;
+  }
+}
+
 /** Pages without honouring `after` when listing by identifier, and sorts newest first otherwise. */
 class ListIdentitiesUnorderedStore extends MemoryStore {
   override async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
@@ -452,6 +461,10 @@ class NaiveStore implements Store {
       backedUp: usage.backedUp,
       lastUsedAt: new Date(usage.lastUsedAt),
     });
+    if (passkey.backupFlagsUnknown && usage.backupEligible !== undefined) {
+      passkey.backupEligible = usage.backupEligible;
+      delete passkey.backupFlagsUnknown;
+    }
     return true;
   }
   async renamePasskey(identityId: string, credentialId: string, name: string): Promise<boolean> {
@@ -666,6 +679,12 @@ describe('the kit catches broken stores', () => {
     assertCaught(
       () => new DeleteKeepsFlowsStore(),
       ['deleteIdentity removes the identity, its passkeys, addresses and flows, frees its keys, and nothing else'],
+    ));
+
+  it('a store that forgets backupFlagsUnknown', () =>
+    assertCaught(
+      () => new ForgetsFlagsUnknownStore(),
+      ['a passkey imported without backup flags keeps backupFlagsUnknown until a usage records backupEligible'],
     ));
 
   it('listIdentities out of order', () =>

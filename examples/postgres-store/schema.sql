@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS passkeys (
   backed_up       boolean     NOT NULL,
   created_at      timestamptz NOT NULL,
   last_used_at    timestamptz,
+  -- An imported passkey whose backup flags are unknown: its next sign-in records them.
+  backup_flags_unknown boolean NOT NULL DEFAULT false,
   -- Insertion order: breaks ties between passkeys created in the same millisecond.
   seq             bigint      GENERATED ALWAYS AS IDENTITY,
   CONSTRAINT passkeys_pkey PRIMARY KEY (id)
@@ -97,3 +99,5 @@ ALTER TABLE identities ADD COLUMN IF NOT EXISTS metadata_admin jsonb;
 -- Flows know their identity, so that deleting an identity deletes its flows.
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS identity_id text;
 CREATE INDEX IF NOT EXISTS flows_identity_id_idx ON flows (identity_id) WHERE identity_id IS NOT NULL;
+-- Passkeys imported without their backup flags.
+ALTER TABLE passkeys ADD COLUMN IF NOT EXISTS backup_flags_unknown boolean NOT NULL DEFAULT false;

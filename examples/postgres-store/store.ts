@@ -230,6 +230,7 @@ function toPasskey(row: Row): Passkey {
     name: String(row['name']),
     backupEligible: row['backup_eligible'] === true,
     backedUp: row['backed_up'] === true,
+    ...(row['backup_flags_unknown'] === true ? { backupFlagsUnknown: true } : {}),
     createdAt: toDate(row['created_at']),
     lastUsedAt: row['last_used_at'] === null ? null : toDate(row['last_used_at']),
   };
@@ -254,7 +255,7 @@ function bytes(value: Uint8Array): Buffer {
 const IDENTITY_COLUMNS =
   'id, schema_id, traits, identifier, user_handle, created_at, updated_at, state, state_changed_at, metadata_public, metadata_admin';
 const PASSKEY_COLUMNS =
-  'id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible, backed_up, created_at, last_used_at';
+  'id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible, backed_up, created_at, last_used_at, backup_flags_unknown';
 const FLOW_COLUMNS = 'id, expires_at, challenge, anonymous, data, version, identity_id';
 
 /**
@@ -324,7 +325,7 @@ export class PostgresStore implements Store {
     }
     // One statement, hence atomic: a unique violation on any insert undoes them all. The passkey's and the addresses'
     // identity_id come from the inserted identity row. Without a passkey ($12 false) its insert selects no row.
-    const addresses = this.#insertAddresses(identity, 23, 'identity.id', 'identity,');
+    const addresses = this.#insertAddresses(identity, 24, 'identity.id', 'identity,');
     const sql = `
       WITH identity AS (
         INSERT INTO ${this.#identities} (${IDENTITY_COLUMNS})
@@ -334,12 +335,12 @@ export class PostgresStore implements Store {
       passkey AS (
         INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS})
         SELECT $13::text, identity.id, $14::bytea, $15::bigint, $16::text[], $17::text, $18::text, $19::boolean,
-               $20::boolean, $21::timestamptz, $22::timestamptz
+               $20::boolean, $21::timestamptz, $22::timestamptz, $23::boolean
         FROM identity WHERE $12::boolean
         RETURNING 1
       )${addresses.ctes.map((cte) => `,\n      ${cte}`).join('')}
       SELECT 1`;
-    const [credentialId, , ...passkeyRest] = passkey ? this.#passkeyValues(passkey) : Array(11).fill(null);
+    const [credentialId, , ...passkeyRest] = passkey ? this.#passkeyValues(passkey) : Array(12).fill(null);
     try {
       await this.pool.query(sql, [
         identity.id,
@@ -480,7 +481,7 @@ export class PostgresStore implements Store {
   async addPasskey(passkey: Passkey): Promise<void> {
     try {
       await this.pool.query(
-        `INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        `INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         this.#passkeyValues(passkey),
       );
     } catch (error) {
@@ -490,9 +491,18 @@ export class PostgresStore implements Store {
 
   async updatePasskeyUsage(credentialId: string, usage: PasskeyUsage): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE ${this.#passkeys} SET sign_count = $2, backed_up = $3, last_used_at = $4
+      `UPDATE ${this.#passkeys} SET sign_count = $2, backed_up = $3, last_used_at = $4,
+         backup_eligible = CASE WHEN backup_flags_unknown AND $6::boolean IS NOT NULL THEN $6 ELSE backup_eligible END,
+         backup_flags_unknown = backup_flags_unknown AND $6::boolean IS NULL
        WHERE id = $1 AND sign_count = $5`,
-      [credentialId, usage.signCount, usage.backedUp, usage.lastUsedAt, usage.expectedSignCount],
+      [
+        credentialId,
+        usage.signCount,
+        usage.backedUp,
+        usage.lastUsedAt,
+        usage.expectedSignCount,
+        usage.backupEligible ?? null,
+      ],
     );
     return rowCount === 1;
   }
@@ -685,6 +695,7 @@ export class PostgresStore implements Store {
       passkey.backedUp,
       passkey.createdAt,
       passkey.lastUsedAt,
+      passkey.backupFlagsUnknown === true,
     ];
   }
 }

@@ -204,10 +204,12 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     if (flow.data.refresh && identity.id !== flow.data.identityId) return fail([messages.passkeyLoginInvalid()]);
     const verified = await verifyAuthentication(config, credential, challenge, passkey);
     // WebAuthn §7.2 step 17: backup eligibility is fixed when the credential is created; a change is refused.
-    if (verified.backupEligible !== passkey.backupEligible) {
+    if (!passkey.backupFlagsUnknown && verified.backupEligible !== passkey.backupEligible) {
       throw new CeremonyError('The passkey changed its backup eligibility.');
     }
     ({ signCount, backedUp } = verified);
+    // An imported passkey whose flags were not known: this sign-in records them.
+    if (passkey.backupFlagsUnknown) passkey = { ...passkey, backupEligible: verified.backupEligible };
   } catch (error) {
     if (!(error instanceof CeremonyError)) throw error;
     log('flow %s: login ceremony failed: %s', flow.id, error.reason);
@@ -276,6 +278,7 @@ async function recordUsage(
       signCount: Math.max(received, stored.signCount),
       backedUp,
       lastUsedAt: new Date(),
+      ...(stored.backupFlagsUnknown ? { backupEligible: passkey.backupEligible } : {}),
     });
     if (applied) return true;
     const fresh = await config.store.getPasskey(stored.id);

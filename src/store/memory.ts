@@ -150,6 +150,7 @@ function copyPasskey(passkey: Passkey, pack = false): Passkey {
     name: passkey.name,
     backupEligible: passkey.backupEligible,
     backedUp: passkey.backedUp,
+    ...(passkey.backupFlagsUnknown ? { backupFlagsUnknown: true } : {}),
     createdAt: new Date(passkey.createdAt.getTime()),
     lastUsedAt: passkey.lastUsedAt === null ? null : new Date(passkey.lastUsedAt.getTime()),
   };
@@ -376,6 +377,10 @@ export class MemoryStore implements Store {
     if (!passkey || passkey.signCount !== usage.expectedSignCount) return false;
     passkey.signCount = usage.signCount;
     passkey.backedUp = usage.backedUp;
+    if (usage.backupEligible !== undefined && passkey.backupFlagsUnknown) {
+      passkey.backupEligible = usage.backupEligible;
+      delete passkey.backupFlagsUnknown;
+    }
     passkey.lastUsedAt = new Date(usage.lastUsedAt.getTime());
     return true;
   }

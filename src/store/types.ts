@@ -97,6 +97,12 @@ export interface Passkey {
   backupEligible: boolean;
   /** Backed up (BS flag): the passkey is currently synced. Refreshed at every login. */
   backedUp: boolean;
+  /**
+   * `true` for a passkey imported without its backup flags (`auth.admin.createIdentity`): its next sign-in records
+   * `backupEligible` and `backedUp` as the authenticator reports them instead of comparing (see
+   * {@link PasskeyUsage.backupEligible}). Absent or `false` otherwise. Store it (the conformance kit checks it).
+   */
+  backupFlagsUnknown?: boolean;
   createdAt: Date;
   /** Last successful sign-in with this passkey, `null` if never used since registration. */
   lastUsedAt: Date | null;
@@ -109,6 +115,11 @@ export interface PasskeyUsage {
   signCount: number;
   backedUp: boolean;
   lastUsedAt: Date;
+  /**
+   * Set only for a passkey whose `backupFlagsUnknown` is `true`: write it as its `backupEligible` and clear
+   * `backupFlagsUnknown`, in the same compare-and-set.
+   */
+  backupEligible?: boolean;
 }
 
 /** Outcome of {@link Store.removePasskey}. */

@@ -66,6 +66,32 @@ export const administrationCases = {
     assert.equal(await store.removePasskey(identity.id, passkey.id), 'last_credential', 'its only passkey stays');
   },
 
+  async 'a passkey imported without backup flags keeps backupFlagsUnknown until a usage records backupEligible'(
+    store: Store,
+  ) {
+    const identity = makeIdentity();
+    const passkey = makePasskey(identity.id, { backupEligible: false, backedUp: false, backupFlagsUnknown: true });
+    await store.createIdentity(identity, passkey);
+    assertPasskey(await store.getPasskey(passkey.id), passkey, 'getPasskey after create');
+    const known = makePasskey(identity.id, { backupEligible: false, backedUp: false });
+    await store.addPasskey(known);
+    const lastUsedAt = new Date();
+    const usage = { expectedSignCount: 0, signCount: 3, backedUp: true, lastUsedAt, backupEligible: true };
+    assert.equal(await store.updatePasskeyUsage(passkey.id, usage), true, 'the usage applies');
+    assertPasskey(
+      await store.getPasskey(passkey.id),
+      { ...passkey, signCount: 3, backedUp: true, backupEligible: true, backupFlagsUnknown: false, lastUsedAt },
+      'after the first usage: flags recorded, no longer unknown',
+    );
+    // A passkey whose flags are known keeps its backupEligible whatever a usage says.
+    assert.equal(await store.updatePasskeyUsage(known.id, usage), true, 'a usage of the other passkey applies');
+    assertPasskey(
+      await store.getPasskey(known.id),
+      { ...known, signCount: 3, backedUp: true, lastUsedAt },
+      'a known backupEligible never changes',
+    );
+  },
+
   async 'deleteIdentity removes the identity, its passkeys, addresses and flows, frees its keys, and nothing else'(
     store: Store,
   ) {

@@ -114,6 +114,11 @@ export function assertPasskey(actual: Passkey | null | undefined, expected: Pass
   assert.equal(actual.name, expected.name, `${what}.name`);
   assert.equal(actual.backupEligible, expected.backupEligible, `${what}.backupEligible`);
   assert.equal(actual.backedUp, expected.backedUp, `${what}.backedUp`);
+  assert.equal(
+    actual.backupFlagsUnknown === true,
+    expected.backupFlagsUnknown === true,
+    `${what}.backupFlagsUnknown (true, or false / absent)`,
+  );
   assertDate(actual.createdAt, expected.createdAt, `${what}.createdAt`);
   if (expected.lastUsedAt === null) assert.equal(actual.lastUsedAt, null, `${what}.lastUsedAt`);
   else assertDate(actual.lastUsedAt, expected.lastUsedAt, `${what}.lastUsedAt`);
