@@ -40,15 +40,18 @@ export function makeAdminApp(overrides: Partial<PasskeysOptions> = {}) {
   );
   const server = app.listen(0, '127.0.0.1');
   server.unref();
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   return {
     app,
     server,
     store,
     auth,
     courier,
-    port,
+    /** The port the server listens on, once it does. */
+    async port(): Promise<number> {
+      if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
+      const address = server.address();
+      return typeof address === 'object' && address ? address.port : 0;
+    },
     agent: () => request.agent(server) as Agent,
     /** A supertest request to the admin API with the staff token. */
     admin: (method: 'get' | 'post' | 'patch' | 'put' | 'delete', path: string) =>
