@@ -1,4 +1,4 @@
-// Differential test of the lean registration path (src/webauthn.ts `verifyRegistration`, which judges `none`
+// Differential test of the lean registration path (src/webauthn/registration.ts `verifyRegistration`, which judges `none`
 // attestation itself) against the SimpleWebAuthn path the library used before (`verifyRegistrationWithSimpleWebAuthn`):
 // fast-check generates registration responses, valid and mutated, and both must take the same decision (and yield the
 // same credential) on every one.
@@ -18,7 +18,7 @@ import {
   type VerifiedRegistration,
   verifyRegistration,
   verifyRegistrationWithSimpleWebAuthn,
-} from '../src/webauthn.js';
+} from '../src/webauthn/index.js';
 import { type CborValue, encodeCbor } from './helpers/cbor.js';
 
 const SEED = Number(process.env.DIFF_SEED ?? 20_261_204);

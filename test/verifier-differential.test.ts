@@ -1,4 +1,4 @@
-// Differential test of the lean assertion verifier (src/webauthn.ts `verifyAuthentication`) against
+// Differential test of the lean assertion verifier (src/webauthn/assertion.ts `verifyAuthentication`) against
 // @simplewebauthn/server's `verifyAuthenticationResponse`, which the library used before: fast-check generates
 // assertions, valid and mutated, signs them for real, and both verifiers must take the same decision on every one.
 //
@@ -13,7 +13,7 @@ import { type AuthenticationResponseJSON, verifyAuthenticationResponse } from '@
 import fc from 'fast-check';
 import { type ResolvedOptions, resolveOptions } from '../src/options.js';
 import { MemoryStore } from '../src/store/memory.js';
-import { CeremonyError, describeError, parseCredential, verifyAuthentication } from '../src/webauthn.js';
+import { CeremonyError, describeError, parseCredential, verifyAuthentication } from '../src/webauthn/index.js';
 import { type CborValue, encodeCbor } from './helpers/cbor.js';
 
 const SEED = Number(process.env.DIFF_SEED ?? 20_261_204);

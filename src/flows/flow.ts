@@ -9,7 +9,7 @@ import { FlowVersionConflictError } from '../store/errors.js';
 import type { FlowRecord, JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
 import { inputNode, type UiNode, withNodeMessages } from '../ui/nodes.js';
-import { CeremonyError, randomId } from '../webauthn.js';
+import { CeremonyError, randomId } from '../webauthn/index.js';
 
 export type FlowKind = 'registration' | 'login' | 'settings' | 'recovery' | 'verification';
 export type FlowState = 'choose_method' | 'show_form' | 'success' | 'sent_email' | 'passed_challenge';

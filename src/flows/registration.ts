@@ -21,7 +21,7 @@ import {
   randomId,
   type VerifiedRegistration,
   verifyRegistration,
-} from '../webauthn.js';
+} from '../webauthn/index.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,

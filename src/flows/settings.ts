@@ -16,7 +16,7 @@ import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { CeremonyError, creationOptions, parseCredential, verifyRegistration } from '../webauthn.js';
+import { CeremonyError, creationOptions, parseCredential, verifyRegistration } from '../webauthn/index.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,
