@@ -18,7 +18,16 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import session from 'express-session';
 import { type Courier, consoleCourier, MemoryStore, passkeys, requireSession } from '../../src/index.js';
 import { nodemailerCourier } from './mailer.js';
-import { type Address, type Flow, type FlowKind, flowPage, homePage, type PageOptions } from './views.js';
+import {
+  type Address,
+  errorPage,
+  type Flow,
+  type FlowError,
+  type FlowKind,
+  flowPage,
+  homePage,
+  type PageOptions,
+} from './views.js';
 
 /** The stylesheet and the icon (public/), served at /assets/. */
 const ASSETS = fileURLToPath(new URL('./public/', import.meta.url));
@@ -71,6 +80,8 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
         settings: '/settings',
         recovery: '/recovery',
         verification: '/verification',
+        // Errors a browser meets on a navigation (a form post refused for its CSRF token, a bad logout link, ...).
+        error: '/error',
       },
     },
     // Recovery and verification codes: nodemailer (SMTP_URL) or stderr. With a database-backed store, also pass
@@ -167,6 +178,15 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
   app.get('/recovery', flowRoute('recovery'));
   // Sign-up lands here (the code is on its way); signed-in users come here from the home page too.
   app.get('/verification', flowRoute('verification'));
+
+  // The error page: the router stored the error and sent the browser here with `?id=`.
+  app.get('/error', async (req, res) => {
+    const id = typeof req.query.id === 'string' ? req.query.id : '';
+    const answer = id ? await api(req, res, `/self-service/errors?id=${encodeURIComponent(id)}`) : undefined;
+    const error = answer?.status === 200 ? ((await answer.json()) as { error: FlowError }).error : null;
+    res.status(error ? 200 : 404);
+    send(res, errorPage(error, pageOptions(req, res)));
+  });
 
   return app;
 }

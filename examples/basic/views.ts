@@ -302,3 +302,27 @@ ${addressList(user.addresses ?? [])}
 <p class="actions"><a href="/settings">Manage passkeys</a> <a href="${esc(user.logoutUrl)}">Log out</a></p>${signals}`;
   return layout('Your account', body, page);
 }
+
+/** A self-service error as the router stores it (`GET /self-service/errors?id=` → `error`). */
+export interface FlowError {
+  id?: string;
+  code?: number;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+
+/** The error page (`urls.ui.error`): what went wrong, in the router's words, and the ways on. `null`: gone. */
+export function errorPage(error: FlowError | null, page: PageOptions = {}): string {
+  const message = error
+    ? (error.reason ?? error.message ?? 'The request could not be completed.')
+    : 'This error message has expired or never existed.';
+  const details = error
+    ? `<p class="muted" id="error-details">Error <code>${esc(error.id ?? 'unknown')}</code>${error.code ? ` (${esc(error.code)} ${esc(error.status ?? '')})` : ''}</p>`
+    : '';
+  const body = `<p class="message error" id="error-message">${esc(message)}</p>
+${details}
+<p>Nothing was changed. Start again from the page you were on.</p>
+<footer class="links"><p class="actions"><a href="/login">Sign in</a> <a href="/">Home</a></p></footer>`;
+  return layout('Something went wrong', body, page, 'narrow');
+}

@@ -521,9 +521,15 @@ describe('the basic example in Chromium', { skip: skipWithoutChromium }, () => {
       // The example's login page it lands on starts conditional UI again: keep the passkey out of that.
       await setPresence(tab, auth, false);
       assert.equal(clientDataOf(JSON.parse(posted.get('passkey_login')!)).origin, other.url);
+      // The browser lands on the example's error page (urls.ui.error), which shows the stored error.
       const answer = await response;
-      assert.equal(answer.status(), 403);
-      assert.equal(((await answer.json()) as { error: { id: string } }).error.id, 'security_csrf_violation');
+      assert.equal(answer.status(), 303);
+      const errorPage = new URL(answer.headers().location ?? '', copied2.action);
+      assert.equal(errorPage.origin + errorPage.pathname, `${base}/error`);
+      await tab.page.waitForURL(errorPage.href);
+      assert.equal(await tab.page.locator('h1').textContent(), 'Something went wrong');
+      assert.match((await tab.page.locator('#error-details').textContent()) ?? '', /security_csrf_violation \(403/);
+      assert.match((await tab.page.locator('#error-message').textContent()) ?? '', /Cross-Site-Request-Forgery/);
       assert.equal(await sessionEmail(tab), 401);
       const flowId = new URL(copied2.action).searchParams.get('flow');
       await tab.page.goto(`${base}/login?flow=${flowId}`);
