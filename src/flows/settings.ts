@@ -16,7 +16,13 @@ import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { CeremonyError, creationOptions, parseCredential, verifyRegistration } from '../webauthn/index.js';
+import {
+  CeremonyError,
+  creationOptions,
+  credentialIdsNamedBy,
+  parseCredential,
+  verifyRegistration,
+} from '../webauthn/index.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,
@@ -247,6 +253,12 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   if (!register && !remove && !rename) return fail([messages.noSettingsStrategy()]);
   checkPrivileged(config, req, session, flow);
 
+  // A credential id that is neither canonical base64url nor hex names no passkey, and is told so.
+  const named = remove ?? rename?.id;
+  if (named !== undefined && credentialIdsNamedBy(named).length === 0) {
+    return fail([messages.generic('The passkey id is neither canonical base64url nor hex.')]);
+  }
+
   if (remove) {
     const passkeys = await config.store.listPasskeys(identity.id);
     const passkey = findPasskey(passkeys, remove);
@@ -316,12 +328,13 @@ function renameOf(body: Record<string, unknown>): { id: string; name: string } |
   return undefined;
 }
 
-/** Find one of the identity's passkeys by credential id: base64url, or hex as Kratos emits it. */
-function findPasskey(passkeys: Passkey[], id: string): Passkey | undefined {
-  const direct = passkeys.find((p) => p.id === id);
-  if (direct || !/^([0-9a-f]{2})+$/i.test(id)) return direct;
-  const fromHex = Buffer.from(id, 'hex').toString('base64url');
-  return passkeys.find((p) => p.id === fromHex);
+/** Find one of the identity's passkeys by credential id: canonical base64url, or hex as Kratos emits it. */
+function findPasskey(passkeys: Passkey[], named: string): Passkey | undefined {
+  for (const id of credentialIdsNamedBy(named)) {
+    const passkey = passkeys.find((p) => p.id === id);
+    if (passkey) return passkey;
+  }
+  return undefined;
 }
 
 /** What `listPasskeys(req)` gives the app: a passkey without its key material. */

@@ -3,7 +3,13 @@
 export { answersCeremony, type VerifiedAuthentication, verifyAuthentication } from './assertion.js';
 export { ALGORITHMS, creationOptions, randomId, requestOptions } from './ceremony-options.js';
 export { allowedOrigins, CeremonyError, describeError } from './checks.js';
-export { parseCredential } from './parse.js';
+export { coseAlgorithmFitsKey, publicKeyProblem } from './keys.js';
+export {
+  canonicalCredentialId,
+  credentialIdsNamedBy,
+  MAX_CREDENTIAL_ID_BYTES,
+  parseCredential,
+} from './parse.js';
 export {
   type VerifiedRegistration,
   verifyRegistration,

@@ -192,19 +192,73 @@ function onCurve(curve: { ecdh: string }, x: Uint8Array, y: Uint8Array): boolean
 
 const POINT_UNCOMPRESSED = Buffer.of(0x04);
 
-/** The public key must import with the size its algorithm requires. */
-export function checkPublicKey(cose: Uint8Array): void {
+/**
+ * The key type (and curve) each COSE algorithm needs: WebAuthn L3 §5.8.5 binds ES256 to P-256, ES384 to P-384, ES512
+ * to P-521 and EdDSA to Ed25519; RSA algorithms need an RSA key, ML-DSA ones an AKP key.
+ */
+const KEY_OF_ALG = new Map<number, { kty: number; crv?: number }>([
+  [-7, { kty: 2, crv: 1 }], // ES256
+  [-9, { kty: 2, crv: 1 }], // ESP256
+  [-35, { kty: 2, crv: 2 }], // ES384
+  [-51, { kty: 2, crv: 2 }], // ESP384
+  [-36, { kty: 2, crv: 3 }], // ES512
+  [-52, { kty: 2, crv: 3 }], // ESP512
+  [-47, { kty: 2, crv: 8 }], // ES256K
+  [-8, { kty: 1, crv: 6 }], // EdDSA
+  [-19, { kty: 1, crv: 6 }], // Ed25519
+  ...[-37, -38, -39, -257, -258, -259, -65535].map((alg) => [alg, { kty: 3 }] as const), // PS*, RS*, RS1
+  ...[-48, -49, -50].map((alg) => [alg, { kty: 7 }] as const), // ML-DSA
+]);
+
+/**
+ * Does a decoded COSE key's `alg` (label 3) fit its `kty` (label 1) and, for EC2 and OKP keys, its `crv` (label -1)?
+ * False for an OKP key labelled ES256, a P-384 key labelled ES256, an EC2 key labelled RS256, or an unknown `alg`.
+ */
+export function coseAlgorithmFitsKey(key: Map<unknown, unknown>): boolean {
+  const alg = key.get(3);
+  const needed = typeof alg === 'number' ? KEY_OF_ALG.get(alg) : undefined;
+  if (!needed || key.get(1) !== needed.kty) return false;
+  return needed.crv === undefined || key.get(-1) === needed.crv;
+}
+
+/**
+ * Why a credential public key (COSE_Key bytes) cannot be stored, or undefined when it can: it must decode to a COSE
+ * key whose `alg` fits its key type and curve ({@link coseAlgorithmFitsKey}), and import with the size its algorithm
+ * requires (EC2 P-256/384/521, Ed25519, RSA of 2048 bits or more). Registration refuses with this reason; anything
+ * that imports keys from elsewhere (an admin import) must ask it too.
+ */
+export function publicKeyProblem(cose: Uint8Array): string | undefined {
+  let key: unknown;
   try {
-    const key = decodeCredentialPublicKey(new Uint8Array(cose)) as unknown as Map<number, unknown>;
+    key = decodeCredentialPublicKey(new Uint8Array(cose));
+  } catch {
+    return MALFORMED_KEY;
+  }
+  if (!(key instanceof Map)) return MALFORMED_KEY;
+  if (!coseAlgorithmFitsKey(key)) return "The passkey's public key does not fit its algorithm.";
+  return keyImports(key as Map<number, unknown>) ? undefined : MALFORMED_KEY;
+}
+
+const MALFORMED_KEY = "The passkey's public key is malformed.";
+
+/** Throws `CeremonyError` with the {@link publicKeyProblem} of the key, if any. */
+export function checkPublicKey(cose: Uint8Array): void {
+  const problem = publicKeyProblem(cose);
+  if (problem !== undefined) throw new CeremonyError(problem);
+}
+
+/** Does the key import with the size its type requires (a key node:crypto refuses to import does not)? */
+function keyImports(key: Map<number, unknown>): boolean {
+  try {
     const kty = key.get(1);
     const x = key.get(-2);
     if (kty === 2) {
       const curve = CURVES[Number(key.get(-1))];
       const y = key.get(-3);
-      if (!curve || !(x instanceof Uint8Array) || !(y instanceof Uint8Array)) throw new Error('ec2');
-      if (x.length !== curve.size || y.length !== curve.size) throw new Error('ec2 size');
+      if (!curve || !(x instanceof Uint8Array) || !(y instanceof Uint8Array)) return false;
+      if (x.length !== curve.size || y.length !== curve.size) return false;
       // Only a point that does not convert needs the import to decide (it may take coordinates not reduced mod p).
-      if (onCurve(curve, x, y)) return;
+      if (onCurve(curve, x, y)) return true;
       createPublicKey({
         key: {
           kty: 'EC',
@@ -215,20 +269,21 @@ export function checkPublicKey(cose: Uint8Array): void {
         format: 'jwk',
       });
     } else if (kty === 1) {
-      if (key.get(-1) !== 6 || !(x instanceof Uint8Array) || x.length !== 32) throw new Error('okp');
+      if (key.get(-1) !== 6 || !(x instanceof Uint8Array) || x.length !== 32) return false;
       createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(x).toString('base64url') }, format: 'jwk' });
     } else if (kty === 3) {
       const n = key.get(-1);
       const e = key.get(-2);
-      if (!(n instanceof Uint8Array) || !(e instanceof Uint8Array) || n.length < 256) throw new Error('rsa');
+      if (!(n instanceof Uint8Array) || !(e instanceof Uint8Array) || n.length < 256) return false;
       createPublicKey({
         key: { kty: 'RSA', n: Buffer.from(n).toString('base64url'), e: Buffer.from(e).toString('base64url') },
         format: 'jwk',
       });
     } else {
-      throw new Error('kty');
+      return false;
     }
   } catch {
-    throw new CeremonyError("The passkey's public key is malformed.");
+    return false;
   }
+  return true;
 }

@@ -82,13 +82,53 @@ export function parseCredential<T extends RegistrationResponseJSON | Authenticat
     if (typeof bytes === 'string' && bytes !== '') response[field] = toBase64Url(bytes);
     else delete response[field];
   }
-  const id = toBase64Url(credential.id ?? credential.rawId ?? '');
+  const id = credentialIdOf(credential.id ?? credential.rawId ?? '');
   return {
     id,
-    rawId: toBase64Url(credential.rawId ?? id),
+    rawId: credential.rawId === undefined ? id : credentialIdOf(credential.rawId),
     type: 'public-key',
     response,
     clientExtensionResults: credential.clientExtensionResults ?? {},
     ...(credential.authenticatorAttachment ? { authenticatorAttachment: credential.authenticatorAttachment } : {}),
   } as unknown as T;
+}
+
+/** The longest credential id WebAuthn allows, in bytes (https://www.w3.org/TR/webauthn-3/#credential-id). */
+export const MAX_CREDENTIAL_ID_BYTES = 1023;
+
+/**
+ * The canonical spelling of a credential id sent as base64url (or standard base64, padded or not): unpadded base64url.
+ * Undefined when the text is not the one encoding of its bytes (unused low bits set, a stray character or length),
+ * names no bytes, or names more than {@link MAX_CREDENTIAL_ID_BYTES}: two spellings of one id must never be two ids.
+ */
+export function canonicalCredentialId(value: string): string | undefined {
+  const id = toBase64Url(value);
+  const bytes = Buffer.from(id, 'base64url');
+  if (bytes.length === 0 || bytes.length > MAX_CREDENTIAL_ID_BYTES) return undefined;
+  return bytes.toString('base64url') === id ? id : undefined;
+}
+
+/**
+ * The credential id a settings form names (`passkey_remove`, `passkey_rename`): base64url as `credential.id`, or hex
+ * as Kratos emits it. The canonical base64url ids it may mean (a string of hex digits may be both); none when it is
+ * neither.
+ */
+export function credentialIdsNamedBy(value: string): string[] {
+  const ids = new Set<string>();
+  const direct = canonicalCredentialId(value);
+  if (direct !== undefined) ids.add(direct);
+  if (/^([0-9a-f]{2})+$/i.test(value) && value.length <= 2 * MAX_CREDENTIAL_ID_BYTES) {
+    ids.add(Buffer.from(value, 'hex').toString('base64url'));
+  }
+  return [...ids];
+}
+
+/** {@link canonicalCredentialId}, or a refusal that says why. */
+function credentialIdOf(value: string): string {
+  const id = canonicalCredentialId(value);
+  if (id !== undefined) return id;
+  if (Buffer.from(toBase64Url(value), 'base64url').length > MAX_CREDENTIAL_ID_BYTES) {
+    throw new CeremonyError(`The credential id is longer than ${MAX_CREDENTIAL_ID_BYTES} bytes.`);
+  }
+  throw new CeremonyError('The credential id is not canonical base64url (the one encoding of its bytes).');
 }

@@ -22,6 +22,7 @@ import {
   rpIdHashOf,
 } from './checks.js';
 import { checkPublicKey } from './keys.js';
+import { MAX_CREDENTIAL_ID_BYTES } from './parse.js';
 
 /** What a verified registration yields. */
 export interface VerifiedRegistration {
@@ -104,6 +105,7 @@ export function verifyRegistration(
   if (!flags.be && flags.bs) {
     refuse('Single-device credential indicated that it was backed up, which should be impossible.');
   }
+  checkCredentialIdLength(credentialID.length);
   checkPublicKey(credentialPublicKey);
   return {
     credentialId: b64(credentialID),
@@ -114,6 +116,13 @@ export function verifyRegistration(
     backupEligible: flags.be,
     backedUp: flags.bs,
   };
+}
+
+/** WebAuthn L3 §7.1: a credential id longer than 1023 bytes is refused (the authenticator's, not the JSON's). */
+function checkCredentialIdLength(bytes: number): void {
+  if (bytes > MAX_CREDENTIAL_ID_BYTES) {
+    throw new CeremonyError(`The credential id is longer than ${MAX_CREDENTIAL_ID_BYTES} bytes.`);
+  }
 }
 
 const REGISTRATION_TOKEN_BINDING_STATUSES: unknown[] = ['present', 'supported', 'not-supported'];
@@ -149,6 +158,7 @@ export async function verifyRegistrationWithSimpleWebAuthn(
   }
   const info = result.registrationInfo;
   if (!result.verified || !info) throw new CeremonyError('The passkey could not be verified.');
+  checkCredentialIdLength(Buffer.from(info.credential.id, 'base64url').length);
   checkPublicKey(info.credential.publicKey);
   return {
     credentialId: info.credential.id,
