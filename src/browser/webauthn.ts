@@ -439,7 +439,7 @@
 
   // ---- Signal API -----------------------------------------------------------------------------------------------
 
-  const LAST_SIGN_IN = '__expressPasskeysLastSignIn';
+  const LAST_CEREMONY = '__expressPasskeysLastCeremony';
   // Signal values already handled on this page.
   const signalled: Record<string, boolean> = Object.create(null);
 
@@ -447,20 +447,22 @@
     return attempt(() => window.sessionStorage);
   }
 
-  // The credential id (and RP ID) this tab is about to post in a sign-in: the only id an unknownCredential may name.
-  function remember(cred: PublicKeyCredential, json: Json): void {
+  // The credential id (and RP ID) this tab is about to post, from a sign-in or a registration: the only id an
+  // unknownCredential may name (the server names it when it refused that post: a sign-in with a credential it does
+  // not know, or a registration it did not store, so that the passkey manager drops the orphan).
+  function remember(cred: PublicKeyCredential, rpId: unknown): void {
     const store = tabStorage();
     if (!store || typeof cred.id !== 'string') return;
-    const rpId = typeof json['rpId'] === 'string' && json['rpId'] ? json['rpId'] : location.hostname;
-    attempt(() => store.setItem(LAST_SIGN_IN, JSON.stringify({ credentialId: cred.id, rpId })));
+    const rp = typeof rpId === 'string' && rpId ? rpId : location.hostname;
+    attempt(() => store.setItem(LAST_CEREMONY, JSON.stringify({ credentialId: cred.id, rpId: rp })));
   }
 
-  // Is this the credential this tab last signed in with? Forgets it when it is (it is signalled once).
-  function lastSignIn(u: { credentialId: string; rpId: string }): boolean {
+  // Is this the credential this tab last posted? Forgets it when it is (it is signalled once).
+  function lastCeremony(u: { credentialId: string; rpId: string }): boolean {
     const store = tabStorage();
-    const last = store ? attempt(() => JSON.parse(store.getItem(LAST_SIGN_IN) || 'null')) : null;
+    const last = store ? attempt(() => JSON.parse(store.getItem(LAST_CEREMONY) || 'null')) : null;
     if (!last || last.credentialId !== u.credentialId || last.rpId !== u.rpId) return false;
-    attempt(() => store!.removeItem(LAST_SIGN_IN));
+    attempt(() => store!.removeItem(LAST_CEREMONY));
     return true;
   }
 
@@ -487,7 +489,7 @@
     const data = attempt(() => JSON.parse(raw));
     if (!data || typeof data !== 'object') return;
     const u = data.unknownCredential;
-    if (u && isRpId(u.rpId) && isId(u.credentialId) && lastSignIn(u)) {
+    if (u && isRpId(u.rpId) && isId(u.credentialId) && lastCeremony(u)) {
       signal('signalUnknownCredential', { rpId: u.rpId, credentialId: u.credentialId });
     }
     const a = data.allAcceptedCredentials;
@@ -520,6 +522,69 @@
       signalled[raw] = true;
       applySignals(raw);
     }
+  }
+
+  // ---- failures shown on the page -------------------------------------------------------------------------------
+
+  // What a person reads when a ceremony they started fails, by the error's name.
+  const FAILURES: Record<string, string> = {
+    InvalidStateError: 'This device already has a passkey for this account.',
+    NotAllowedError: 'Passkey request cancelled. Try again.',
+    AbortError: 'Passkey request cancelled. Try again.',
+    NotSupportedError: 'This browser does not support passkeys.',
+  };
+  const FAILED = 'The passkey request did not complete. Try again.';
+  // The page's own region for these messages, if it has one; otherwise the helper adds one after the trigger.
+  const REGION_ID = 'passkeys-error';
+  const regions = new WeakMap<HTMLFormElement, HTMLElement>();
+
+  // The region for a form: the page's #passkeys-error, else the one this script added (after the trigger, or at the
+  // end of the form when the call came without one, as Ory Elements makes it).
+  function regionFor(form: HTMLFormElement, trigger: Element | null): HTMLElement | null {
+    const own = DOC.getElementById.call(document, REGION_ID);
+    if (own instanceof HTMLElement) return own;
+    let region = regions.get(form);
+    if (!region || !contains.call(document, region)) {
+      region = document.createElement('div');
+      region.setAttribute('role', 'alert');
+      region.setAttribute('aria-live', 'assertive');
+      region.className = 'passkeys-error';
+      regions.set(form, region);
+    }
+    const anchor = trigger && contains.call(form, trigger) ? trigger : null;
+    if (anchor) anchor.insertAdjacentElement('afterend', region);
+    else if (region.parentNode !== form) form.appendChild(region);
+    return region;
+  }
+
+  // Tells the page why a ceremony failed: a `passkeys:error` event (bubbling from the form; detail: name, message,
+  // flow kind), then, unless a listener called preventDefault() to show it its own way, the message in the region.
+  function report(form: HTMLFormElement, trigger: Element | null, kind: Kind, name: unknown): void {
+    const errorName = typeof name === 'string' && name ? name : 'Error';
+    const message = FAILURES[errorName] || FAILED;
+    const target: EventTarget = contains.call(document, form) ? form : document;
+    let shown = true;
+    attempt(() => {
+      const ev = new CustomEvent('passkeys:error', {
+        bubbles: true,
+        cancelable: true,
+        detail: { name: errorName, message, flow: kind },
+      });
+      shown = target.dispatchEvent(ev);
+    });
+    if (!shown) return;
+    attempt(() => {
+      const region = regionFor(form, trigger);
+      if (region) region.textContent = message;
+    });
+  }
+
+  // A new attempt: the last failure's message goes away (only from this script's own regions and the page's).
+  function clearReport(form: HTMLFormElement): void {
+    const own = DOC.getElementById.call(document, REGION_ID);
+    if (own) own.textContent = '';
+    const region = regions.get(form);
+    if (region) region.textContent = '';
   }
 
   // ---- ceremonies -----------------------------------------------------------------------------------------------
@@ -566,11 +631,59 @@
     if (typeof user['name'] !== 'string') user['name'] = '';
     if (typeof user['displayName'] !== 'string') user['displayName'] = user['name'];
     const publicKey = creationOptions(json);
-    return navigator.credentials.create({ publicKey }).then((cred) => {
-      if (!cred) throw new Error('no credential was created');
-      submitWith(form, resultEl, cred as PublicKeyCredential);
-      return true;
+    const rpId = (json['rp'] as Json | undefined)?.['id'];
+    return (settings ? Promise.resolve(true) : precheck(form)).then((go) => {
+      if (!go) return true;
+      return navigator.credentials.create({ publicKey }).then((cred) => {
+        if (!cred) throw new Error('no credential was created');
+        remember(cred as PublicKeyCredential, rpId);
+        submitWith(form, resultEl, cred as PublicKeyCredential);
+        return true;
+      });
     });
+  }
+
+  // The traits last found acceptable, per form: a retry right after (a cancelled ceremony) does not ask again, so
+  // create() stays close to the click (Safari wants a recent user gesture).
+  const prechecked = new WeakMap<HTMLFormElement, { body: string; at: number }>();
+
+  // Registration, before any passkey exists: the server validates the traits and the identifier's availability
+  // (the flow's `method: "profile"` step, posted with the form's own fields and answered as JSON). Resolves true to
+  // go on with create(); false when the server refused: the form is then submitted as it is, with no credential,
+  // so the page shows the server's messages (a missing or taken email) and no passkey is left without an account.
+  // When the answer says nothing (offline, a cross-origin action without CORS, a 5xx), the ceremony goes on as
+  // before, and a refusal after create() is signalled back (unknownCredential) to drop the passkey again.
+  function precheck(form: HTMLFormElement): Promise<boolean> {
+    if (typeof fetch !== 'function' || typeof FormData !== 'function' || typeof URLSearchParams !== 'function') {
+      return Promise.resolve(true);
+    }
+    const params = new URLSearchParams();
+    new FormData(form).forEach((value, key) => {
+      if (typeof value === 'string' && key !== 'method' && key.indexOf('passkey_') !== 0) params.append(key, value);
+    });
+    params.append('method', 'profile');
+    const body = params.toString();
+    const last = prechecked.get(form);
+    if (last && last.body === body && Date.now() - last.at < 60000) return Promise.resolve(true);
+    return fetch(actionOf!.call(form), {
+      method: 'POST',
+      body: params,
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+      redirect: 'manual',
+    }).then(
+      (res) => {
+        if (res.ok) {
+          prechecked.set(form, { body, at: Date.now() });
+          return true;
+        }
+        if (res.type !== 'opaqueredirect' && (res.status < 400 || res.status >= 500)) return true;
+        if (!flowKind(form)) throw new Error('the form no longer posts to a flow action');
+        HTMLFormElement.prototype.submit.call(form);
+        return false;
+      },
+      () => true,
+    );
   }
 
   function login(form: HTMLFormElement): Promise<boolean> {
@@ -584,7 +697,7 @@
     if (!json?.['challenge']) throw new Error('passkey_challenge holds no request options');
     return navigator.credentials.get({ publicKey: requestOptions(json) }).then((cred) => {
       if (!cred) throw new Error('no credential was returned');
-      remember(cred as PublicKeyCredential, json);
+      remember(cred as PublicKeyCredential, json['rpId']);
       submitWith(form, resultEl, cred as PublicKeyCredential);
       return true;
     });
@@ -599,13 +712,16 @@
   // Runs one modal ceremony at a time; never rejects.
   function run(kind: Kind, arg: unknown): Promise<boolean> {
     if (busy) return Promise.resolve(false);
-    if (!supported()) {
-      warn('this browser does not support passkeys (WebAuthn)');
-      return Promise.resolve(false);
-    }
     // Before anything else (a pending conditional request included) is touched.
     const form = formFor(arg, kind, 'passkey ' + kind, false);
     if (!form) return Promise.resolve(false);
+    const trigger = isElement(arg) ? arg : null;
+    if (!supported()) {
+      warn('this browser does not support passkeys (WebAuthn)');
+      report(form, trigger, kind, 'NotSupportedError');
+      return Promise.resolve(false);
+    }
+    clearReport(form);
     busy = true;
     abortConditional();
     return Promise.resolve()
@@ -623,6 +739,7 @@
         (err) => {
           unlock();
           warn('passkey ' + kind + ' did not complete', err);
+          report(form, trigger, kind, (err as { name?: unknown } | null)?.name);
           if (conditionalWanted) autocompleteInit(conditionalOwner);
           return false;
         },
@@ -670,7 +787,7 @@
               }
               busy = true;
               try {
-                remember(cred as PublicKeyCredential, json);
+                remember(cred as PublicKeyCredential, json['rpId']);
                 submitWith(form!, resultEl!, cred as PublicKeyCredential);
               } catch (e) {
                 unlock();
