@@ -40,7 +40,10 @@ export interface FlowData {
   refresh?: boolean;
   /** Settings, refresh login: the identity the flow belongs to. */
   identityId?: string;
-  /** Login: the credential id of the last submit, which no passkey has (signalled back to the browser). */
+  /**
+   * Login, registration, settings: the credential id of the last submit, which no passkey has (a sign-in with an
+   * unknown credential, a new passkey that was refused), signalled back to the browser.
+   */
   unknownCredential?: string;
   /** An expired flow: the flow that replaced it. */
   successor?: string;

@@ -10,7 +10,7 @@ import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
 import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { currentSession, identityJson, resolveSession } from '../session.js';
-import { identitySignals, signalNode } from '../signals.js';
+import { identitySignals, refusedCredentialId, signalNode, unknownCredentialSignals } from '../signals.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
@@ -103,10 +103,12 @@ export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('passkey', 'passkey_create_data', 'hidden', { value: JSON.stringify(createData) }),
       );
       // Signal API: the full stored set and the current display name, only to this identity's own session.
-      const signal =
-        identity && currentSession(req)?.identityId === identity.id
-          ? signalNode(identitySignals(config, identity, passkeys))
-          : undefined;
+      // And the id of a passkey the browser just created that was refused (never stored), so its manager drops it.
+      const own = identity && currentSession(req)?.identityId === identity.id;
+      const signal = signalNode({
+        ...(own ? identitySignals(config, identity, passkeys) : {}),
+        ...(flow.data.unknownCredential ? unknownCredentialSignals(config, flow.data.unknownCredential) : {}),
+      });
       if (signal) nodes.push(signal);
       return nodes;
     },
@@ -187,6 +189,8 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     throw new HttpError(403, 'forbidden', 'This settings flow belongs to another session.');
   }
   if (!(await checkSubmit(config, req, res, flow, { body, expiredMessage: messages.settingsExpired }))) return;
+  // Said once, after the submit whose new passkey was refused.
+  flow.data.unknownCredential = undefined;
   const identity = await config.store.getIdentity(session.identityId);
   if (!identity) throw sessionInactive();
 
@@ -295,6 +299,8 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     await config.store.addPasskey(passkey);
   } catch (error) {
     renewCeremony(config, flow);
+    // Signal API: the new passkey was not stored; its id goes back so that the browser's passkey manager drops it.
+    flow.data.unknownCredential = await refusedCredentialId(config, register);
     if (error instanceof CeremonyError) return fail([messages.generic(error.reason)]);
     if (error instanceof DuplicateCredentialError) {
       return fail([], { passkey_settings_register: [messages.duplicatePasskey()] });
