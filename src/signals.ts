@@ -6,7 +6,7 @@ import type { ResolvedOptions } from './options.js';
 import { resolveSession } from './session.js';
 import type { Identity, Passkey } from './store/types.js';
 import { inputNode, type UiNode } from './ui/nodes.js';
-import { parseCredential } from './webauthn.js';
+import { parseCredential } from './webauthn/index.js';
 
 /** `PublicKeyCredential.signalUnknownCredential()` arguments: the credential id is the one the browser sent. */
 export interface UnknownCredentialSignal {
