@@ -1,9 +1,11 @@
 // Passkeys imported from another system (a hand-written SimpleWebAuthn setup, Kratos): checked as registration checks
 // them, turned into the store's records, all sharing one WebAuthn user handle.
 
+import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
+import { cborItemEnd } from '../cbor.js';
 import { passkeyName } from '../passkey.js';
 import type { Passkey } from '../store/types.js';
-import { CeremonyError, checkImportedPublicKey, randomId } from '../webauthn.js';
+import { ALGORITHMS, canonicalCredentialId, publicKeyProblem, randomId } from '../webauthn/index.js';
 import { ValidationError } from './errors.js';
 
 /** A passkey to import (`auth.admin.createIdentity({ passkeys })`). */
@@ -79,19 +81,16 @@ export function importedPasskeys(identityId: string, passkeys: readonly PasskeyI
     if (!id || id.length < 16 || id.length > 1023) {
       throw ValidationError.reason(`${at}.id`, 'A credential id is 16 to 1023 bytes, in base64url.');
     }
-    const credentialId = id.toString('base64url');
+    const credentialId = canonicalCredentialId(id.toString('base64url'));
+    if (!credentialId) throw ValidationError.reason(`${at}.id`, 'A credential id is 16 to 1023 bytes, in base64url.');
     if (seen.has(credentialId)) throw ValidationError.reason(`${at}.id`, 'This credential id is listed twice.');
     seen.add(credentialId);
     const publicKey = decodeBase64(input.publicKey);
     if (!publicKey || publicKey.length > 2048) {
       throw ValidationError.reason(`${at}.publicKey`, 'The public key is a COSE key, in base64url.');
     }
-    try {
-      checkImportedPublicKey(new Uint8Array(publicKey));
-    } catch (error) {
-      if (!(error instanceof CeremonyError)) throw error;
-      throw ValidationError.reason(`${at}.publicKey`, error.reason);
-    }
+    const problem = importedKeyProblem(new Uint8Array(publicKey));
+    if (problem) throw ValidationError.reason(`${at}.publicKey`, problem);
     const counter = input.counter ?? 0;
     if (!Number.isSafeInteger(counter) || counter < 0 || counter > 0xffffffff) {
       throw ValidationError.reason(`${at}.counter`, 'The counter is an integer from 0 to 4294967295.');
@@ -137,4 +136,21 @@ export function importedPasskeys(identityId: string, passkeys: readonly PasskeyI
       lastUsedAt: null,
     };
   });
+}
+
+/**
+ * Why an imported public key cannot be stored, as registration judges one: a COSE key that decodes completely, with an
+ * algorithm the library offers, that fits its key type and imports with the size its algorithm requires.
+ */
+function importedKeyProblem(cose: Uint8Array): string | undefined {
+  let alg: unknown;
+  try {
+    if (cborItemEnd(cose) !== cose.length) return "The passkey's public key is malformed.";
+    const key = decodeCredentialPublicKey(new Uint8Array(cose)) as unknown;
+    alg = key instanceof Map ? key.get(3) : undefined;
+  } catch {
+    return "The passkey's public key is malformed.";
+  }
+  if (typeof alg !== 'number' || !ALGORITHMS.includes(alg)) return 'The passkey uses an unsupported algorithm.';
+  return publicKeyProblem(cose);
 }
