@@ -3,7 +3,7 @@
 import { AAGUID_NAMES } from './data/aaguids.js';
 import type { Passkey } from './store/types.js';
 import { describeUserAgent } from './user-agent.js';
-import type { VerifiedRegistration } from './webauthn.js';
+import type { VerifiedRegistration } from './webauthn/index.js';
 
 /** The longest passkey name, in characters (a rename refuses longer ones; default names are cut to fit). */
 export const MAX_PASSKEY_NAME = 64;
