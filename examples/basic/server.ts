@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import { type Courier, consoleCourier, MemoryStore, passkeys, requireSession } from '../../src/index.js';
+import { adminRoutes } from './admin.js';
 import { nodemailerCourier } from './mailer.js';
 import {
   type Address,
@@ -180,6 +181,10 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
   app.get('/recovery', flowRoute('recovery'));
   // Sign-up lands here (the code is on its way); signed-in users come here from the home page too.
   app.get('/verification', flowRoute('verification'));
+
+  // Support tools at /admin (and Kratos's admin API at /admin-api), only when ADMIN_TOKEN is set.
+  const adminToken = process.env.ADMIN_TOKEN;
+  if (adminToken) app.use(adminRoutes(auth, adminToken, origin, send, pageOptions));
 
   // The error page: the router stored the error and sent the browser here with `?id=`.
   app.get('/error', async (req, res) => {
