@@ -78,7 +78,7 @@ async function stepOne(tab: Tab, identifier: string): Promise<void> {
 
 /** What the step-two card shows (its text, and its form's inputs), with the identifier typed taken out. */
 async function stepTwoView(tab: Tab, identifier: string) {
-  const text = (await tab.page.locator('body').innerText()).replaceAll(identifier, '<identifier>');
+  const text = String(await tab.page.locator('#root').textContent()).replaceAll(identifier, '<identifier>');
   const inputs = await tab.page.$$eval('form input', (list) =>
     list.map((i) => `${(i as HTMLInputElement).type}:${(i as HTMLInputElement).name}`),
   );
