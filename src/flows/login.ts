@@ -194,21 +194,20 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     const challenge = await taking;
     let named: Identity | null;
     [passkey, named] = await lookups;
-    // Identifier-first, step two: only a passkey of the identifier typed at step one.
+    // Identifier-first, step two: only a passkey of the identifier typed at step one (and no signal below).
     const refusal = atStepTwo(flow) ? await stepTwoRefusal(config, flow, passkey) : undefined;
     if (refusal) return fail([refusal]);
-    // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names. Only a refresh, whose
-    // user is known beforehand, may do without a user handle.
+    // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names. Only a refresh and
+    // identifier-first's step two, whose user is known beforehand, may do without a user handle.
     // Signal API: a discoverable sign-in (not a refresh) with a credential id no passkey has, in a real answer to
     // this flow's challenge. The sign-in fails below either way.
-    if (!passkey && !flow.data.refresh && !atStepTwo(flow) && answersCeremony(config, credential, challenge)) {
+    if (!passkey && !flow.data.refresh && answersCeremony(config, credential, challenge)) {
       flow.data.unknownCredential = credential.id;
     }
     if (userHandle) {
       identity = named;
       if (!identity) return fail([messages.noPasskeyUser()]);
     } else if (passkey && (flow.data.refresh || atStepTwo(flow))) {
-      // The user is known beforehand (refresh: the session's; step two: the identifier's), found by the passkey.
       identity = await config.store.getIdentity(passkey.identityId);
     }
     if (!passkey || !identity || passkey.identityId !== identity.id) return fail([messages.passkeyLoginInvalid()]);
