@@ -9,7 +9,7 @@ import { signalNode, unknownCredentialSignals } from '../signals.js';
 import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { requestOptions } from '../webauthn.js';
+import { requestOptions } from '../webauthn/index.js';
 import { type Flow, type FlowRenderer, renewCeremony, setMessages } from './flow.js';
 import { answerFlow } from './respond.js';
 
