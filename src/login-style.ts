@@ -9,7 +9,7 @@ import type { LoginOptions, PasskeysOptions } from './types.js';
 export type LoginStyle = NonNullable<LoginOptions['style']>;
 
 /** `login` after resolution. */
-export interface ResolvedLoginOptions {
+export interface ResolvedLoginStyle {
   style: LoginStyle;
   /** identifier-first: the HMAC key of the decoy credential ids (the first of `secrets`, or a per-process key). */
   decoyKey?: Buffer;
@@ -20,7 +20,7 @@ export interface ResolvedLoginOptions {
  * (undefined when none are given). Throws a `TypeError` when identifier-first has no key it can share across
  * instances: a store other than `MemoryStore` needs `secrets`.
  */
-export function resolveLogin(opts: PasskeysOptions, secretKeys: Buffer[] | undefined): ResolvedLoginOptions {
+export function resolveLoginStyle(opts: PasskeysOptions, secretKeys: Buffer[] | undefined): ResolvedLoginStyle {
   const style = opts.login?.style ?? 'unified';
   if (style !== 'identifier_first') return { style };
   const key = secretKeys?.[0];

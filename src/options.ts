@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseDomain } from 'tldts';
 import { processKey, SendLimiter } from './codes.js';
 import type { Courier } from './courier.js';
-import { type ResolvedLoginOptions, resolveLogin } from './login-style.js';
+import { type ResolvedLoginStyle, resolveLoginStyle } from './login-style.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
@@ -44,7 +44,7 @@ export interface ResolvedOptions {
   /** WebAuthn L3 `hints` for creation and request options (`[]`: none sent). */
   hints: CredentialHint[];
   /** Sign-in policy: the login style (and identifier-first's decoy key). */
-  login: ResolvedLoginOptions;
+  login: ResolvedLoginStyle;
 }
 
 /** The `code` method's options, resolved. */
@@ -299,7 +299,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
     hints: [...(opts.hints ?? [])],
-    login: resolveLogin(opts, secretKeys(opts)),
+    login: resolveLoginStyle(opts, secretKeys(opts)),
   };
 }
 
