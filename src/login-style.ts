@@ -8,12 +8,11 @@ import type { LoginOptions, PasskeysOptions } from './types.js';
 /** `unified`: one step, usernameless (discoverable passkeys, autofill). `identifier_first`: identifier, then passkey. */
 export type LoginStyle = NonNullable<LoginOptions['style']>;
 
-/** `login` after resolution. */
-export interface ResolvedLoginStyle {
-  style: LoginStyle;
-  /** identifier-first: the HMAC key of the decoy credential ids (the first of `secrets`, or a per-process key). */
-  decoyKey?: Buffer;
-}
+/**
+ * The login style after resolution; identifier-first carries the HMAC key of its decoy credential ids (the first of
+ * `secrets`, or a per-process key).
+ */
+export type ResolvedLoginStyle = { style: 'unified' } | { style: 'identifier_first'; decoyKey: Buffer };
 
 /**
  * Resolve `login`: the style, and for identifier-first the decoy key. `secretKeys` are the validated `secrets`
@@ -22,7 +21,7 @@ export interface ResolvedLoginStyle {
  */
 export function resolveLoginStyle(opts: PasskeysOptions, secretKeys: Buffer[] | undefined): ResolvedLoginStyle {
   const style = opts.login?.style ?? 'unified';
-  if (style !== 'identifier_first') return { style };
+  if (style === 'unified') return { style };
   const key = secretKeys?.[0];
   if (key) return { style, decoyKey: key };
   if (!(opts.store instanceof MemoryStore)) {

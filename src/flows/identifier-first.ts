@@ -103,7 +103,7 @@ async function allowedCredentialIds(config: ResolvedOptions, typed: string): Pro
   // An id no identity has, so that unknown identifiers cost the store the same round trips as known ones.
   const passkeys = await config.store.listPasskeys(identity?.id ?? randomUUID());
   if (identity && isActive(identity) && passkeys.length > 0) return passkeys.map((p) => p.id);
-  return decoyCredentialIds(config.login.decoyKey as Buffer, identifier);
+  return config.login.style === 'identifier_first' ? decoyCredentialIds(config.login.decoyKey, identifier) : [];
 }
 
 /** Identities are active unless their `state` says otherwise (SPEC §8). */
