@@ -3,10 +3,7 @@
 import { createHmac } from 'node:crypto';
 import { processKey } from './codes.js';
 import { MemoryStore } from './store/memory.js';
-import type { LoginOptions, PasskeysOptions } from './types.js';
-
-/** `unified`: one step, usernameless (discoverable passkeys, autofill). `identifier_first`: identifier, then passkey. */
-export type LoginStyle = NonNullable<LoginOptions['style']>;
+import type { PasskeysOptions } from './types.js';
 
 /**
  * The login style after resolution; identifier-first carries the HMAC key of its decoy credential ids (the first of
