@@ -70,6 +70,7 @@ export type {
   HookContext,
   HookOptions,
   LifespanOptions,
+  LoginOptions,
   PasskeysOptions,
   PasskeysSessionData,
   RecoveryOptions,
