@@ -451,6 +451,8 @@ describe('auth.adminRouter()', () => {
       "The supplied state ('blocked') was not valid. Valid states are ('active', 'inactive').",
     );
     assert.equal((await admin('patch', path).send({ op: 'replace' })).status, 400, 'not an array');
+    assert.equal((await admin('patch', path).send([{ op: 'remove', path: '/state' }])).status, 400, 'no state');
+    assert.equal((await admin('patch', path).send([{ op: 'remove', path: '/traits' }])).status, 400, 'no traits');
     assert.equal((await admin('patch', path).send([{ op: 'test', path: '/state', value: 'inactive' }])).status, 400);
     const unknown = await admin('patch', '/admin/identities/00000000-0000-4000-8000-000000000000').send([]);
     assert.equal(unknown.status, 404);

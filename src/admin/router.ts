@@ -46,6 +46,14 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   /** Where `schema_url` points: the passkeys router's mount when known (`urls.publicBase`), else this one's. */
   const schemaBase = (req: Request) => config.urls.publicBase ?? baseOf(req);
 
+  // The identity schema here too, so that `schema_url` resolves whichever mount it names.
+  router.get('/schemas/:id', (req, res) => {
+    if (req.params.id !== Buffer.from(config.schema.id).toString('base64url')) {
+      throw new HttpError(404, 'not_found', 'Unknown identity schema.');
+    }
+    res.status(200).json(config.schema.raw);
+  });
+
   const identityOut = async (req: Request, identity: AdminIdentity) => {
     const stored = await config.store.getIdentity(identity.id);
     const passkeys = await config.store.listPasskeys(identity.id);
@@ -129,10 +137,11 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
       }
       if (patched === null || typeof patched !== 'object') throw badRequest('The patched identity is not an object.');
       checkSchemaId(config, patched.schema_id);
-      const state = patched.state ?? 'active';
-      if (state !== 'active' && state !== 'inactive') throw http(invalidState(state));
+      const state = patched.state;
+      if (state !== 'active' && state !== 'inactive') throw http(invalidState(state ?? ''));
       const updated = await admin.updateIdentity(id, {
-        traits: patched.traits as Record<string, JsonValue>,
+        // Removed traits are validated as such (null), not kept.
+        traits: (patched.traits ?? null) as Record<string, JsonValue>,
         state,
         metadataPublic: (patched.metadata_public ?? null) as JsonValue,
         metadataAdmin: (patched.metadata_admin ?? null) as JsonValue,
