@@ -48,6 +48,7 @@ export type {
   HookContext,
   HookOptions,
   LifespanOptions,
+  LoginOptions,
   PasskeysOptions,
   PasskeysSessionData,
   RecoveryOptions,
