@@ -48,7 +48,7 @@ export async function identifierFirstNodes(
           value: '',
           required: true,
           autocomplete: 'username webauthn',
-          label: identifierLabel(config),
+          label: messages.identifierLabel(config.schema.displayNameTitle),
         }),
   ];
   if (flow.data.type === 'browser') nodes.push(scriptNode(base, req));
@@ -82,13 +82,6 @@ export async function identifierFirstNodes(
     if (signal) nodes.push(signal);
   }
   return nodes;
-}
-
-/** Label 1070004 (Kratos's "ID"), with the display-name trait's title as its text ("E-Mail"). */
-function identifierLabel(config: ResolvedOptions): UiText {
-  const label = messages.identifierLabel();
-  const field = config.schema.fields.find((f) => f.name === config.schema.displayNameField);
-  return field?.title ? { ...label, text: field.title } : label;
 }
 
 const descriptor = (id: string) => ({ id, type: 'public-key' as const });

@@ -210,7 +210,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     createdAt: now,
     updatedAt: now,
   };
-  const passkey = newPasskey(identity.id, verified);
+  const passkey = newPasskey(identity.id, verified, { userAgent: req.get('user-agent') });
   try {
     await config.store.createIdentity(identity, passkey);
   } catch (error) {
