@@ -156,11 +156,11 @@ describe('identifier-first login: step one', () => {
       [
         ['default', 'csrf_token'],
         ['identifier_first', 'identifier'],
+        ['identifier_first', 'method'],
         ['webauthn', 'webauthn_script'],
         ['passkey', 'passkey_login_trigger'],
         ['passkey', 'passkey_login'],
         ['passkey', 'passkey_challenge'],
-        ['identifier_first', 'method'],
       ],
     );
     const identifier = node(flow, 'identifier');

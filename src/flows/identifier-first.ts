@@ -30,8 +30,8 @@ export function identifierFirstExtra(flow: Flow): Record<string, unknown> {
 }
 
 /**
- * The nodes of an identifier-first login flow. Step one: the identifier (group `identifier_first`), the passkey
- * button and conditional UI (a discoverable passkey signs in at once), and the `method=identifier_first` submit.
+ * The nodes of an identifier-first login flow. Step one: the identifier (group `identifier_first`), the
+ * `method=identifier_first` submit, and the passkey button and conditional UI (a discoverable passkey signs in at once).
  * Step two: the identifier, hidden, and the passkey button with a challenge listing that identity's passkeys (or
  * decoys).
  */
@@ -52,6 +52,12 @@ export async function identifierFirstNodes(
           label: messages.identifierLabel(config.schema.displayNameTitle),
         }),
   ];
+  // Step one's Continue, first after the identifier: the form's default button (Enter submits the identifier).
+  if (!stepTwo) {
+    nodes.push(
+      inputNode('identifier_first', 'method', 'submit', { value: 'identifier_first', label: messages.continue() }),
+    );
+  }
   if (flow.data.type === 'browser') nodes.push(scriptNode(base, req));
   const options = requestOptions(config, { challenge: flow.challenge ?? '' });
   // No transports, for real passkeys as for decoys: an entry must not tell a real account from an unknown one.
@@ -73,9 +79,6 @@ export async function identifierFirstNodes(
     inputNode('passkey', 'passkey_challenge', 'hidden', { value: JSON.stringify(challenge) }),
   );
   if (!stepTwo) {
-    nodes.push(
-      inputNode('identifier_first', 'method', 'submit', { value: 'identifier_first', label: messages.continue() }),
-    );
     // Signal API, for a discoverable sign-in from step one (step two never signals).
     const signal = flow.data.unknownCredential
       ? signalNode(unknownCredentialSignals(config, flow.data.unknownCredential))
