@@ -1,6 +1,22 @@
 // Public entry point: re-exports only.
 
 export {
+  AdminError,
+  type AdminErrorCode,
+  IdentityNotFoundError,
+  SessionNotFoundError,
+  ValidationError,
+} from './admin/errors.js';
+export type { PasskeyImport } from './admin/import.js';
+export type {
+  AdminIdentity,
+  CreateIdentityInput,
+  Page,
+  PasskeysAdmin,
+  RecoveryCode,
+  UpdateIdentityInput,
+} from './admin/index.js';
+export {
   type Courier,
   type CourierMessage,
   type CourierModel,
@@ -31,11 +47,17 @@ export type {
   AddressVia,
   FlowRecord,
   Identity,
+  IdentityState,
   JsonValue,
+  ListIdentitiesOptions,
+  ListSessionsOptions,
   Passkey,
   PasskeyUsage,
   RecoveryAddress,
   RemovePasskeyResult,
+  SessionDevice,
+  SessionMethod,
+  SessionRecord,
   Store,
   VerifiableAddress,
 } from './store/types.js';

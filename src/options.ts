@@ -69,6 +69,8 @@ const STORE_METHODS = [
   'findIdentityByIdentifier',
   'findIdentityByAddress',
   'updateIdentity',
+  'deleteIdentity',
+  'listIdentities',
   'getPasskey',
   'listPasskeys',
   'addPasskey',

@@ -4,6 +4,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { addressesJson } from './addresses.js';
 import { type HttpError, sessionInactive } from './errors.js';
+import { stateOf } from './identities.js';
 import type { Identity } from './store/types.js';
 import type { PasskeysSessionData } from './types.js';
 
@@ -178,15 +179,17 @@ function schemaPath(schemaId: string): string {
   return path;
 }
 
-/** Identity JSON as Kratos shapes it (no credentials). */
+/** Identity JSON as Kratos shapes it (no credentials, no `metadata_admin`: what the identity itself may see). */
 export function identityJson(identity: Identity, base: string) {
   return {
     id: identity.id,
     schema_id: identity.schemaId,
     schema_url: `${base}${schemaPath(identity.schemaId)}`,
-    state: 'active' as const,
+    state: stateOf(identity),
+    ...(identity.stateChangedAt ? { state_changed_at: identity.stateChangedAt.toISOString() } : {}),
     traits: identity.traits,
     ...addressesJson(identity),
+    metadata_public: identity.metadataPublic ?? null,
     created_at: identity.createdAt.toISOString(),
     updated_at: identity.updatedAt.toISOString(),
   };

@@ -224,6 +224,65 @@ describe('PostgresStore specifics', () => {
     }
   });
 
+  it('migrate upgrades the schema of before identity state: identities read active, flows and passkeys gain their columns', async () => {
+    const schema = `passkeys_test_v2_${randomBytes(6).toString('hex')}`;
+    schemas.add(schema);
+    const t = quoteIdentifier(schema);
+    try {
+      const v2 = await readFile(new URL('./fixtures/postgres-schema-v2.sql', import.meta.url), 'utf8');
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`CREATE SCHEMA ${t}`);
+        await client.query(`SET LOCAL search_path TO ${t}`);
+        await client.query(v2);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const identity = makeIdentity();
+      const passkey = makePasskey(identity.id);
+      await pool.query(
+        `INSERT INTO ${t}.identities (id, schema_id, traits, identifier, user_handle, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          identity.id,
+          'default',
+          '{}',
+          identity.identifier,
+          identity.userHandle,
+          identity.createdAt,
+          identity.updatedAt,
+        ],
+      );
+      await pool.query(
+        `INSERT INTO ${t}.passkeys (id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible,
+           backed_up, created_at, last_used_at) VALUES ($1, $2, $3, 0, '{}', $4, 'old', true, true, now(), NULL)`,
+        [passkey.id, identity.id, Buffer.from(passkey.publicKey), passkey.aaguid],
+      );
+      await migrate(pool, schema);
+      const store = new PostgresStore(pool, { schema });
+      const got = await store.getIdentity(identity.id);
+      assert.equal(got?.state, 'active', 'an identity from before states is active');
+      assert.equal(got?.stateChangedAt, null);
+      assert.equal(got?.metadataPublic, null);
+      assert.equal(got?.metadataAdmin, null);
+      assert.equal((await store.getPasskey(passkey.id))?.backupFlagsUnknown, undefined, 'its flags are known');
+      assert.equal(
+        await store.updateIdentity({ ...got!, state: 'inactive', updatedAt: new Date() }, got!.updatedAt),
+        true,
+      );
+      assert.equal((await store.getIdentity(identity.id))?.state, 'inactive');
+      for (const name of Object.keys(cases).filter((n) => !n.startsWith('many identities')) as CaseName[]) {
+        await cases[name](store, { scale: { identities: 2_000, passkeysPerIdentity: 100 } });
+      }
+      assert.equal(await store.deleteIdentity(identity.id), true);
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS ${t} CASCADE`);
+      schemas.delete(schema);
+    }
+  });
+
   it('updateIdentity compares updatedAt to the millisecond when the column holds microseconds', async () => {
     const store = await makeStore();
     try {

@@ -15,6 +15,7 @@ import { MemoryStore } from '../src/store/memory.js';
 import type {
   FlowRecord,
   Identity,
+  ListIdentitiesOptions,
   Passkey,
   PasskeyUsage,
   RecoveryAddress,
@@ -242,6 +243,55 @@ class SilentDuplicateStore extends MemoryStore {
   }
 }
 
+/** Writes traits and addresses on update but not the state (an UPDATE written before the state column existed). */
+class UpdateDropsStateStore extends MemoryStore {
+  override async updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean> {
+    const stored = await this.getIdentity(identity.id);
+    if (!stored) return false;
+    const { state, stateChangedAt, metadataPublic, metadataAdmin } = stored;
+    return super.updateIdentity(
+      { ...identity, state, stateChangedAt, metadataPublic, metadataAdmin },
+      expectedUpdatedAt,
+    );
+  }
+}
+
+/** Deletes the identity row only: its passkeys and flows stay behind (no ON DELETE CASCADE). */
+class DeleteLeavesPasskeysStore extends MemoryStore {
+  readonly #orphans = new Map<string, Passkey>();
+  override async deleteIdentity(id: string): Promise<boolean> {
+    for (const passkey of await this.listPasskeys(id)) this.#orphans.set(passkey.id, passkey);
+    return super.deleteIdentity(id);
+  }
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    return (await super.getPasskey(credentialId)) ?? this.#orphans.get(credentialId) ?? null;
+  }
+}
+
+/** Deletes the identity and passkeys but keeps its flows (it does not record a flow's identity). */
+class DeleteKeepsFlowsStore extends MemoryStore {
+  override async saveFlow(flow: FlowRecord): Promise<void> {
+    await super.saveFlow({ ...flow, identityId: null });
+  }
+}
+
+/** Drops the backup-flags marker (a column the adapter never added). */
+class ForgetsFlagsUnknownStore extends MemoryStore {
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = await super.getPasskey(credentialId);
+    if (passkey) delete passkey.backupFlagsUnknown;
+    return passkey;
+  }
+}
+
+/** Pages without honouring `after` when listing by identifier, and sorts newest first otherwise. */
+class ListIdentitiesUnorderedStore extends MemoryStore {
+  override async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
+    const all = await super.listIdentities({ ...options, limit: 1_000_000 });
+    return all.reverse().slice(0, options.limit);
+  }
+}
+
 /** A store whose every call fails once `broken` is set, like a database that went away. */
 function breakable(store: Store): Store & { broken: boolean } {
   const state = { broken: false };
@@ -332,14 +382,31 @@ class NaiveStore implements Store {
     }
   }
 
-  async createIdentity(identity: Identity, passkey: Passkey): Promise<void> {
+  async createIdentity(identity: Identity, passkey?: Passkey): Promise<void> {
     const taken = [...this.identities.values()].some((i) => i.identifier === identity.identifier);
     if (taken) throw new DuplicateIdentifierError(identity.identifier);
     this.#checkAddresses(identity);
-    if (this.passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
+    if (passkey && this.passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
     if (this.gap !== 'none') await this.#yield();
     this.identities.set(identity.id, structuredClone(identity));
-    this.passkeys.set(passkey.id, structuredClone(passkey));
+    if (passkey) this.passkeys.set(passkey.id, structuredClone(passkey));
+  }
+  async deleteIdentity(id: string): Promise<boolean> {
+    if (!this.identities.delete(id)) return false;
+    for (const passkey of [...this.passkeys.values()]) if (passkey.identityId === id) this.passkeys.delete(passkey.id);
+    for (const flow of [...this.flows.values()]) if (flow.identityId === id) this.flows.delete(flow.id);
+    return true;
+  }
+  async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
+    return [...this.identities.values()]
+      .filter(
+        (i) =>
+          (options.after === undefined || i.id > options.after) &&
+          (options.identifier === undefined || i.identifier === options.identifier),
+      )
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, options.limit)
+      .map((i) => structuredClone(i));
   }
   async getIdentity(id: string): Promise<Identity | null> {
     const identity = this.identities.get(id);
@@ -394,6 +461,10 @@ class NaiveStore implements Store {
       backedUp: usage.backedUp,
       lastUsedAt: new Date(usage.lastUsedAt),
     });
+    if (passkey.backupFlagsUnknown && usage.backupEligible !== undefined) {
+      passkey.backupEligible = usage.backupEligible;
+      delete passkey.backupFlagsUnknown;
+    }
     return true;
   }
   async renamePasskey(identityId: string, credentialId: string, name: string): Promise<boolean> {
@@ -590,6 +661,36 @@ describe('the kit catches broken stores', () => {
       [
         'updateIdentity replaces traits, identifier and addresses; the old ones no longer find it; id, user handle, schema and createdAt stay',
       ],
+    ));
+
+  it('an updateIdentity that does not write the state and metadata', () =>
+    assertCaught(
+      () => new UpdateDropsStateStore(),
+      ['identity state and metadata round-trip through createIdentity, every lookup and updateIdentity'],
+    ));
+
+  it('a deleteIdentity that leaves the passkeys behind', () =>
+    assertCaught(
+      () => new DeleteLeavesPasskeysStore(),
+      ['deleteIdentity removes the identity, its passkeys, addresses and flows, frees its keys, and nothing else'],
+    ));
+
+  it('a deleteIdentity that leaves the flows behind', () =>
+    assertCaught(
+      () => new DeleteKeepsFlowsStore(),
+      ['deleteIdentity removes the identity, its passkeys, addresses and flows, frees its keys, and nothing else'],
+    ));
+
+  it('a store that forgets backupFlagsUnknown', () =>
+    assertCaught(
+      () => new ForgetsFlagsUnknownStore(),
+      ['a passkey imported without backup flags keeps backupFlagsUnknown until a usage records backupEligible'],
+    ));
+
+  it('listIdentities out of order', () =>
+    assertCaught(
+      () => new ListIdentitiesUnorderedStore(),
+      ['listIdentities pages in ascending id order: limit, after (exclusive), identifier; [] past the end'],
     ));
 
   it('address dates returned as strings', () =>

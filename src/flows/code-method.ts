@@ -268,7 +268,9 @@ async function checkCode(
   const stored = counted.challenge;
   const address = counted.data.address ?? '';
   // Failed guesses per address, across flows: each flow allows a few, but new flows are free to make.
-  const guessesLeft = codes.failures.remaining(`${kind.kind}:${address}`);
+  // A code support staff made (auth.admin.createRecoveryCode) was sent to no address: its flow is its own key.
+  const limitKey = counted.data.address === undefined ? `${kind.kind}:flow:${counted.id}` : `${kind.kind}:${address}`;
+  const guessesLeft = codes.failures.remaining(limitKey);
   // Compared whether or not the address has an account (same work either way).
   const matches = stored !== null && /^[0-9]{1,64}$/.test(code) && codeMatches(codes.keys, counted.id, code, stored);
   const live = Date.now() <= (counted.data.codeExpiresAt ?? 0);
@@ -277,14 +279,17 @@ async function checkCode(
     setMessages(counted, [kind.invalid()]);
     return answerFlow(config, req, res, counted, renderer, 200);
   };
-  if (!matches) codes.failures.allow(`${kind.kind}:${address}`);
+  if (!matches) codes.failures.allow(limitKey);
   if (!matches || !guessesLeft || !live || !recipient || stored === null) return invalid();
   if (!(await config.store.consumeChallenge(counted.id, stored))) return invalid();
   counted.challenge = null;
   counted.version++; // consuming is a write of its own
   const identity = await config.store.getIdentity(recipient);
   // The address must still be the identity's: one removed from the traits since the code was sent proves nothing.
-  if (!identity || !addressesOf(identity, kind).some((a) => a.value === address)) return invalid();
+  if (!identity) return invalid();
+  if (counted.data.address !== undefined && !addressesOf(identity, kind).some((a) => a.value === address)) {
+    return invalid();
+  }
   log('%s flow %s: code accepted', kind.kind, counted.id);
   await kind.succeed(config, req, res, counted, identity);
 }

@@ -162,6 +162,8 @@ function recordOf(flow: Flow): FlowRecord {
     challenge: flow.challenge,
     anonymous: flow.anonymous,
     data: data as FlowRecord['data'],
+    // The identity the flow acts on, so that deleting the identity deletes its flows.
+    identityId: flow.data.identityId ?? flow.data.recipient ?? null,
   };
 }
 

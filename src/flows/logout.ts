@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, checkReturnTo, queryParam, seeOther } from '../http.js';
+import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession, currentSessionToken, destroySession, destroyTokenSession, sessionJson } from '../session.js';
 import { bodyOf } from './bodies.js';
@@ -13,7 +14,7 @@ import { refuseBrowserContext } from './respond.js';
 export async function whoami(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const data = currentSession(req);
   const identity = data ? await config.store.getIdentity(data.identityId) : null;
-  if (!data || !identity) throw sessionInactive();
+  if (!data || !identity || !isActive(identity)) throw sessionInactive();
   res.set('Cache-Control', 'private, no-store');
   res.status(200).json(sessionJson(data, identity, baseUrl(req, config)));
 }

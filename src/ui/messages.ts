@@ -121,6 +121,7 @@ export const messages = {
   noSettingsStrategy: () =>
     error(4010004, 'Could not find a strategy to update your settings. Did you fill out the form correctly?'),
   passkeyLoginInvalid: () => error(4000043, 'The passkey you used is invalid or does not belong to a known account.'),
+  identityDisabled: () => error(4010011, 'This account has been disabled. Please contact support for assistance.'),
   // Ids of our own, in the 4000000 range above Kratos's (listed in the README).
   lastPasskey: () =>
     error(4000501, 'You cannot remove your last passkey: you would no longer be able to sign in. Add another first.'),

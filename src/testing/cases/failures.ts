@@ -52,6 +52,8 @@ export async function checkFailuresReject(
     ['saveFlow', () => store.saveFlow(makeFlow())],
     ['getFlow', () => store.getFlow(flow.id)],
     ['consumeChallenge', () => store.consumeChallenge(flow.id, flow.challenge!)],
+    ['deleteIdentity', () => store.deleteIdentity(identity.id)],
+    ['listIdentities', () => store.listIdentities({ limit: 10 })],
   ];
   if (store.deleteFlow) calls.push(['deleteFlow', () => store.deleteFlow!(flow.id)]);
   const failures: string[] = [];

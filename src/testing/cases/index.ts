@@ -2,6 +2,7 @@
 // keep the contract, one file per concern. `runStoreConformance` registers them with a test runner; they can also be
 // called directly.
 
+import { administrationCases } from './administration.js';
 import { flowCases } from './flows.js';
 import { identityCases } from './identities.js';
 import { passkeyCases } from './passkeys.js';
@@ -30,6 +31,7 @@ export const cases = {
   ...passkeyCases,
   ...flowCases,
   ...recordCases,
+  ...administrationCases,
   ...scaleCases,
 };
 
