@@ -39,6 +39,7 @@ export type {
   Store,
   VerifiableAddress,
 } from './store/types.js';
+export type { CounterState } from './store/types.js';
 export type {
   AuthenticatorSelectionOptions,
   CloneWarning,

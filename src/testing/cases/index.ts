@@ -4,6 +4,7 @@
 
 import { flowCases } from './flows.js';
 import { identityCases } from './identities.js';
+import { limitCases } from './limits.js';
 import { passkeyCases } from './passkeys.js';
 import { recordCases } from './records.js';
 import { scaleCases } from './scale.js';
@@ -31,6 +32,7 @@ export const cases = {
   ...flowCases,
   ...recordCases,
   ...scaleCases,
+  ...limitCases,
 };
 
 /** The name of a conformance case. */
