@@ -29,6 +29,7 @@ export {
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type {
   AddressVia,
+  CounterState,
   FlowRecord,
   Identity,
   JsonValue,
@@ -39,7 +40,6 @@ export type {
   Store,
   VerifiableAddress,
 } from './store/types.js';
-export type { CounterState } from './store/types.js';
 export type {
   AuthenticatorSelectionOptions,
   CloneWarning,
