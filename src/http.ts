@@ -138,7 +138,8 @@ export function withFlow(url: string, flowId: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}flow=${encodeURIComponent(flowId)}`;
 }
 
-const CSRF_COOKIE = 'passkeys_csrf_token';
+/** The browser's CSRF cookie (also what tells one browser from another for the code method's limits). */
+export const CSRF_COOKIE = 'passkeys_csrf_token';
 
 /**
  * The double-submit CSRF token of a flow, bound to the browser's CSRF cookie (set here when absent) and the flow id:

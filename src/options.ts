@@ -2,8 +2,9 @@
 
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseDomain } from 'tldts';
-import { processKey, SendLimiter } from './codes.js';
+import { processKey } from './codes.js';
 import type { Courier } from './courier.js';
+import type { CodeLimits } from './limits.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
@@ -54,9 +55,8 @@ export interface ResolvedCodeOptions {
   /** Code lifespan (ms). */
   lifespan: number;
   maxSubmissions: number;
-  limiter: SendLimiter;
-  /** Wrong codes per address and window, across flows: beyond it no code is accepted for that address. */
-  failures: SendLimiter;
+  /** Send and failure limits, counted in the store. */
+  limits: CodeLimits;
 }
 
 const STORE_METHODS = [
@@ -195,9 +195,13 @@ const optionsSchema = {
       properties: {
         maxSubmissions: { type: 'integer', minimum: 1, maximum: 100 },
         maxSendsPerAddress: { type: 'integer', minimum: 1 },
+        maxSendsPerClient: { type: 'integer', minimum: 1 },
         sendWindow: duration,
-        maxFailuresPerAddress: { type: 'integer', minimum: 1 },
+        maxFailuresPerClient: { type: 'integer', minimum: 1 },
         failureWindow: duration,
+        maxFailuresPerAddress: { type: 'integer', minimum: 1 },
+        maxShortCodesPerAddress: { type: 'integer', minimum: 0 },
+        hardeningWindow: duration,
       },
     },
     hints: { type: 'array', uniqueItems: true, items: { enum: ['security-key', 'client-device', 'hybrid'] } },
@@ -312,6 +316,7 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
       'express-passkeys: `courier` must have a `send(message)` method that delivers the mail (see "Recovery and verification" in the README), or use `consoleCourier()` in development.',
     );
   }
+  checkCounters(opts.store);
   const raw = opts.secrets as string[] | { default: string[] } | undefined;
   const secrets = Array.isArray(raw) ? raw : raw?.default;
   let keys: Buffer[];
@@ -352,15 +357,35 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
     },
     lifespan,
     maxSubmissions: opts.code?.maxSubmissions ?? 5,
-    limiter: new SendLimiter(
-      opts.code?.maxSendsPerAddress ?? 5,
-      parseDuration(opts.code?.sendWindow ?? '15m', 'code.sendWindow'),
-    ),
-    failures: new SendLimiter(
-      opts.code?.maxFailuresPerAddress ?? 10,
-      parseDuration(opts.code?.failureWindow ?? '1h', 'code.failureWindow'),
-    ),
+    limits: resolveLimits(opts),
   };
+}
+
+/** The `code` method's limits (defaults and the reasoning behind them: "Limits" in the README). */
+function resolveLimits(opts: PasskeysOptions): CodeLimits {
+  const code = opts.code ?? {};
+  const sendWindow = parseDuration(code.sendWindow ?? '1h', 'code.sendWindow');
+  const failureWindow = parseDuration(code.failureWindow ?? '1h', 'code.failureWindow');
+  const hardeningWindow = parseDuration(code.hardeningWindow ?? '24h', 'code.hardeningWindow');
+  return {
+    sendsPerAddress: { max: code.maxSendsPerAddress ?? 20, windowMs: sendWindow },
+    sendsPerClient: { max: code.maxSendsPerClient ?? 10, windowMs: sendWindow },
+    failuresPerClient: { max: code.maxFailuresPerClient ?? 20, windowMs: failureWindow },
+    failuresPerAddress: { max: code.maxFailuresPerAddress ?? 5, windowMs: hardeningWindow },
+    shortCodesPerAddress: { max: code.maxShortCodesPerAddress ?? 5, windowMs: hardeningWindow },
+  };
+}
+
+/** With a courier, the store must count (limits live there, shared by every instance). */
+function checkCounters(store: Store): void {
+  const missing = (['incrementCounter', 'getCounter'] as const).filter(
+    (name) => typeof (store as unknown as Record<string, unknown>)[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new TypeError(
+      `express-passkeys: \`store\` is missing ${missing.map((m) => `\`${m}()\``).join(', ')}, required with \`courier\`: recovery and verification keep their send and failure limits in the store, so that every instance of the app shares them (see "Limits" in the README).`,
+    );
+  }
 }
 
 /** `{ x: undefined }` means the default, as `{}` does. Functions and the store are kept as they are. */

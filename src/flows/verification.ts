@@ -136,7 +136,7 @@ export async function verifyAfterRegistration(
     { kind: 'verification', type, requestUrl: `${baseUrl(req, config)}/self-service/verification/${type}`, returnTo },
     true,
   );
-  const sent = await sendCode(config, req, flow, verification, codes, address.value);
+  const { flow: sent } = await sendCode(config, req, flow, verification, codes, address.value);
   const ui = uiUrl(config, 'verification');
   const url = absoluteFlowPage(config, req, sent);
   return {
