@@ -32,6 +32,11 @@ export interface ResolvedOptions {
   lifespans: { flow: number; ceremony: number; session: number; privilegedSession: number };
   urls: {
     publicBase?: string;
+    /**
+     * The first of `rp.origins` when it is a web origin: with the mount path, the base of URLs that leave the request
+     * when `publicBase` is unset (see `publicBaseUrl`).
+     */
+    publicOrigin?: string;
     ui: NonNullable<UrlOptions['ui']>;
     defaultReturnTo: string;
     allowedReturnTo: string[];
@@ -264,6 +269,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   );
 
   const codes = resolveCodes(opts, lifespans.flow);
+  const publicOrigin = /^https?:\/\//.test(origins[0] ?? '') ? origins[0] : undefined;
+  if (codes && !publicBase && !publicOrigin) {
+    throw new TypeError(
+      `express-passkeys: links in recovery and verification mails need a public base URL, and the first of \`rp.origins\` ("${origins[0]}") is not a web origin. Set \`urls.publicBase\` (e.g. "https://example.com/auth"), or put the web origin first in \`rp.origins\`. Mails never take their links from the request's Host header.`,
+    );
+  }
 
   return {
     ...(codes ? { codes } : {}),
@@ -287,6 +298,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     lifespans,
     urls: {
       ...(publicBase ? { publicBase: publicBase.replace(/\/+$/, '') } : {}),
+      ...(publicOrigin ? { publicOrigin } : {}),
       ui,
       defaultReturnTo: checkUrlOrPath(urls.defaultReturnTo ?? '/', 'urls.defaultReturnTo'),
       allowedReturnTo,

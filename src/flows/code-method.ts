@@ -10,6 +10,7 @@ import { HttpError, notFound } from '../errors.js';
 import { baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import { clientBlocked, countFailure, countSend, needsLongCode, type Refusal } from '../limits.js';
 import type { ResolvedCodeOptions, ResolvedOptions } from '../options.js';
+import { mailBaseUrl } from '../public-url.js';
 import { normaliseIdentifier } from '../schema.js';
 import { identityJson } from '../session.js';
 import type { Identity } from '../store/types.js';
@@ -226,7 +227,8 @@ export async function sendCode(
     setMessages(f, [kind.sent()]);
     return true;
   });
-  const base = baseUrl(req, config);
+  // Links and URLs in the mail: from configuration, never from the request's Host (see publicBaseUrl).
+  const base = mailBaseUrl(config, req);
   const transientPayload = transientPayloadOf(body);
   const common = {
     requestUrl: sent.data.requestUrl,
