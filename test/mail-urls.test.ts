@@ -10,7 +10,7 @@ import { type Courier, MemoryStore, type PasskeysOptions, passkeys } from '../sr
 import { resolveOptions } from '../src/options.js';
 import { publicBaseUrl } from '../src/public-url.js';
 import { type Agent, type FlowJson, makeApp, ORIGIN, RP, register } from './helpers/app.js';
-import { initCodeFlow, postCode, SECRET } from './helpers/codes.js';
+import { postCode, SECRET } from './helpers/codes.js';
 import { type Inbox, linkFrom, startSmtp } from './helpers/smtp.js';
 
 let inbox: Inbox;
@@ -119,7 +119,6 @@ describe('URLs in mails and stored flows come from configuration', () => {
 
   it('a router mounted at two paths keeps the first mount path it saw, and warns once', async (t) => {
     const warn = t.mock.method(console, 'warn', () => {});
-    const { agent } = makeApp({ courier: courier(), secrets: [SECRET] }, '/auth');
     // One router, two mounts: build it by hand (makeApp mounts once).
     const express = (await import('express')).default;
     const session = (await import('express-session')).default;
@@ -144,7 +143,6 @@ describe('URLs in mails and stored flows come from configuration', () => {
     } finally {
       listening.close();
     }
-    void agent;
   });
 
   it('config: a courier with no unambiguous public base is a TypeError; publicBaseUrl is there for other code', () => {
