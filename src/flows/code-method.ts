@@ -198,12 +198,13 @@ export async function sendCode(
 ): Promise<{ flow: Flow; refused?: Refusal }> {
   const address = normaliseIdentifier(email);
   const now = Date.now();
-  const found = await config.store.findIdentityByAddress(kind.kind, address);
+  const identity = await config.store.findIdentityByAddress(kind.kind, address);
   const refused = await countSend(config, codes, kind.kind, address, req);
   if (refused) {
     const limited = await updateFlow(config, flow, (f) => {
       if (f.data.state === 'passed_challenge') return false;
-      f.data.email = email;
+      // The typed address stays filled in; a flow waiting for a code keeps the address that code went to.
+      if (f.data.state === 'choose_method') f.data.email = email;
       setMessages(f, [messages.tooManyRequests(refused.retryAfterMs)]);
       return true;
     });
@@ -213,7 +214,6 @@ export async function sendCode(
   // While the address is under attack (or has had its share of short codes), codes are long: guessing one is
   // hopeless, so no code ever has to be refused for someone else's failures.
   const long = await needsLongCode(config, codes, kind.kind, address);
-  const identity = found;
   const code = newCode(long ? LONG_CODE_LENGTH : CODE_LENGTH);
   const sent = await updateFlow(config, flow, (f) => {
     if (f.data.state === 'passed_challenge') return false; // a racing submit finished the flow meanwhile
