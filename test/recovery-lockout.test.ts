@@ -4,9 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PasskeysOptions } from '../src/index.js';
-import { type Agent, type FlowJson, node, register } from './helpers/app.js';
-import { initCodeFlow, makeCodeApp, messageIds, postCode, type RecordingCourier } from './helpers/codes.js';
+import { MemoryStore, type PasskeysOptions, passkeys } from '../src/index.js';
+import { type Agent, type FlowJson, node, RP, register } from './helpers/app.js';
+import { initCodeFlow, makeCodeApp, messageIds, postCode, type RecordingCourier, SECRET } from './helpers/codes.js';
 
 /** The code of the last recovery mail to `to` (6 or 12 digits), after the courier has run. */
 async function mailedCode(courier: RecordingCourier, to: string): Promise<string> {
@@ -236,5 +236,30 @@ describe('recovery under attack', () => {
     await postCode(a, verify, { method: 'code', email: 'kinds@example.com' });
     const list = await courier.to('kinds@example.com', 'verification');
     assert.equal(String(list[list.length - 1]?.model.verificationCode).length, 6);
+  });
+
+  it('config: with a courier the store must count (limits live in the store); without one it need not', () => {
+    const methods = Object.getOwnPropertyNames(MemoryStore.prototype).filter(
+      (name) =>
+        name !== 'incrementCounter' &&
+        name !== 'getCounter' &&
+        name !== 'constructor' &&
+        typeof Object.getOwnPropertyDescriptor(MemoryStore.prototype, name)?.value === 'function',
+    );
+    const store = new MemoryStore();
+    const counterless = Object.fromEntries(
+      methods.map((name) => [
+        name,
+        (store as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!.bind(store),
+      ]),
+    );
+    const courier = { send: async () => {} };
+    assert.throws(
+      () => passkeys({ rp: RP, store: counterless as never, courier, secrets: [SECRET] }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        /`incrementCounter\(\)`, `getCounter\(\)`, required with `courier`/.test(error.message),
+    );
+    assert.doesNotThrow(() => passkeys({ rp: RP, store: counterless as never }));
   });
 });
