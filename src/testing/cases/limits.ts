@@ -122,7 +122,7 @@ export const limitCases = {
   },
 };
 
-/** The counter methods' names, for `checkFailuresReject`. */
+/** Calls of the counter methods a store has, for `checkFailuresReject` (a broken store must reject them too). */
 export function counterCalls(store: Store): [string, () => Promise<unknown>][] {
   const calls: [string, () => Promise<unknown>][] = [];
   if (store.incrementCounter) calls.push(['incrementCounter', () => store.incrementCounter!(key('broken'), MINUTE)]);
