@@ -45,6 +45,7 @@ export {
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type {
   AddressVia,
+  CounterState,
   FlowRecord,
   Identity,
   IdentityState,

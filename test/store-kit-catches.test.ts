@@ -13,6 +13,7 @@ import {
 } from '../src/store/errors.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type {
+  CounterState,
   FlowRecord,
   Identity,
   ListIdentitiesOptions,
@@ -120,6 +121,50 @@ class NonAtomicUpdateIdentityStore extends MemoryStore {
     await tick();
     const current = await this.getIdentity(identity.id);
     return current ? super.updateIdentity(identity, current.updatedAt) : false;
+  }
+}
+
+/** Reads the counter, yields, then writes count + 1: concurrent increments lose updates (and repeat counts). */
+class NonAtomicCounterStore extends MemoryStore {
+  readonly #counts = new Map<string, CounterState>();
+  override async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    const current = this.#counts.get(key);
+    const now = Date.now();
+    await tick();
+    const next =
+      !current || current.resetAt.getTime() <= now
+        ? { count: 1, resetAt: new Date(now + windowMs) }
+        : { count: current.count + 1, resetAt: current.resetAt };
+    this.#counts.set(key, next);
+    return { ...next };
+  }
+  override async getCounter(key: string): Promise<CounterState | null> {
+    const current = this.#counts.get(key);
+    return current && current.resetAt.getTime() > Date.now() ? { ...current } : null;
+  }
+}
+
+/** Never starts a new window: a counter only grows (a limit, once reached, holds for good). */
+class CounterNeverResetsStore extends MemoryStore {
+  override async incrementCounter(key: string, _windowMs: number): Promise<CounterState> {
+    return super.incrementCounter(key, 1000 * 24 * 3600 * 1000);
+  }
+}
+
+/** A sliding "window" that moves at every increment (resetAt = now + window each time): a busy key never resets. */
+class CounterSlidesStore extends MemoryStore {
+  readonly #counts = new Map<string, CounterState>();
+  override async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    const now = Date.now();
+    const current = this.#counts.get(key);
+    const count = current && current.resetAt.getTime() > now ? current.count + 1 : 1;
+    const next = { count, resetAt: new Date(now + windowMs) };
+    this.#counts.set(key, next);
+    return { ...next };
+  }
+  override async getCounter(key: string): Promise<CounterState | null> {
+    const current = this.#counts.get(key);
+    return current && current.resetAt.getTime() > Date.now() ? { ...current } : null;
   }
 }
 
@@ -357,6 +402,7 @@ class NaiveStore implements Store {
   readonly identities = new Map<string, Identity>();
   readonly passkeys = new Map<string, Passkey>();
   readonly flows = new Map<string, FlowRecord>();
+  readonly counters = new Map<string, CounterState>();
   constructor(
     readonly gap: Gap = 'none',
     readonly flaw?: Flaw,
@@ -499,6 +545,21 @@ class NaiveStore implements Store {
     flow.challenge = null;
     flow.version++;
     return true;
+  }
+  async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    const now = Date.now();
+    const current = this.counters.get(key);
+    const live = current && current.resetAt.getTime() > now;
+    if (this.gap !== 'none') await this.#yield();
+    const next = live
+      ? { count: current.count + 1, resetAt: current.resetAt }
+      : { count: 1, resetAt: new Date(now + windowMs) };
+    this.counters.set(key, next);
+    return { ...next };
+  }
+  async getCounter(key: string): Promise<CounterState | null> {
+    const current = this.counters.get(key);
+    return current && current.resetAt.getTime() > Date.now() ? { ...current } : null;
   }
 }
 
@@ -713,9 +774,39 @@ describe('the kit catches broken stores', () => {
           'removePasskey: concurrent removal of an identity’s last two passkeys leaves exactly one (20 times)',
           'consumeChallenge: of 50 concurrent calls exactly one wins; a wrong challenge is false; a new one can be consumed',
           'a large identity: 500 passkeys listed in order, all but one removable at once',
+          'incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window',
         ],
       ));
   }
+
+  it('a non-atomic incrementCounter (read, await, write)', () =>
+    assertCaught(
+      () => new NonAtomicCounterStore(),
+      ['incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window'],
+    ));
+
+  it('a counter that never starts a new window', () =>
+    assertCaught(
+      () => new CounterNeverResetsStore(),
+      ['incrementCounter: the window is fixed; once it has passed the count starts again at 1'],
+    ));
+
+  it('a counter whose window slides with every event (a busy key never resets)', () =>
+    assertCaught(
+      () => new CounterSlidesStore(),
+      ['incrementCounter: the window is fixed; once it has passed the count starts again at 1'],
+    ));
+
+  it('a store without counters fails the limit cases with a message that says why', async () => {
+    const store = new NaiveStore('none') as Store;
+    (store as { incrementCounter?: unknown }).incrementCounter = undefined;
+    await assert.rejects(
+      cases['incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window'](
+        store,
+      ),
+      /incrementCounter is missing: it is required when a `courier` is set/,
+    );
+  });
 });
 
 // The same from-scratch store without the yield is correct: the kit does not just accept MemoryStore.
@@ -726,7 +817,7 @@ runStoreConformance({
   breakStore: (store) => {
     // Replace its maps with ones that throw, like a lost connection.
     const naive = store as NaiveStore;
-    for (const map of [naive.identities, naive.passkeys, naive.flows] as Map<string, unknown>[]) {
+    for (const map of [naive.identities, naive.passkeys, naive.flows, naive.counters] as Map<string, unknown>[]) {
       for (const method of ['get', 'set', 'has', 'delete', 'values'] as const) {
         Object.defineProperty(map, method, {
           value: () => {

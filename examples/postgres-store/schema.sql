@@ -87,6 +87,17 @@ CREATE TABLE IF NOT EXISTS verifiable_addresses (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS verifiable_addresses_value_key ON verifiable_addresses (value);
 
+-- Limit counters (recovery and verification by code): one row per key and fixed window, counted with one atomic
+-- UPSERT (see PostgresStore.incrementCounter), so that every instance of the app shares each limit. Rows whose window
+-- has ended are deleted by `sweep()`.
+CREATE TABLE IF NOT EXISTS limit_counters (
+  key      text        NOT NULL,
+  count    bigint      NOT NULL CHECK (count >= 1),
+  reset_at timestamptz NOT NULL,
+  CONSTRAINT limit_counters_pkey PRIMARY KEY (key)
+);
+CREATE INDEX IF NOT EXISTS limit_counters_reset_at_idx ON limit_counters (reset_at);
+
 -- Upgrades of a schema made by an earlier version of this file (no-ops on a fresh one). The new tables above are
 -- created by their `IF NOT EXISTS`; existing flows start at version 1.
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1 CHECK (version >= 1);

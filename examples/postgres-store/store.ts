@@ -12,6 +12,7 @@ import {
   FlowVersionConflictError,
 } from '../../src/store/errors.js';
 import type {
+  CounterState,
   FlowRecord,
   Identity,
   JsonValue,
@@ -284,6 +285,7 @@ export class PostgresStore implements Store {
   readonly #identities: string;
   readonly #passkeys: string;
   readonly #flows: string;
+  readonly #counters: string;
   readonly #addresses: Record<AddressKind, string>;
   /** `SELECT` of an identity with its addresses (as JSON arrays, in order); append a `WHERE` on `i`. */
   readonly #selectIdentity: string;
@@ -300,6 +302,7 @@ export class PostgresStore implements Store {
     this.#identities = `${schema}.identities`;
     this.#passkeys = `${schema}.passkeys`;
     this.#flows = `${schema}.flows`;
+    this.#counters = `${schema}.limit_counters`;
     this.#addresses = {
       recovery: `${schema}.${ADDRESS_TABLES.recovery}`,
       verification: `${schema}.${ADDRESS_TABLES.verification}`,
@@ -602,11 +605,41 @@ export class PostgresStore implements Store {
   }
 
   /**
+   * One statement, hence atomic: the first event of a key (or the first after its window ended) writes count 1 and a
+   * new `reset_at`; any other adds 1 under the row lock. Concurrent first events: one inserts, the others wait for it
+   * and update. Times come from `Date.now()` (the contract's clock), not the database's `now()`.
+   */
+  async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    if (!(windowMs > 0)) throw new TypeError('PostgresStore.incrementCounter: windowMs must be a positive number.');
+    const now = Date.now();
+    const { rows } = await this.pool.query(
+      `INSERT INTO ${this.#counters} AS c (key, count, reset_at) VALUES ($1, 1, $2)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN c.reset_at <= $3 THEN 1 ELSE c.count + 1 END,
+         reset_at = CASE WHEN c.reset_at <= $3 THEN EXCLUDED.reset_at ELSE c.reset_at END
+       RETURNING count, reset_at`,
+      [key, new Date(now + windowMs), new Date(now)],
+    );
+    const row = rows[0] as { count: string | number; reset_at: Date };
+    return { count: Number(row.count), resetAt: row.reset_at };
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    const { rows } = await this.pool.query(
+      `SELECT count, reset_at FROM ${this.#counters} WHERE key = $1 AND reset_at > $2`,
+      [key, new Date(Date.now())],
+    );
+    const row = rows[0] as { count: string | number; reset_at: Date } | undefined;
+    return row ? { count: Number(row.count), resetAt: row.reset_at } : null;
+  }
+
+  /**
    * Deletes the flows that expired more than `flowRetentionSeconds` ago (the `flows_expires_at_idx` index makes it a
-   * range scan). `saveFlow` calls it at most once per `sweepIntervalMs`; call it from a timer or a cron job if you
+   * range scan), and the limit counters whose window has ended. `saveFlow` calls it at most once per `sweepIntervalMs`; call it from a timer or a cron job if you
    * set that to 0. Resolves to the number of flows deleted.
    */
   async sweep(): Promise<number> {
+    await this.pool.query(`DELETE FROM ${this.#counters} WHERE reset_at <= $1`, [new Date(Date.now())]);
     const { rowCount } = await this.pool.query(
       `DELETE FROM ${this.#flows} WHERE expires_at < now() - make_interval(secs => $1)`,
       [this.#retentionSeconds],

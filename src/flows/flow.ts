@@ -57,6 +57,8 @@ export interface FlowData {
   recipient?: string;
   /** Code flows: when the live code stops being accepted (epoch ms). */
   codeExpiresAt?: number;
+  /** Code flows: digits of the live code (6, or 12 when it was sent while the address was under attack). */
+  codeLength?: number;
   /** Code flows: code submissions so far (raised before each compare). */
   submissions?: number;
 }

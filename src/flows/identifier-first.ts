@@ -7,7 +7,7 @@ import { decoyCredentialIds } from '../login-style.js';
 import type { ResolvedOptions } from '../options.js';
 import { normaliseIdentifier } from '../schema.js';
 import { signalNode, unknownCredentialSignals } from '../signals.js';
-import type { Identity, Passkey } from '../store/types.js';
+import type { Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { requestOptions } from '../webauthn/index.js';

@@ -7,6 +7,7 @@ import {
   FlowVersionConflictError,
 } from './errors.js';
 import type {
+  CounterState,
   FlowRecord,
   Identity,
   JsonValue,
@@ -194,6 +195,9 @@ export class MemoryStore implements Store {
   #sortedIds: string[] | null = null;
   /** Ids of the anonymous flows with a pending challenge, oldest first: the eviction candidates. */
   readonly #evictable = new Set<string>();
+  /** Limit counters: key → count and end of window (ms). Swept as they expire (see {@link MemoryStore.incrementCounter}). */
+  readonly #counters = new Map<string, { count: number; resetAt: number }>();
+  #counterCursor: Iterator<[string, { count: number; resetAt: number }]> | null = null;
   #sweepCursor: Iterator<[string, StoredFlow]> | null = null;
   #lastSweepStart = 0;
   #sweepTimer: ReturnType<typeof setInterval> | null = null;
@@ -478,6 +482,41 @@ export class MemoryStore implements Store {
     this.#dropFlow(id);
   }
 
+  async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    if (!(windowMs > 0)) throw new TypeError('MemoryStore.incrementCounter: windowMs must be a positive number.');
+    const now = Date.now();
+    if (this.#sweepTimer === null) this.#armSweepTimer();
+    this.#sweepCounters(now, SWEEP_STEP);
+    let counter = this.#counters.get(key);
+    if (!counter || counter.resetAt <= now) {
+      counter = { count: 0, resetAt: now + windowMs };
+      this.#counters.set(compact(key), counter);
+    }
+    counter.count++;
+    return { count: counter.count, resetAt: new Date(counter.resetAt) };
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    const counter = this.#counters.get(key);
+    if (!counter || counter.resetAt <= Date.now()) return null;
+    return { count: counter.count, resetAt: new Date(counter.resetAt) };
+  }
+
+  /** Drop up to `step` counters whose window has ended, going on from where the last call stopped. */
+  #sweepCounters(now: number, step: number): void {
+    if (this.#counters.size === 0) return;
+    this.#counterCursor ??= this.#counters.entries();
+    for (let i = 0; i < step; i++) {
+      const next = this.#counterCursor.next();
+      if (next.done) {
+        this.#counterCursor = null;
+        return;
+      }
+      const [key, counter] = next.value;
+      if (counter.resetAt <= now) this.#counters.delete(key);
+    }
+  }
+
   /**
    * Drop every flow that expired more than 2 h ago, now, in one pass. Not needed in normal use (a timer and flow
    * operations sweep in small steps); useful before measuring memory.
@@ -494,6 +533,7 @@ export class MemoryStore implements Store {
     }
     this.#sweepCursor = null;
     this.#lastSweepStart = now;
+    for (const [key, counter] of this.#counters) if (counter.resetAt <= now) this.#counters.delete(key);
     return dropped;
   }
 
@@ -556,7 +596,8 @@ export class MemoryStore implements Store {
 
   #sweepTick(): void {
     if (this.#sweepNextChunk !== null) return; // the pass under way goes on by itself
-    if (this.#flows.size === 0) {
+    this.#sweepCounters(Date.now(), SWEEP_BATCH);
+    if (this.#flows.size === 0 && this.#counters.size === 0) {
       if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
       this.#sweepTimer = null;
       this.#sweepCursor = null;

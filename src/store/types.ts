@@ -214,6 +214,14 @@ export interface ListSessionsOptions {
   after?: { issuedAt: Date; id: string };
 }
 
+/** The state of a counter after {@link Store.incrementCounter}, or as read by {@link Store.getCounter}. */
+export interface CounterState {
+  /** Events counted in the current window (1 for the first). */
+  count: number;
+  /** When the current window ends: the counter then starts again from 0. */
+  resetAt: Date;
+}
+
 /**
  * The storage adapter. Implement it for your database; `MemoryStore` is the built-in one.
  *
@@ -343,4 +351,18 @@ export interface Store {
   deleteSessions?(identityId: string): Promise<number>;
   /** Required. Set an active session's `expiresAt`; `false` when it is missing or revoked. */
   extendSession?(id: string, expiresAt: Date): Promise<boolean>;
+
+  // Limits (recovery and verification by code). Required when a `courier` is set, so that every limit holds across
+  // all instances of the app; the library checks for them at config time.
+
+  /**
+   * Required with `courier`. Count one event under `key`, atomically, in a fixed window: if there is no counter for
+   * `key`, or its window has ended (`resetAt <= Date.now()`), start a new one with `count` 1 and `resetAt` = now +
+   * `windowMs`; otherwise add 1 to `count` and keep `resetAt`. Returns the state after this event. Of N concurrent
+   * calls on one key within a window, each returns a different `count`, 1 to N (no lost update). Keys are opaque
+   * strings of at most 200 characters, compared exactly. Counters past `resetAt` may be deleted at any time.
+   */
+  incrementCounter?(key: string, windowMs: number): Promise<CounterState>;
+  /** Required with `courier`. The counter under `key` while its window lasts (`resetAt > Date.now()`), else `null`. */
+  getCounter?(key: string): Promise<CounterState | null>;
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { JsonValue, Store } from '../../store/types.js';
 import { makeFlow, makeIdentity, makePasskey, makeRecoveryAddress } from '../fixtures.js';
+import { counterCalls } from './limits.js';
 import { seed } from './support.js';
 
 /** How long one call on a broken store may take before the check gives up on it. */
@@ -56,6 +57,7 @@ export async function checkFailuresReject(
     ['listIdentities', () => store.listIdentities({ limit: 10 })],
   ];
   if (store.deleteFlow) calls.push(['deleteFlow', () => store.deleteFlow!(flow.id)]);
+  calls.push(...counterCalls(store));
   const failures: string[] = [];
   for (const [name, call] of calls) {
     let timer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@
 import { administrationCases } from './administration.js';
 import { flowCases } from './flows.js';
 import { identityCases } from './identities.js';
+import { limitCases } from './limits.js';
 import { passkeyCases } from './passkeys.js';
 import { recordCases } from './records.js';
 import { scaleCases } from './scale.js';
@@ -33,6 +34,7 @@ export const cases = {
   ...recordCases,
   ...administrationCases,
   ...scaleCases,
+  ...limitCases,
 };
 
 /** The name of a conformance case. */
