@@ -49,6 +49,7 @@ export type {
   HookContext,
   HookOptions,
   LifespanOptions,
+  LoginOptions,
   PasskeysOptions,
   PasskeysSessionData,
   RecoveryOptions,

@@ -5,6 +5,7 @@ import { parse as parseDomain } from 'tldts';
 import { processKey } from './codes.js';
 import type { Courier } from './courier.js';
 import type { CodeLimits } from './limits.js';
+import { type ResolvedLoginStyle, resolveLoginStyle } from './login-style.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
@@ -48,6 +49,8 @@ export interface ResolvedOptions {
   codes?: ResolvedCodeOptions;
   /** WebAuthn L3 `hints` for creation and request options (`[]`: none sent). */
   hints: CredentialHint[];
+  /** Sign-in policy: the login style (and identifier-first's decoy key). */
+  login: ResolvedLoginStyle;
 }
 
 /** The `code` method's options, resolved. */
@@ -210,6 +213,11 @@ const optionsSchema = {
       },
     },
     hints: { type: 'array', uniqueItems: true, items: { enum: ['security-key', 'client-device', 'hybrid'] } },
+    login: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { style: { enum: ['unified', 'identifier_first'] } },
+    },
   },
 } as const;
 
@@ -307,6 +315,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
     hints: [...(opts.hints ?? [])],
+    login: resolveLoginStyle(opts, secretKeys(opts)),
   };
 }
 
@@ -315,6 +324,8 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
   const courier = opts.courier;
   if (courier === undefined) {
     for (const name of ['secrets', 'recovery', 'verification', 'code'] as const) {
+      // `secrets` also key identifier-first login's decoys.
+      if (name === 'secrets' && opts.login?.style === 'identifier_first') continue;
       if (opts[name] !== undefined) {
         throw new TypeError(
           `express-passkeys: \`${name}\` is for recovery and verification by code, which need a \`courier\` (your mailer, or \`consoleCourier()\` in development).`,
@@ -329,25 +340,14 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
     );
   }
   checkCounters(opts.store);
-  const raw = opts.secrets as string[] | { default: string[] } | undefined;
-  const secrets = Array.isArray(raw) ? raw : raw?.default;
-  let keys: Buffer[];
-  if (secrets === undefined) {
+  let keys = secretKeys(opts);
+  if (keys === undefined) {
     if (!(opts.store instanceof MemoryStore)) {
       throw new TypeError(
         'express-passkeys: `secrets` is required with `courier` (an array of random strings of at least 32 characters, the same on every instance: they key the hash of recovery and verification codes). Only the built-in MemoryStore may do without, with a key per process.',
       );
     }
     keys = [processKey()];
-  } else {
-    secrets.forEach((secret, index) => {
-      if (secret.length < 32) {
-        throw new TypeError(
-          `express-passkeys: \`secrets[${index}]\` is ${secret.length} characters long; each secret must have at least 32 (random) characters.`,
-        );
-      }
-    });
-    keys = secrets.map((secret) => Buffer.from(secret, 'utf8'));
   }
   const lifespan = parseDuration(opts.lifespans?.code ?? '1h', 'lifespans.code');
   if (lifespan > flowLifespan) {
@@ -398,6 +398,21 @@ function checkCounters(store: Store): void {
       `express-passkeys: \`store\` is missing ${missing.map((m) => `\`${m}()\``).join(', ')}, required with \`courier\`: recovery and verification keep their send and failure limits in the store, so that every instance of the app shares them (see "Limits" in the README).`,
     );
   }
+}
+
+/** `secrets` (a list, or Kratos's `{ default: [...] }`) as HMAC keys, each checked to be long enough; undefined when unset. */
+function secretKeys(opts: PasskeysOptions): Buffer[] | undefined {
+  const raw = opts.secrets as string[] | { default: string[] } | undefined;
+  const secrets = Array.isArray(raw) ? raw : raw?.default;
+  if (secrets === undefined) return undefined;
+  secrets.forEach((secret, index) => {
+    if (secret.length < 32) {
+      throw new TypeError(
+        `express-passkeys: \`secrets[${index}]\` is ${secret.length} characters long; each secret must have at least 32 (random) characters.`,
+      );
+    }
+  });
+  return secrets.map((secret) => Buffer.from(secret, 'utf8'));
 }
 
 /** `{ x: undefined }` means the default, as `{}` does. Functions and the store are kept as they are. */
