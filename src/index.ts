@@ -9,6 +9,7 @@ export {
 } from './courier.js';
 export { type ErrorBody, type ErrorId, HttpError } from './errors.js';
 export type { PasskeyInfo } from './flows/settings.js';
+export { FlowRejection, type FlowRejectionMessage } from './hooks.js';
 export { type PasskeysRouter, passkeys } from './router.js';
 export { defaultIdentitySchema } from './schema.js';
 export { type RequireSessionOptions, requireSession } from './session.js';
@@ -41,6 +42,13 @@ export type {
 } from './store/types.js';
 export type {
   AuthenticatorSelectionOptions,
+  BeforeHookContext,
+  BeforeHookResult,
+  BeforeHookReturn,
+  BeforeLoginContext,
+  BeforeRegistrationContext,
+  BeforeRegistrationResult,
+  BeforeSettingsContext,
   CloneWarning,
   CodeOptions,
   CredentialHint,
@@ -48,6 +56,7 @@ export type {
   HookContext,
   HookOptions,
   LifespanOptions,
+  LoginOptions,
   PasskeysOptions,
   PasskeysSessionData,
   RecoveryOptions,

@@ -35,7 +35,9 @@ export interface ResolvedOptions {
     defaultReturnTo: string;
     allowedReturnTo: string[];
   };
-  hooks: HookOptions & { session: boolean };
+  /** `timeout`: how long a before-hook may run (ms). */
+  hooks: HookOptions & { session: boolean; timeout: number };
+  login: { requireVerifiedAddress: boolean };
   signCountPolicy: 'reject' | 'warn';
   maxBodySize: number;
   /** Recovery and verification by code; absent without `courier`. */
@@ -77,7 +79,16 @@ const STORE_METHODS = [
   'consumeChallenge',
 ] as const;
 
-const HOOK_NAMES = ['onRegistered', 'onLogin', 'onPasskeyAdded', 'onPasskeyRemoved', 'onCloneWarning'] as const;
+const HOOK_NAMES = [
+  'onRegistered',
+  'onLogin',
+  'onPasskeyAdded',
+  'onPasskeyRemoved',
+  'onCloneWarning',
+  'beforeRegistration',
+  'beforeLogin',
+  'beforeSettings',
+] as const;
 
 const duration = { anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string' }] };
 const uv = { enum: ['required', 'preferred', 'discouraged'] };
@@ -154,8 +165,14 @@ const optionsSchema = {
       additionalProperties: false,
       properties: {
         session: { type: 'boolean' },
+        timeout: duration,
         ...Object.fromEntries(HOOK_NAMES.map((name) => [name, {}])),
       },
+    },
+    login: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { requireVerifiedAddress: { type: 'boolean' } },
     },
     signCountPolicy: { enum: ['reject', 'warn'] },
     maxBodySize: { type: 'integer', minimum: 1024 },
@@ -260,6 +277,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   );
 
   const codes = resolveCodes(opts, lifespans.flow);
+  const schema = compileIdentitySchema(opts.identitySchema ?? defaultIdentitySchema);
+  const login = resolveLogin(opts, schema, codes);
 
   return {
     ...(codes ? { codes } : {}),
@@ -271,7 +290,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       allowedOrigins: [...new Set([...origins, ...relatedOrigins])],
     },
     store: opts.store,
-    schema: compileIdentitySchema(opts.identitySchema ?? defaultIdentitySchema),
+    schema,
     authenticatorSelection: {
       residentKey: opts.authenticatorSelection?.residentKey ?? 'required',
       userVerification: opts.authenticatorSelection?.userVerification ?? 'preferred',
@@ -287,7 +306,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       defaultReturnTo: checkUrlOrPath(urls.defaultReturnTo ?? '/', 'urls.defaultReturnTo'),
       allowedReturnTo,
     },
-    hooks: { ...opts.hooks, session: opts.hooks?.session ?? true },
+    hooks: {
+      ...opts.hooks,
+      session: opts.hooks?.session ?? true,
+      timeout: parseDuration(opts.hooks?.timeout ?? '10s', 'hooks.timeout'),
+    },
+    login,
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
     hints: [...(opts.hints ?? [])],
@@ -361,6 +385,28 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
       parseDuration(opts.code?.failureWindow ?? '1h', 'code.failureWindow'),
     ),
   };
+}
+
+/** Sign-in policy: `requireVerifiedAddress` needs codes to send and an address to send them to. */
+function resolveLogin(
+  opts: PasskeysOptions,
+  schema: IdentitySchema,
+  codes: ResolvedCodeOptions | undefined,
+): ResolvedOptions['login'] {
+  const requireVerifiedAddress = opts.login?.requireVerifiedAddress ?? false;
+  if (requireVerifiedAddress) {
+    if (!codes?.verification.enabled) {
+      throw new TypeError(
+        'express-passkeys: `login.requireVerifiedAddress` sends a verification code at sign-in, which needs a `courier` (with `verification.enabled` left on).',
+      );
+    }
+    if (!schema.hasVerifiableTrait) {
+      throw new TypeError(
+        'express-passkeys: `login.requireVerifiedAddress` needs a verifiable trait in `identitySchema` (`"ory.sh/kratos": { "verification": { "via": "email" } }` on the email trait): otherwise no one could ever sign in.',
+      );
+    }
+  }
+  return { requireVerifiedAddress };
 }
 
 /** `{ x: undefined }` means the default, as `{}` does. Functions and the store are kept as they are. */

@@ -82,3 +82,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS verifiable_addresses_value_key ON verifiable_a
 -- Upgrades of a schema made by an earlier version of this file (no-ops on a fresh one). The new tables above are
 -- created by their `IF NOT EXISTS`; existing flows start at version 1.
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1 CHECK (version >= 1);
+-- Kratos's metadata_public / metadata_admin (NULL: none).
+ALTER TABLE identities ADD COLUMN IF NOT EXISTS metadata_public jsonb;
+ALTER TABLE identities ADD COLUMN IF NOT EXISTS metadata_admin jsonb;

@@ -164,7 +164,19 @@ function toIdentity(row: Row): Identity {
     verifiableAddresses: toJsonList(row['verifiable_addresses']).map(toVerifiableAddress),
     createdAt: toDate(row['created_at']),
     updatedAt: toDate(row['updated_at']),
+    ...(row['metadata_public'] != null ? { metadataPublic: toJsonValue(row['metadata_public']) } : {}),
+    ...(row['metadata_admin'] != null ? { metadataAdmin: toJsonValue(row['metadata_admin']) } : {}),
   };
+}
+
+/** A jsonb column's value (pg parses jsonb; a string here is a JSON text only if the driver was told not to). */
+function toJsonValue(value: unknown): JsonValue {
+  return value as JsonValue;
+}
+
+/** `metadataPublic` / `metadataAdmin` as a jsonb parameter (`null`: none). */
+function jsonParam(value: JsonValue | undefined): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
 }
 
 /**
@@ -228,7 +240,8 @@ function bytes(value: Uint8Array): Buffer {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-const IDENTITY_COLUMNS = 'id, schema_id, traits, identifier, user_handle, created_at, updated_at';
+const IDENTITY_COLUMNS =
+  'id, schema_id, traits, identifier, user_handle, created_at, updated_at, metadata_public, metadata_admin';
 const PASSKEY_COLUMNS =
   'id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible, backed_up, created_at, last_used_at';
 const FLOW_COLUMNS = 'id, expires_at, challenge, anonymous, data, version';
@@ -282,6 +295,7 @@ export class PostgresStore implements Store {
     // One statement, hence one snapshot: the identity and its addresses as they were at one moment.
     this.#selectIdentity = `
       SELECT i.id, i.schema_id, i.traits, i.identifier, i.user_handle, i.created_at, i.updated_at,
+        i.metadata_public, i.metadata_admin,
         COALESCE((SELECT jsonb_agg(jsonb_build_object('id', r.id, 'value', r.value, 'via', r.via,
                     'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.ord)
                   FROM ${this.#addresses.recovery} r WHERE r.identity_id = i.id), '[]'::jsonb) AS recovery_addresses,
@@ -299,11 +313,11 @@ export class PostgresStore implements Store {
     }
     // One statement, hence atomic: a unique violation on any insert undoes them all. The passkey's and the addresses'
     // identity_id come from the inserted identity row.
-    const addresses = this.#insertAddresses(identity, 18, 'identity.id', 'identity,');
+    const addresses = this.#insertAddresses(identity, 20, 'identity.id', 'identity,');
     const sql = `
       WITH identity AS (
         INSERT INTO ${this.#identities} (${IDENTITY_COLUMNS})
-        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
+        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $18::jsonb, $19::jsonb)
         RETURNING id
       ),
       passkey AS (
@@ -326,6 +340,8 @@ export class PostgresStore implements Store {
         identity.updatedAt,
         credentialId,
         ...passkeyRest,
+        jsonParam(identity.metadataPublic),
+        jsonParam(identity.metadataAdmin),
         ...addresses.values,
       ]);
     } catch (error) {
@@ -360,7 +376,8 @@ export class PostgresStore implements Store {
         // same statement, only if the update applied.
         const updated = await client.query(
           `WITH updated AS (
-             UPDATE ${this.#identities} SET traits = $2::jsonb, identifier = $3, updated_at = $4
+             UPDATE ${this.#identities} SET traits = $2::jsonb, identifier = $3, updated_at = $4,
+               metadata_public = $6::jsonb, metadata_admin = $7::jsonb
              WHERE id = $1 AND date_trunc('milliseconds', updated_at) = date_trunc('milliseconds', $5::timestamptz)
              RETURNING id
            ),
@@ -371,7 +388,15 @@ export class PostgresStore implements Store {
              DELETE FROM ${this.#addresses.verification} WHERE identity_id IN (SELECT id FROM updated)
            )
            SELECT id FROM updated`,
-          [identity.id, JSON.stringify(identity.traits), identity.identifier, identity.updatedAt, expectedUpdatedAt],
+          [
+            identity.id,
+            JSON.stringify(identity.traits),
+            identity.identifier,
+            identity.updatedAt,
+            expectedUpdatedAt,
+            jsonParam(identity.metadataPublic),
+            jsonParam(identity.metadataAdmin),
+          ],
         );
         if (updated.rowCount !== 1) return false;
         // A second statement: in one statement, the new rows could be checked against the old ones still there.

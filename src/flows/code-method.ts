@@ -188,13 +188,15 @@ export async function sendCode(
   codes: ResolvedCodeOptions,
   email: string,
   body: Record<string, unknown> = {},
+  /** The send limit's bucket (default: the flow kind); sign-in's own sends count apart from anyone's requests. */
+  bucket: string = kind.kind,
 ): Promise<Flow> {
   const address = normaliseIdentifier(email);
   const now = Date.now();
   const found = await config.store.findIdentityByAddress(kind.kind, address);
   // Over the send limit, the code is bound to nobody, as for an unknown address: a flood of flows could otherwise
   // mint unsent codes for one account and guess at each of them.
-  const allowed = codes.limiter.allow(`${kind.kind}:${address}`, now);
+  const allowed = codes.limiter.allow(`${bucket}:${address}`, now);
   const identity = allowed ? found : null;
   const code = newCode();
   const sent = await updateFlow(config, flow, (f) => {

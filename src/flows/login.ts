@@ -25,6 +25,7 @@ import {
   setMessages,
   takeChallenge,
 } from './flow.js';
+import { beforeLogin } from './policy.js';
 import {
   answerFlow,
   answerInit,
@@ -212,6 +213,12 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     log('flow %s: login ceremony failed: %s', flow.id, error.reason);
     return fail([messages.passkeyLoginInvalid()]);
   }
+
+  // Flow policy (SPEC §9): the app's hook, then the verified-address rule; nothing is written before they passed.
+  const refuse = (ui: UiText[], nodes: Record<string, UiText[]>) => fail(ui, nodes);
+  const allowed = await beforeLogin({ config, req, res, flow, renderer, body, refuse }, identity, passkey);
+  if (!allowed) return;
+  identity = allowed;
 
   if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {
     return fail([messages.passkeyLoginInvalid()]);

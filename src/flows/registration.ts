@@ -34,6 +34,7 @@ import {
   setMessages,
   takeChallenge,
 } from './flow.js';
+import { beforeRegistration } from './policy.js';
 import {
   answerFlow,
   answerInit,
@@ -189,7 +190,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   }
 
   const now = new Date();
-  const identity: Identity = {
+  const candidate: Identity = {
     id: randomUUID(),
     schemaId: config.schema.id,
     traits,
@@ -199,7 +200,11 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     createdAt: now,
     updatedAt: now,
   };
-  const passkey = newPasskey(identity.id, verified);
+  const passkey = newPasskey(candidate.id, verified);
+  // Flow policy (SPEC §9): the app's hook may refuse or change the identity; nothing is written before it decided.
+  const refuse = (ui: UiText[], nodes: Record<string, UiText[]>) => fail(400, ui, nodes);
+  const identity = await beforeRegistration({ config, req, res, flow, renderer, body, refuse }, candidate, passkey);
+  if (!identity) return;
   try {
     await config.store.createIdentity(identity, passkey);
   } catch (error) {

@@ -29,6 +29,7 @@ import {
   setMessages,
   takeChallenge,
 } from './flow.js';
+import { beforeSettings, saveMetadata, settingsMetadata } from './policy.js';
 import {
   answerFlow,
   answerInit,
@@ -189,6 +190,8 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     flow.data.state = 'show_form';
     return answerFlow(config, req, res, flow, renderer, 400);
   };
+  // Flow policy (SPEC §9): `hooks.beforeSettings` sees every change before it is written.
+  const step = { config, req, res, flow, renderer, body, refuse: fail };
   const succeed = async () => {
     renewCeremony(config, flow);
     setMessages(flow, [messages.settingsSaved()]);
@@ -212,13 +215,15 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     if (identifier === '') {
       return fail([], { [config.schema.displayNameField]: [messages.required(config.schema.displayNameField)] });
     }
+    const decided = await beforeSettings(step, { identity, change: 'profile', traits: next });
+    if (!decided) return;
     try {
-      await updateIdentityWith(config.store, identity.id, (current) => ({
-        ...current,
-        traits: next,
-        identifier,
-        ...addressesFor(config.schema, next, current),
-      }));
+      await updateIdentityWith(config.store, identity.id, (current) =>
+        settingsMetadata(
+          { ...current, traits: next, identifier, ...addressesFor(config.schema, next, current) },
+          decided,
+        ),
+      );
     } catch (error) {
       if (error instanceof DuplicateIdentifierError || error instanceof DuplicateAddressError) {
         return fail([messages.duplicateIdentifierSettings()]);
@@ -252,11 +257,14 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     const passkey = findPasskey(passkeys, remove);
     // No node shows a passkey this identity does not have: the message goes to `ui.messages`.
     if (!passkey) return fail([messages.passkeyNotFound()]);
+    const decided = await beforeSettings(step, { identity, change: 'remove', passkey });
+    if (!decided) return;
     const result = await config.store.removePasskey(identity.id, passkey.id);
     // On the remove button of that passkey (`name=value`), not on every remove button.
     const onNode = (message: UiText) => ({ [`passkey_remove=${passkey.id}`]: [message] });
     if (result === 'last_credential') return fail([], onNode(messages.lastPasskey()));
     if (result === 'not_found') return fail([], onNode(messages.passkeyNotFound()));
+    await saveMetadata(config, identity.id, decided);
     log('identity %s removed a passkey', identity.id);
     await runHook('onPasskeyRemoved', config.hooks.onPasskeyRemoved, { identity, passkey, request: req });
     return succeed();
@@ -269,9 +277,11 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
       return fail([messages.invalidPasskeyName(MAX_PASSKEY_NAME)]);
     }
     const passkey = findPasskey(await config.store.listPasskeys(identity.id), rename.id);
-    if (!passkey || !(await config.store.renamePasskey(identity.id, passkey.id, name))) {
-      return fail([messages.passkeyNotFound()]);
-    }
+    if (!passkey) return fail([messages.passkeyNotFound()]);
+    const decided = await beforeSettings(step, { identity, change: 'rename', passkey: { ...passkey, name } });
+    if (!decided) return;
+    if (!(await config.store.renamePasskey(identity.id, passkey.id, name))) return fail([messages.passkeyNotFound()]);
+    await saveMetadata(config, identity.id, decided);
     return succeed();
   }
 
@@ -280,15 +290,23 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   try {
     const credential = parseCredential<RegistrationResponseJSON>(register, 'registration');
     passkey = newPasskey(identity.id, await verifyRegistration(config, credential, await takeChallenge(config, flow)));
-    await config.store.addPasskey(passkey);
   } catch (error) {
     renewCeremony(config, flow);
     if (error instanceof CeremonyError) return fail([messages.generic(error.reason)]);
+    throw error;
+  }
+  const decided = await beforeSettings(step, { identity, change: 'add', passkey });
+  if (!decided) return;
+  try {
+    await config.store.addPasskey(passkey);
+  } catch (error) {
+    renewCeremony(config, flow);
     if (error instanceof DuplicateCredentialError) {
       return fail([], { passkey_settings_register: [messages.duplicatePasskey()] });
     }
     throw error;
   }
+  await saveMetadata(config, identity.id, decided);
   log('identity %s added a passkey', identity.id);
   await runHook('onPasskeyAdded', config.hooks.onPasskeyAdded, {
     identity,

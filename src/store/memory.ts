@@ -119,6 +119,8 @@ function copyIdentity(identity: Identity, pack = false): Identity {
     verifiableAddresses: (identity.verifiableAddresses ?? []).map(copyVerifiableAddress),
     createdAt: copyDate(identity.createdAt),
     updatedAt: copyDate(identity.updatedAt),
+    ...(identity.metadataPublic !== undefined ? { metadataPublic: copyJson(identity.metadataPublic) } : {}),
+    ...(identity.metadataAdmin !== undefined ? { metadataAdmin: copyJson(identity.metadataAdmin) } : {}),
   };
 }
 

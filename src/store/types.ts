@@ -54,6 +54,10 @@ export interface Identity {
   recoveryAddresses: RecoveryAddress[];
   /** Verifiable addresses derived from the traits (`[]` when the schema marks none). */
   verifiableAddresses: VerifiableAddress[];
+  /** Optional. Kratos's `metadata_public`: set by the app (a before-hook), shown to the user. Kept as given. */
+  metadataPublic?: JsonValue;
+  /** Optional. Kratos's `metadata_admin`: set by the app (a before-hook), never shown to the user. Kept as given. */
+  metadataAdmin?: JsonValue;
   createdAt: Date;
   /**
    * Last change. The library makes it strictly increase with each {@link Store.updateIdentity}, which uses it for
@@ -150,8 +154,8 @@ export interface Store {
    */
   findIdentityByAddress(kind: 'recovery' | 'verification', value: string): Promise<Identity | null>;
   /**
-   * Required. Replace an identity's `traits`, `identifier`, `recoveryAddresses`, `verifiableAddresses` and
-   * `updatedAt` with those of `identity`, as one compare-and-set: only if the stored `updatedAt` still equals
+   * Required. Replace an identity's `traits`, `identifier`, `recoveryAddresses`, `verifiableAddresses`,
+   * `metadataPublic`, `metadataAdmin` and `updatedAt` with those of `identity`, as one compare-and-set: only if the stored `updatedAt` still equals
    * `expectedUpdatedAt` (to the millisecond). Returns `true` if applied, `false` if it changed meanwhile or the
    * identity is gone (nothing changed). Rejects with `DuplicateIdentifierError` / `DuplicateAddressError` when another
    * identity has the new identifier / one of the new addresses, and then changes nothing. Never changes `id`,
