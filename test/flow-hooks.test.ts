@@ -66,9 +66,8 @@ const fail = () => {
   throw new Error(SECRET_TEXT);
 };
 /** Runs past the 250 ms timeout, then returns metadata that must be ignored. */
-const late = async (ctx: { signal: AbortSignal }) => {
-  await sleep(600);
-  assert.equal(ctx.signal.aborted, true, 'the signal aborts at the timeout');
+const late = async () => {
+  await sleep(1000);
   return { metadataPublic: { late: true } };
 };
 
@@ -251,7 +250,7 @@ describe('beforeRegistration', () => {
     const started = Date.now();
     const res = await postJson(a, flow, fields);
     assert.equal(res.status, 504);
-    assert.ok(Date.now() - started < 600, 'answered at the timeout, not when the hook finished');
+    assert.ok(Date.now() - started < 900, 'answered at the timeout, not when the hook finished');
     assert.deepEqual(res.body.error, {
       id: 'hook_timeout',
       code: 504,
@@ -259,8 +258,8 @@ describe('beforeRegistration', () => {
       reason: 'A third-party upstream service did not respond in time.',
       message: res.body.error.message,
     });
-    await sleep(700); // the hook finishes (and its assertion on the signal runs)
-    assert.equal(seen.beforeRegistration[0]?.signal.aborted, true);
+    assert.equal(seen.beforeRegistration[0]?.signal.aborted, true, 'the signal aborted at the timeout');
+    await sleep(1100); // the hook finishes: its late metadata goes nowhere
     assert.deepEqual(await watched.snapshot(), before);
   });
 
@@ -312,7 +311,6 @@ describe('beforeRegistration', () => {
       else assert.equal(res.body.error.id, status === 502 ? 'hook_failed' : 'hook_timeout');
       assert.deepEqual(await watched.snapshot(), before);
     }
-    await sleep(700);
   });
 
   it('API flows: rejection 400 on the node, failure 502, nothing written', async () => {
@@ -375,7 +373,6 @@ describe('beforeLogin', () => {
       assert.deepEqual(await watched.snapshot(), before, `${what}: nothing written`);
       assert.equal(await whoamiStatus(a), 401, `${what}: no session`);
     }
-    await sleep(700);
   });
 
   it('the context, metadata saved with the sign-in, and a refused flow that signs in on retry', async () => {
@@ -471,7 +468,6 @@ describe('beforeSettings', () => {
       assert.ok(!res.text.includes('hunter2'));
       assert.deepEqual(await watched.snapshot(), before, `${what}: nothing written`);
     }
-    await sleep(700);
     const ctx = seen.beforeSettings[0];
     assert.ok(ctx);
     assert.equal(ctx.change, 'add');
