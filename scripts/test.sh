@@ -29,6 +29,9 @@ fi
 step "typecheck"
 npx tsc -p tsconfig.json --noEmit
 
+step "browser helper: src/browser/webauthn.generated.ts is a fresh compile of src/browser/webauthn.ts"
+node scripts/build-browser.mjs --check
+
 step "lint and format (biome)"
 npx biome check .
 

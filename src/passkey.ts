@@ -2,7 +2,7 @@
 
 import { AAGUID_NAMES } from './data/aaguids.js';
 import type { Passkey } from './store/types.js';
-import type { VerifiedRegistration } from './webauthn.js';
+import type { VerifiedRegistration } from './webauthn/index.js';
 
 /** A readable default name for a passkey created now by the authenticator model `aaguid`. */
 export function passkeyName(aaguid: string, createdAt: Date): string {

@@ -12,7 +12,13 @@ import { credentialIdsOf, identitySignals, signalNode, unknownCredentialSignals 
 import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { answersCeremony, CeremonyError, parseCredential, requestOptions, verifyAuthentication } from '../webauthn.js';
+import {
+  answersCeremony,
+  CeremonyError,
+  parseCredential,
+  requestOptions,
+  verifyAuthentication,
+} from '../webauthn/index.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,

@@ -125,6 +125,57 @@ export interface FlowRecord {
   data: { [key: string]: JsonValue };
 }
 
+/** One sign-in on a session (Kratos's `devices` entry): where it came from. */
+export interface SessionDevice {
+  /** UUID v4, chosen by the library. */
+  id: string;
+  /** `req.ip` at the sign-in (so Express's `trust proxy` rules apply). */
+  ipAddress: string;
+  /** The `User-Agent` header at the sign-in (`""` when absent). */
+  userAgent: string;
+  /** `Cf-Ipcity` and `Cf-Ipcountry` joined with ", " when present, else `""`. */
+  location: string;
+}
+
+/** How a session (or a later refresh of it) was authenticated. */
+export interface SessionMethod {
+  method: 'passkey' | 'code_recovery';
+  aal: 'aal1';
+  completedAt: Date;
+  /** The passkey's credential id (base64url) for `passkey` sign-ins. Server-side only, never in the session JSON. */
+  credentialId?: string;
+}
+
+/**
+ * A session the library issued (to a browser's cookie session or a native app's token). The cookie and the token only
+ * point at it by `id`; every request that reads a session checks this record.
+ */
+export interface SessionRecord {
+  /** UUID v4, chosen by the library; the session id clients see. */
+  id: string;
+  identityId: string;
+  /** `false` once revoked (by logout, the owner, an admin or the library). A revoked record never becomes active. */
+  active: boolean;
+  issuedAt: Date;
+  authenticatedAt: Date;
+  expiresAt: Date;
+  aal: 'aal1';
+  /** Every sign-in on this session (the first, then refreshes), oldest first. */
+  methods: SessionMethod[];
+  /** One entry per sign-in on this session, oldest first. */
+  devices: SessionDevice[];
+}
+
+/** A keyset page request of {@link Store.listSessions}. */
+export interface ListSessionsOptions {
+  /** `true`: only sessions that are active and unexpired (at `Date.now()`); `false` or absent: all. */
+  active?: boolean;
+  /** At most this many records. */
+  limit: number;
+  /** Continue after this record (exclusive), in the list's order (newest `issuedAt` first, then `id` descending). */
+  after?: { issuedAt: Date; id: string };
+}
+
 /**
  * The storage adapter. Implement it for your database; `MemoryStore` is the built-in one.
  *
@@ -214,4 +265,31 @@ export interface Store {
   consumeChallenge(flowId: string, challenge: string): Promise<boolean>;
   /** Optional. Delete a flow (no-op when absent). */
   deleteFlow?(id: string): Promise<void>;
+
+  /** Required. Store a new session record. */
+  createSession?(session: SessionRecord): Promise<void>;
+  /** Required. The session record with this id (revoked and expired ones included, until swept), or `null`. */
+  getSession?(id: string): Promise<SessionRecord | null>;
+  /**
+   * Required. Replace a session record's mutable fields (`active`, `authenticatedAt`, `expiresAt`, `methods`,
+   * `devices`); `false` when there is no such record. A revoked record stays revoked (`active` never goes back to
+   * `true`).
+   */
+  updateSession?(session: SessionRecord): Promise<boolean>;
+  /** Required. An identity's sessions, newest `issuedAt` first (ties: `id` descending), one keyset page at a time. */
+  listSessions?(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]>;
+  /**
+   * Required. Revoke one session of this identity (`active: false`). `false` when this identity has no such active
+   * session (another identity's session id is never touched).
+   */
+  revokeSession?(identityId: string, sessionId: string): Promise<boolean>;
+  /**
+   * Required. Revoke, atomically, every session of the identity that is active and unexpired, except `exceptId`
+   * when given; returns how many were revoked.
+   */
+  revokeSessions?(identityId: string, exceptId?: string): Promise<number>;
+  /** Required. Delete every session record of the identity (with the identity itself); returns how many. */
+  deleteSessions?(identityId: string): Promise<number>;
+  /** Required. Set an active session's `expiresAt`; `false` when it is missing or revoked. */
+  extendSession?(id: string, expiresAt: Date): Promise<boolean>;
 }

@@ -9,7 +9,7 @@ import {
   cases,
   checkFailuresReject,
   defaultScale,
-} from './cases.js';
+} from './cases/index.js';
 
 export {
   assertFlow,
@@ -22,7 +22,7 @@ export {
   cases,
   checkFailuresReject,
   defaultScale,
-} from './cases.js';
+} from './cases/index.js';
 export {
   makeFlow,
   makeIdentity,
