@@ -131,6 +131,9 @@ describe('beforeRegistration', () => {
     assert.equal(await store.getPasskey(credential.id), null);
     assert.equal(res.body.session, undefined);
     assert.equal(await whoamiStatus(a), 401, 'no session');
+    // Signal API: the refused passkey is named, so that the browser's passkey manager drops it.
+    const signal = JSON.parse(String(node(res.body, 'passkey_signal').attributes.value));
+    assert.equal(signal.unknownCredential.credentialId, credential.id);
 
     // The context: the submitted traits, the verified passkey (not saved), the request, the transient payload.
     const ctx = seen.beforeRegistration[0];
@@ -461,6 +464,8 @@ describe('beforeSettings', () => {
       assert.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
       if (what.includes('passkey_settings_register')) {
         assert.equal(node(res.body, 'passkey_settings_register').messages[0]?.id, 4000100);
+        const signal = JSON.parse(String(node(res.body, 'passkey_signal').attributes.value));
+        assert.equal(signal.unknownCredential.credentialId, JSON.parse(fields.passkey_settings_register).id);
       }
       if (status === 400 && !what.includes('passkey_settings_register')) {
         assert.deepEqual(messagesOf(res.body), [4000101]);

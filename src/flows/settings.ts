@@ -313,7 +313,12 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     if (error instanceof CeremonyError) return fail([messages.generic(error.reason)]);
     throw error;
   }
-  const decided = await beforeSettings(step, { identity, change: 'add', passkey });
+  // Refused by the hook, the new passkey is not stored either: signalled like a failed ceremony's.
+  const refuseAdd = async (ui: UiText[], nodes: Record<string, UiText[]>) => {
+    flow.data.unknownCredential = await refusedCredentialId(config, register);
+    return fail(ui, nodes);
+  };
+  const decided = await beforeSettings({ ...step, refuse: refuseAdd }, { identity, change: 'add', passkey });
   if (!decided) return;
   try {
     await config.store.addPasskey(passkey);

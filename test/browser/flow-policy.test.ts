@@ -34,7 +34,9 @@ async function newTab(): Promise<Tab> {
 }
 
 async function whoami(tab: Tab, base: string): Promise<number | string> {
-  const res = await tab.context.request.get(`${base}/auth/sessions/whoami`, { headers: { accept: 'application/json' } });
+  const res = await tab.context.request.get(`${base}/auth/sessions/whoami`, {
+    headers: { accept: 'application/json' },
+  });
   return res.status() === 200 ? (await res.json()).identity.traits.email : res.status();
 }
 
@@ -93,10 +95,7 @@ describe('flow policy on the basic example, in Chromium', () => {
 
     // Corrected, the same page signs up (the flow came back with a new challenge).
     await tab.page.getByLabel('E-Mail').fill('zoe@example.com');
-    await Promise.all([
-      tab.page.waitForURL(FLOW_PAGE('verification')),
-      button(tab, 'Sign up with passkey').click(),
-    ]);
+    await Promise.all([tab.page.waitForURL(FLOW_PAGE('verification')), button(tab, 'Sign up with passkey').click()]);
     assert.equal(await whoami(tab, base), 'zoe@example.com');
     await inbox.waitForMail('zoe@example.com');
     assert.deepEqual(tab.errors, []);
@@ -112,10 +111,7 @@ describe('flow policy on the basic example, in Chromium', () => {
     await tab.page.goto(`${base}/registration`);
     await tab.page.waitForFunction('typeof window.oryPasskeyRegistration === "function"');
     await tab.page.getByLabel('E-Mail').fill(email);
-    await Promise.all([
-      tab.page.waitForURL(FLOW_PAGE('verification')),
-      button(tab, 'Sign up with passkey').click(),
-    ]);
+    await Promise.all([tab.page.waitForURL(FLOW_PAGE('verification')), button(tab, 'Sign up with passkey').click()]);
     await inbox.waitForMail(email);
     await tab.page.goto(`${base}/`);
     await Promise.all([
@@ -127,10 +123,7 @@ describe('flow policy on the basic example, in Chromium', () => {
     // Sign in: no session; the browser lands on the verification page, a code on its way.
     await tab.page.goto(`${base}/login`);
     await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
-    await Promise.all([
-      tab.page.waitForURL(FLOW_PAGE('verification')),
-      button(tab, 'Sign in with passkey').click(),
-    ]);
+    await Promise.all([tab.page.waitForURL(FLOW_PAGE('verification')), button(tab, 'Sign in with passkey').click()]);
     await message(tab, 1080003).waitFor();
     assert.equal(await whoami(tab, base), 401, 'no session before the address is verified');
     await tab.page.screenshot({ path: `${SHOTS}/verification-at-sign-in.png`, fullPage: true });
