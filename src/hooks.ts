@@ -143,7 +143,7 @@ export async function runBeforeHook<C extends BeforeHookContext>(
     timer = setTimeout(() => {
       controller.abort(hookTimedOut());
       resolve('timeout');
-    }, timeoutMs);
+    }, Math.min(timeoutMs, 2_147_483_647)); // setTimeout fires at once beyond 2^31-1 ms
   });
   const running = Promise.resolve().then(() => hook({ ...context, signal: controller.signal } as C));
   // A late result or error is ignored (logged), never an unhandled rejection.
