@@ -217,6 +217,15 @@ describe('finding 5: credential ids over 1023 bytes are refused', () => {
     assert.deepEqual(messageIds(tooLong.body), [4000001]);
     assert.match(String(reasons(tooLong.body)[0]), /longer than 1023 bytes/);
     assert.equal(await store.getPasskey(b64u(new Uint8Array(1024).fill(7))), null);
+    // The id that counts is the authenticator's: a short id in the JSON does not let a long one through.
+    const hidden = await signUp(agent(), new SoftwareAuthenticator(), (c) => ({
+      ...sized(1024)(c),
+      id: c.id,
+      rawId: c.id,
+    }));
+    assert.equal(hidden.status, 400, JSON.stringify(hidden.body));
+    assert.match(String(reasons(hidden.body)[0]), /longer than 1023 bytes/);
+    assert.equal(await store.getPasskey(b64u(new Uint8Array(1024).fill(7))), null);
 
     const authenticator = new SoftwareAuthenticator();
     const longest = await signUp(agent(), authenticator, sized(1023));

@@ -47,7 +47,9 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
   app.disable('x-powered-by');
 
   // Static files first: no session, no CSP nonce needed for them.
-  app.use('/assets', express.static(ASSETS, { maxAge: '1h', fallthrough: false }));
+  app.use('/assets', express.static(ASSETS, { maxAge: '1h' }), (_req: Request, res: Response) => {
+    res.status(404).type('text').send('Not found');
+  });
   // Browsers ask for /favicon.ico on pages without <link rel="icon"> (JSON answers, for one): the same icon.
   app.get('/favicon.ico', (_req, res) => res.redirect(301, '/assets/favicon.svg'));
 

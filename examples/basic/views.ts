@@ -152,14 +152,32 @@ function removeConfirmation(node: UiNode, id: string, name: string): string {
 <div${attrs({ popover: 'auto', id: popover, class: 'confirm', role: 'dialog', 'aria-labelledby': `${popover}-title` })}>
 <h3 id="${esc(popover)}-title">Remove this passkey?</h3>
 <p>You will no longer be able to sign in with <strong>${esc(name)}</strong>.</p>
-<div class="buttons"><button${attrs({ type: 'submit', class: 'danger solid', form: 'flow', name: a.name, value: id, disabled: a.disabled })}>${esc(label)}</button>
-<button${attrs({ type: 'button', class: 'secondary', popovertarget: popover, popovertargetaction: 'hide' })}>Cancel</button></div>
+<div class="buttons"><button${attrs({ type: 'button', class: 'secondary', popovertarget: popover, popovertargetaction: 'hide' })}>Cancel</button>
+<button${attrs({ type: 'submit', class: 'danger solid', form: 'flow', name: a.name, value: id, disabled: a.disabled })}>${esc(label)}</button></div>
 </div>`;
 }
 
 /**
- * Settings: one list item per passkey, read from its `passkey_remove` node's label context, with a rename form
- * (a separate form, so it lives outside the flow form) and its remove button behind a confirmation.
+ * Renaming, in a popover too: a separate form (outside the flow form) posting `passkey_rename_id` and
+ * `passkey_rename_name` with the flow's CSRF token.
+ */
+function renameForm(flow: Flow, csrf: string, id: string, name: string): string {
+  const popover = `rename-${id}`;
+  return `<button${attrs({ type: 'button', class: 'secondary small rename-open', popovertarget: popover, 'aria-label': `Rename ${name}` })}>Rename</button>
+<div${attrs({ popover: 'auto', id: popover, class: 'confirm', role: 'dialog', 'aria-labelledby': `${popover}-title` })}>
+<h3 id="${esc(popover)}-title">Rename this passkey</h3>
+<form class="rename" method="POST" action="${esc(flow.ui.action)}">
+<input type="hidden" name="csrf_token" value="${esc(csrf)}"><input type="hidden" name="passkey_rename_id" value="${esc(id)}">
+<label>New name<input type="text" name="passkey_rename_name" value="${esc(name)}" required maxlength="64" autocomplete="off"></label>
+<div class="buttons"><button${attrs({ type: 'button', class: 'secondary', popovertarget: popover, popovertargetaction: 'hide' })}>Cancel</button>
+<button type="submit">Save name</button></div>
+</form>
+</div>`;
+}
+
+/**
+ * Settings: one list item per passkey, read from its `passkey_remove` node's label context: its name and dates,
+ * "Rename" and "Remove" (each behind a popover), and the messages of its remove node.
  */
 function passkeyList(flow: Flow, csrf: string): string {
   const items = flow.ui.nodes.filter(isRemove).map((node) => {
@@ -168,15 +186,12 @@ function passkeyList(flow: Flow, csrf: string): string {
     const name = String(c.display_name ?? '');
     const synced = c.backed_up ? 'synced' : c.backup_eligible ? 'can sync, not backed up yet' : 'this device only';
     return `<li class="passkey" data-passkey-id="${esc(id)}">
-<div class="passkey-head"><strong class="passkey-name">${esc(name)}</strong></div>
-<small>added ${date(c.added_at)} · last used ${date(c.last_used_at)} · ${esc(synced)}</small>
+<div class="passkey-row"><div class="passkey-info"><strong class="passkey-name">${esc(name)}</strong>
+<small>added ${date(c.added_at)} · last used ${date(c.last_used_at)} · ${esc(synced)}</small></div>
 <div class="passkey-actions">
-<form class="rename" method="POST" action="${esc(flow.ui.action)}">
-<input type="hidden" name="csrf_token" value="${esc(csrf)}"><input type="hidden" name="passkey_rename_id" value="${esc(id)}">
-<input type="text" name="passkey_rename_name" value="${esc(name)}" aria-label="New name" required maxlength="64">
-<button type="submit" class="secondary small">Rename</button></form>
+${renameForm(flow, csrf, id, name)}
 ${removeConfirmation(node, id, name)}
-</div>
+</div></div>
 ${messageList(node.messages)}</li>`;
   });
   return `<ul id="passkeys" class="plain">${items.join('\n')}</ul>`;
@@ -189,12 +204,14 @@ const TITLES: Record<FlowKind, string> = {
   recovery: 'Recover your account',
   verification: 'Verify your email address',
 };
+/** A line under the heading, for a flow still asking for something (none once a code is on its way). */
 const LEADS: Record<FlowKind, string> = {
-  registration: 'Create an account with a passkey: your fingerprint, face or device PIN. No password to remember.',
-  login: 'Use the passkey saved on this device, your phone or a security key.',
+  registration: 'Create an account with a passkey: you sign in with your fingerprint, face or screen lock.',
+  login: 'Use a passkey saved on this device, on your phone, or on a hardware key.',
   settings: '',
-  recovery: 'Lost your passkeys? We send a one-time code to your email address; then add a new passkey.',
-  verification: 'Enter the code we sent to your email address.',
+  recovery:
+    'Lost your passkeys? Enter your email address: we send you a one-time code to sign in with, then you add a new passkey.',
+  verification: 'Enter your email address: we send you a code to confirm that it is yours.',
 };
 const FOOTERS: Record<FlowKind, string> = {
   registration: '<p>Already have an account? <a href="/login">Sign in</a></p>',
@@ -221,7 +238,8 @@ ${nodes.join('\n')}
   const footer = `<footer class="links">${FOOTERS[kind]}</footer>`;
   const messages = messageList(flow.ui.messages);
   if (kind !== 'settings') {
-    const lead = LEADS[kind] && flow.state !== 'passed_challenge' ? `<p class="lead">${esc(LEADS[kind])}</p>\n` : '';
+    const asking = flow.state === 'choose_method' || kind === 'registration' || kind === 'login';
+    const lead = LEADS[kind] && asking ? `<p class="lead">${esc(LEADS[kind])}</p>\n` : '';
     return layout(TITLES[kind], `${lead}${messages}\n${form}\n${footer}`, page, 'narrow');
   }
   const body = `${messages}
@@ -292,14 +310,15 @@ export function homePage(
 <script src="/auth/.well-known/ory/webauthn.js" nonce="${esc(user.signals.nonce)}" async></script>`
     : '';
   if (!user) {
-    const body = `<p class="lead">Sign up and sign in with a passkey: no password to remember, nothing to phish.</p>
+    const body = `<p class="lead">Sign up and sign in with a passkey: your fingerprint, face or screen lock. Nothing to
+remember, nothing to phish.</p>
 <p id="whoami">You are not signed in.</p>
-<p class="actions"><a href="/registration">Sign up</a> <a href="/login">Sign in</a></p>`;
+<p class="actions"><a class="button" href="/registration">Sign up</a> <a href="/login">Sign in</a></p>`;
     return layout('Welcome', body, page, 'narrow');
   }
   const body = `<p id="whoami">Signed in as <strong>${esc(user.email)}</strong>.</p>
 ${addressList(user.addresses ?? [])}
-<p class="actions"><a href="/settings">Manage passkeys</a> <a href="${esc(user.logoutUrl)}">Log out</a></p>${signals}`;
+<p class="actions"><a class="button" href="/settings">Manage passkeys</a> <a href="${esc(user.logoutUrl)}">Log out</a></p>${signals}`;
   return layout('Your account', body, page);
 }
 

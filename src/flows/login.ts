@@ -68,7 +68,7 @@ function makeLoginRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('default', 'identifier', 'text', {
           value: '',
           autocomplete: 'username webauthn',
-          label: messages.identifierLabel(),
+          label: messages.identifierLabel(config.schema.displayNameTitle),
         }),
       );
       if (flow.data.type === 'browser') nodes.push(scriptNode(base, req));

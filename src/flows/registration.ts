@@ -211,7 +211,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     createdAt: now,
     updatedAt: now,
   };
-  const passkey = newPasskey(candidate.id, verified);
+  const passkey = newPasskey(candidate.id, verified, { userAgent: req.get('user-agent') });
   // Flow policy (SPEC §9): the app's hook may refuse or change the identity; nothing is written before it decided.
   const refuse = (ui: UiText[], nodes: Record<string, UiText[]>) => fail(400, ui, nodes);
   const identity = await beforeRegistration({ config, req, res, flow, renderer, body, refuse }, candidate, passkey);

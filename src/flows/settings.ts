@@ -7,7 +7,7 @@ import { addressesFor, updateIdentityWith } from '../addresses.js';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { newPasskey } from '../passkey.js';
+import { MAX_PASSKEY_NAME, newPasskey } from '../passkey.js';
 import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { currentSession, identityJson, resolveSession } from '../session.js';
 import { identitySignals, refusedCredentialId, signalNode, unknownCredentialSignals } from '../signals.js';
@@ -49,8 +49,8 @@ import {
 
 const log = createDebug('express-passkeys:settings');
 
-/** Longest passkey name accepted by rename. */
-export const MAX_PASSKEY_NAME = 64;
+/** Longest passkey name accepted by rename (defined beside the default names, which fit it too). */
+export { MAX_PASSKEY_NAME };
 
 /** Nodes and extra fields of a settings flow (SPEC §2). */
 export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
@@ -305,7 +305,10 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   let passkey: Passkey;
   try {
     const credential = parseCredential<RegistrationResponseJSON>(register, 'registration');
-    passkey = newPasskey(identity.id, await verifyRegistration(config, credential, await takeChallenge(config, flow)));
+    const verified = await verifyRegistration(config, credential, await takeChallenge(config, flow));
+    // Named after the browser that made it ("Chrome on Linux"), numbered when the identity has that name already.
+    const takenNames = (await config.store.listPasskeys(identity.id)).map((p) => p.name);
+    passkey = newPasskey(identity.id, verified, { userAgent: req.get('user-agent'), takenNames });
   } catch (error) {
     renewCeremony(config, flow);
     // Signal API: the new passkey was not stored; its id goes back so that the browser's passkey manager drops it.

@@ -357,11 +357,12 @@ describe('the basic example in Chromium', { skip: skipWithoutChromium }, () => {
 
     // Rename: the name is shown as text, escaped in the HTML.
     const name = '<b>Key</b> & "2"';
+    await item(tab, credB.id).locator('button.rename-open').click();
     await item(tab, credB.id).locator('input[name="passkey_rename_name"]').fill(name);
     const page = tab.page.waitForResponse(
       (r) => r.request().method() === 'GET' && r.url().startsWith(`${base}/settings?flow=`),
     );
-    await postSettings(tab, () => item(tab, credB.id).getByRole('button', { name: 'Rename' }).click());
+    await postSettings(tab, () => item(tab, credB.id).getByRole('button', { name: 'Save name' }).click());
     const html = await (await page).text();
     assert.ok(html.includes('&lt;b&gt;Key&lt;/b&gt; &amp; &quot;2&quot;'), 'escaped in the HTML');
     assert.ok(!html.includes('<b>Key'), 'never raw');
