@@ -140,10 +140,12 @@ export async function runBeforeHook<C extends BeforeHookContext>(
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
+    // setTimeout fires at once beyond 2^31-1 ms.
+    const delay = Math.min(timeoutMs, 2_147_483_647);
     timer = setTimeout(() => {
       controller.abort(hookTimedOut());
       resolve('timeout');
-    }, Math.min(timeoutMs, 2_147_483_647)); // setTimeout fires at once beyond 2^31-1 ms
+    }, delay);
   });
   const running = Promise.resolve().then(() => hook({ ...context, signal: controller.signal } as C));
   // A late result or error is ignored (logged), never an unhandled rejection.
