@@ -8,6 +8,9 @@
  * (SMTP_URL=smtp://user:pass@smtp.example.com:587 npm start); without it they are printed to stderr
  * (consoleCourier(), for development only).
  *
+ * Flow policy: SIGNUP_DOMAIN=example.com lets only addresses of that domain sign up (a `beforeRegistration` hook);
+ * REQUIRE_VERIFIED_ADDRESS=true refuses sign-ins until an address is verified (a code is sent at sign-in).
+ *
  * Open it as http://localhost:<port>, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,7 +19,15 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
-import { type Courier, consoleCourier, MemoryStore, passkeys, requireSession } from '../../src/index.js';
+import {
+  type Courier,
+  consoleCourier,
+  FlowRejection,
+  MemoryStore,
+  passkeys,
+  requireSession,
+  type Store,
+} from '../../src/index.js';
 import { nodemailerCourier } from './mailer.js';
 import {
   type Address,
@@ -38,11 +49,38 @@ const FLASHES: Record<string, string> = {
   account_created: 'Account created. Welcome!',
 };
 
+/** Who may sign up and sign in (see `createApp`). */
+interface Policy {
+  /** Only addresses of this domain may sign up; unset: anyone. */
+  signupDomain?: string;
+  /** Sign-ins need a verified address. */
+  requireVerifiedAddress: boolean;
+  store: Store;
+}
+
+/** A `beforeRegistration` hook that lets only addresses `@domain` sign up, saying so under the email field. */
+function signupDomainRule(domain: string) {
+  const suffix = `@${domain.toLowerCase()}`;
+  return ({ traits }: { traits: Record<string, unknown> }) => {
+    const email = String(traits.email ?? '')
+      .trim()
+      .toLowerCase();
+    if (!email.endsWith(suffix)) {
+      throw new FlowRejection({
+        instancePtr: '#/traits/email',
+        id: 4100001,
+        text: `Sign up with your ${suffix} address.`,
+        context: { domain },
+      });
+    }
+  };
+}
+
 /**
  * Build the app for the origin it is served from (the passkeys' `rp.origins` must match it exactly). `devCodes`:
  * the courier prints codes to the terminal (the pages say so in a banner).
  */
-function buildApp(origin: string, courier: Courier, devCodes: boolean): express.Express {
+function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: Policy): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -73,7 +111,7 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
   const auth = passkeys({
     rp: { id: 'localhost', displayName: 'Passkeys Example', origins: [origin] },
     // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
-    store: new MemoryStore(),
+    store: policy.store,
     // Flow inits redirect browsers to these pages with `?flow=<id>`.
     urls: {
       ui: {
@@ -89,8 +127,13 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
     // Recovery and verification codes: nodemailer (SMTP_URL) or stderr. With a database-backed store, also pass
     // `secrets` (the code HMAC keys, shared by every instance); MemoryStore may use a random per-process key.
     courier,
+    // REQUIRE_VERIFIED_ADDRESS: an unverified user's sign-in lands on /verification, a code on its way; once the code
+    // is entered, "Continue" leads home, where "Sign in" now works.
+    login: { requireVerifiedAddress: policy.requireVerifiedAddress },
     // The "Account created" notice on the page the sign-up lands on (a cookie: the session is renewed at sign-up).
     hooks: {
+      // SIGNUP_DOMAIN: refused sign-ups write nothing; the message shows under the email field.
+      ...(policy.signupDomain ? { beforeRegistration: signupDomainRule(policy.signupDomain) } : {}),
       onRegistered: ({ request }) => {
         request.res?.cookie(FLASH_COOKIE, 'account_created', {
           httpOnly: true,
@@ -195,9 +238,19 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
 
 /**
  * Start the example at localhost on `port` (default: `PORT` or 3000; 0: any free port). Mail goes through the SMTP
- * server at `smtpUrl` (default: `SMTP_URL`); with neither, codes are printed to stderr.
+ * server at `smtpUrl` (default: `SMTP_URL`); with neither, codes are printed to stderr. `signupDomain` (default:
+ * `SIGNUP_DOMAIN`) and `requireVerifiedAddress` (default: `REQUIRE_VERIFIED_ADDRESS=true`) set the flow policy;
+ * `store` defaults to a new MemoryStore.
  */
-export async function createApp(options: { port?: number; smtpUrl?: string } = {}): Promise<{
+export async function createApp(
+  options: {
+    port?: number;
+    smtpUrl?: string;
+    signupDomain?: string;
+    requireVerifiedAddress?: boolean;
+    store?: Store;
+  } = {},
+): Promise<{
   url: string;
   server: Server;
   close: () => Promise<void>;
@@ -211,7 +264,14 @@ export async function createApp(options: { port?: number; smtpUrl?: string } = {
   const url = `http://localhost:${(server.address() as AddressInfo).port}`;
   const smtpUrl = options.smtpUrl ?? process.env.SMTP_URL;
   try {
-    const app = smtpUrl ? buildApp(url, nodemailerCourier(smtpUrl), false) : buildApp(url, consoleCourier(), true);
+    const policy: Policy = {
+      signupDomain: options.signupDomain ?? (process.env.SIGNUP_DOMAIN || undefined),
+      requireVerifiedAddress: options.requireVerifiedAddress ?? process.env.REQUIRE_VERIFIED_ADDRESS === 'true',
+      store: options.store ?? new MemoryStore(),
+    };
+    const app = smtpUrl
+      ? buildApp(url, nodemailerCourier(smtpUrl), false, policy)
+      : buildApp(url, consoleCourier(), true, policy);
     server.on('request', app);
   } catch (error) {
     server.close(); // a bad option throws at once: do not leave the port open
