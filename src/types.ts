@@ -194,17 +194,6 @@ export interface BeforeSettingsContext extends BeforeHookContext {
   traits?: Record<string, JsonValue>;
 }
 
-/** Login options. */
-export interface LoginOptions {
-  /**
-   * Refuse sign-ins of identities with no verified address (Kratos's `require_verified_address`): no session; a
-   * verification flow is created and a code sent to the identity's first verifiable address; JSON answers 403
-   * `session_verified_address_required` with `show_verification_ui` in `error.details.continue_with`, browsers go to
-   * `urls.ui.verification`. Needs `courier` and a verifiable trait in the schema. Defaults to `false`.
-   */
-  requireVerifiedAddress?: boolean;
-}
-
 /** Options of `passkeys()`. Kratos's snake_case keys (`display_name`, ...) are accepted too. */
 export interface PasskeysOptions {
   /** The relying party. Required. */
@@ -227,8 +216,6 @@ export interface PasskeysOptions {
   urls?: UrlOptions;
   /** Hooks: before a flow writes anything (they may refuse or change it), and after ceremonies. */
   hooks?: HookOptions;
-  /** Sign-in policy. */
-  login?: LoginOptions;
   /**
    * What to do when a passkey's signature counter does not increase (a clone signal): `'reject'` the sign-in or
    * `'warn'` (let it through). Either way `hooks.onCloneWarning` is called. Defaults to `'reject'`.
@@ -245,6 +232,7 @@ export interface PasskeysOptions {
    * Keys for the code HMAC (Kratos's `secrets.default`): strings of at least 32 characters; the first signs, every
    * one is tried when comparing, so rotate by prepending a new one. Required with `courier`, unless the store is
    * the built-in `MemoryStore` (then a random per-process key is used). Shared by every instance. Never logged.
+   * The first one also keys identifier-first login's decoy credential ids (`login.style`).
    */
   secrets?: string[];
   /** Account recovery by code. */
@@ -258,6 +246,8 @@ export interface PasskeysOptions {
    * (`['client-device', 'hybrid']`). Browsers without hints ignore them. Defaults to none.
    */
   hints?: CredentialHint[];
+  /** Sign-in policy (SPEC §9). */
+  login?: LoginOptions;
 }
 
 /** Account recovery options. */
@@ -278,7 +268,26 @@ export interface VerificationOptions {
   notifyUnknownRecipients?: boolean;
 }
 
+/** `login`: how sign-in looks, and who may sign in. */
+export interface LoginOptions {
+  /**
+   * `'unified'` (default): one step, usernameless: the browser offers the user's discoverable passkeys (autofill or
+   * the "Sign in with passkey" button). `'identifier_first'`: the user types their identifier first, then signs in
+   * with a passkey of that account (non-discoverable security keys too). Unknown identifiers get the same second step,
+   * with decoy credential ids keyed by `secrets`. Applies to login flows, not to refresh logins.
+   */
+  style?: 'unified' | 'identifier_first';
+  /**
+   * Refuse sign-ins of identities with no verified address (Kratos's `require_verified_address`): no session; a
+   * verification flow is created and a code sent to the identity's first verifiable address; JSON answers 403
+   * `session_verified_address_required` with `show_verification_ui` in `error.details.continue_with`, browsers go to
+   * `urls.ui.verification`. Needs `courier` and a verifiable trait in the schema. Defaults to `false`.
+   */
+  requireVerifiedAddress?: boolean;
+}
+
 /** One-time code options. */
+
 export interface CodeOptions {
   /** Submissions a recovery or verification flow accepts before it must be started again. Defaults to `5`. */
   maxSubmissions?: number;

@@ -20,9 +20,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import {
+  type AuthenticatorSelectionOptions,
   type Courier,
   consoleCourier,
   FlowRejection,
+  type LoginOptions,
   MemoryStore,
   passkeys,
   requireSession,
@@ -39,6 +41,9 @@ import {
   homePage,
   type PageOptions,
 } from './views.js';
+
+type LoginStyle = NonNullable<LoginOptions['style']>;
+type ResidentKey = NonNullable<AuthenticatorSelectionOptions['residentKey']>;
 
 /** The stylesheet and the icon (public/), served at /assets/. */
 const ASSETS = fileURLToPath(new URL('./public/', import.meta.url));
@@ -127,9 +132,6 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: P
     // Recovery and verification codes: nodemailer (SMTP_URL) or stderr. With a database-backed store, also pass
     // `secrets` (the code HMAC keys, shared by every instance); MemoryStore may use a random per-process key.
     courier,
-    // REQUIRE_VERIFIED_ADDRESS: an unverified user's sign-in lands on /verification, a code on its way; once the code
-    // is entered, "Continue" leads home, where "Sign in" now works.
-    login: { requireVerifiedAddress: policy.requireVerifiedAddress },
     // The "Account created" notice on the page the sign-up lands on (a cookie: the session is renewed at sign-up).
     hooks: {
       // SIGNUP_DOMAIN: refused sign-ups write nothing; the message shows under the email field.
@@ -143,6 +145,17 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: P
         });
       },
     },
+    // LOGIN_STYLE=identifier_first: the email first, then a passkey of that account (security keys without
+    // discoverable credentials too; RESIDENT_KEY=discouraged lets such keys sign up). Bad values fail at startup.
+    // REQUIRE_VERIFIED_ADDRESS: an unverified user's sign-in lands on /verification, a code on its way; once the code
+    // is entered, "Continue" leads home, where "Sign in" now works.
+    login: {
+      requireVerifiedAddress: policy.requireVerifiedAddress,
+      ...(process.env.LOGIN_STYLE ? { style: process.env.LOGIN_STYLE as LoginStyle } : {}),
+    },
+    ...(process.env.RESIDENT_KEY
+      ? { authenticatorSelection: { residentKey: process.env.RESIDENT_KEY as ResidentKey } }
+      : {}),
   });
   app.use('/auth', auth);
 
