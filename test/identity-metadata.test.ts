@@ -39,13 +39,13 @@ const stores: [string, () => Promise<Store>][] = [
 
 for (const [name, make] of stores) {
   describe(`${name}: identity metadata`, () => {
-    it('is written by createIdentity and updateIdentity, and absent when never set', async () => {
+    it('is written by createIdentity and updateIdentity, and null when never set', async () => {
       const store = await make();
       const plain = makeIdentity();
       await store.createIdentity(plain, makePasskey(plain.id));
       const read = await store.getIdentity(plain.id);
-      assert.equal(read?.metadataPublic, undefined);
-      assert.equal(read?.metadataAdmin, undefined);
+      assert.equal(read?.metadataPublic, null);
+      assert.equal(read?.metadataAdmin, null);
 
       const identity = makeIdentity({
         metadataPublic: { plan: 'free', seats: [1, 2] },
