@@ -9,10 +9,11 @@ import {
   IdentityStateEnum,
   instanceOfIdentity,
   instanceOfRecoveryCodeForIdentity,
+  instanceOfSession,
   ResponseError,
 } from '@ory/client-fetch';
 import { ADMIN_TOKEN, makeAdminApp, simpleWebAuthnRegistration } from './helpers/admin.js';
-import { actionPath, csrfOf, type FlowJson, login } from './helpers/app.js';
+import { actionPath, csrfOf, type FlowJson, login, register } from './helpers/app.js';
 
 function sdkFor(port: number, token = ADMIN_TOKEN) {
   return new IdentityApi(new Configuration({ basePath: `http://127.0.0.1:${port}/admin-api`, accessToken: token }));
@@ -150,5 +151,33 @@ describe("Ory's IdentityApi against adminRouter()", () => {
       ),
       404,
     );
+  });
+
+  it('listIdentitySessions, getSession, extendSession, disableSession, deleteIdentitySessions', async () => {
+    const { port, agent } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const laptop = agent();
+    const { authenticator, body } = await register(laptop, 'sdk-sessions@example.com');
+    const phone = agent();
+    assert.equal((await login(phone, authenticator)).status, 200);
+    const id = body.identity.id as string;
+    const sessions = await sdk.listIdentitySessions({ id, active: true });
+    assert.equal(sessions.length, 2);
+    assert.ok(sessions.every((s) => instanceOfSession(s) && s.active === true));
+    assert.ok(sessions.every((s) => s.identity?.id === id));
+    const phoneId = (await phone.get('/auth/sessions/whoami').set('Accept', 'application/json')).body.id as string;
+    const one = await sdk.getSession({ id: phoneId });
+    assert.equal(one.id, phoneId);
+    const extended = await sdk.extendSession({ id: phoneId });
+    assert.ok(extended && extended.expires_at instanceof Date);
+    assert.ok((extended.expires_at as Date).getTime() > Date.now() + 23 * 3600_000);
+    await sdk.disableSession({ id: phoneId });
+    assert.equal((await phone.get('/auth/sessions/whoami').set('Accept', 'application/json')).status, 401);
+    assert.equal((await laptop.get('/auth/sessions/whoami').set('Accept', 'application/json')).status, 200);
+    assert.equal(await status(sdk.disableSession({ id: '00000000-0000-4000-8000-000000000000' })), 404);
+    await sdk.deleteIdentitySessions({ id });
+    assert.equal((await laptop.get('/auth/sessions/whoami').set('Accept', 'application/json')).status, 401);
+    assert.deepEqual(await sdk.listIdentitySessions({ id, active: true }), []);
+    assert.equal(await status(sdk.listIdentitySessions({ id: '00000000-0000-4000-8000-000000000000' })), 404);
   });
 });
