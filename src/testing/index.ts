@@ -15,6 +15,7 @@ export {
   assertFlow,
   assertIdentity,
   assertPasskey,
+  assertSession,
   type CaseContext,
   type CaseName,
   type ConformanceCase,
@@ -28,6 +29,7 @@ export {
   makeIdentity,
   makePasskey,
   makeRecoveryAddress,
+  makeSession,
   makeVerifiableAddress,
   randomBase64url,
 } from './fixtures.js';

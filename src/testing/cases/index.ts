@@ -7,8 +7,10 @@ import { identityCases } from './identities.js';
 import { passkeyCases } from './passkeys.js';
 import { recordCases } from './records.js';
 import { scaleCases } from './scale.js';
+import { sessionCases } from './sessions.js';
 
 export { checkFailuresReject } from './failures.js';
+export { assertSession } from './sessions.js';
 export {
   assertAddresses,
   assertFlow,
@@ -30,6 +32,7 @@ export const cases = {
   ...passkeyCases,
   ...flowCases,
   ...recordCases,
+  ...sessionCases,
   ...scaleCases,
 };
 
