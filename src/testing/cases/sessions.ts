@@ -148,7 +148,7 @@ export const sessionCases = {
       assert.equal(pages.length, Math.ceil(expected.length / limit), `limit ${limit}: number of pages`);
     }
     const first = await store.listSessions(identity.id, { limit: 3 });
-    first.forEach((got, i) => assertSession(got, expected[i]!, `listSessions[${i}]`));
+    for (const [i, got] of first.entries()) assertSession(got, expected[i]!, `listSessions[${i}]`);
     assert.deepEqual(await store.listSessions(randomUUID(), { limit: 10 }), [], 'an unknown identity has none');
     assert.deepEqual(
       ids(await store.listSessions(other.identity.id, { limit: 10 })),
