@@ -42,6 +42,20 @@ export interface ResolvedOptions {
   codes?: ResolvedCodeOptions;
   /** WebAuthn L3 `hints` for creation and request options (`[]`: none sent). */
   hints: CredentialHint[];
+  /** Session lifecycle (SPEC §8). */
+  sessions: ResolvedSessionOptions;
+}
+
+/** What ends sessions besides logout, and the optional record cache. */
+export interface ResolvedSessionOptions {
+  /** `login.revokeOtherSessions`: every sign-in revokes the identity's other sessions. */
+  revokeOthersAtLogin: boolean;
+  /** `recovery.revokeOtherSessions`: a successful recovery revokes the identity's other sessions. */
+  revokeOthersAtRecovery: boolean;
+  /** `settings.revokeSessionsOfRemovedPasskey`: removing a passkey revokes the other sessions that used it. */
+  revokeSessionsOfRemovedPasskey: boolean;
+  /** `sessionCheckCacheMs`: how long an instance may trust a record it read (0: never, the default). */
+  checkCacheMs: number;
 }
 
 /** The `code` method's options, resolved. */
@@ -176,6 +190,7 @@ const optionsSchema = {
       properties: {
         enabled: { type: 'boolean' },
         notifyUnknownRecipients: { type: 'boolean' },
+        revokeOtherSessions: { type: 'boolean' },
         use: { const: 'code' },
       },
     },
@@ -201,6 +216,17 @@ const optionsSchema = {
       },
     },
     hints: { type: 'array', uniqueItems: true, items: { enum: ['security-key', 'client-device', 'hybrid'] } },
+    login: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { revokeOtherSessions: { type: 'boolean' } },
+    },
+    settings: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { revokeSessionsOfRemovedPasskey: { type: 'boolean' } },
+    },
+    sessionCheckCacheMs: { type: 'integer', minimum: 0, maximum: 300_000 },
   },
 } as const;
 
@@ -291,6 +317,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
     hints: [...(opts.hints ?? [])],
+    sessions: {
+      revokeOthersAtLogin: opts.login?.revokeOtherSessions ?? false,
+      revokeOthersAtRecovery: opts.recovery?.revokeOtherSessions ?? true,
+      revokeSessionsOfRemovedPasskey: opts.settings?.revokeSessionsOfRemovedPasskey ?? true,
+      checkCacheMs: opts.sessionCheckCacheMs ?? 0,
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { createLogoutUrl, logout, logoutApi, whoami } from './flows/logout.js';
 import { initRecovery, recovery, submitRecovery } from './flows/recovery.js';
 import { initRegistration, registrationRenderer, submitRegistration } from './flows/registration.js';
 import { isNativeRequest } from './flows/respond.js';
+import { listMySessions, revokeMyOtherSessions, revokeMySession } from './flows/sessions.js';
 import {
   identityOf,
   initSettings,
@@ -22,7 +23,13 @@ import {
 import { initVerification, submitVerification, verification, verifyByLink } from './flows/verification.js';
 import { acceptsJson, isJsonSubmit, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
-import { loadTokenSession, MissingSessionMiddlewareError } from './session.js';
+import {
+  checkSession,
+  MissingSessionMiddlewareError,
+  type RequireSessionOptions,
+  registerRouter,
+  requireSessionOf,
+} from './session.js';
 import { type PasskeySignals, signalsOf } from './signals.js';
 import { FlowVersionConflictError } from './store/errors.js';
 import type { Identity } from './store/types.js';
@@ -50,6 +57,11 @@ export interface PasskeysRouter extends Router {
    * root of the `rp.id` host: `app.get('/.well-known/webauthn', auth.wellKnown)`.
    */
   wellKnown: RequestHandler;
+  /**
+   * {@link requireSession} for this router: the app's route passes only with a session in force in this router's
+   * store. Prefer it to the free `requireSession()` when the process has several routers.
+   */
+  requireSession(options?: RequireSessionOptions): RequestHandler;
 }
 
 /**
@@ -72,7 +84,9 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
     getIdentity: (req: Request) => identityOf(config, req),
     signals: (req: Request) => signalsOf(config, req),
     wellKnown: wellKnownHandler(config.rp.relatedOrigins),
+    requireSession: (opts?: RequireSessionOptions) => requireSessionOf(config, opts),
   });
+  registerRouter(config);
   const limit = config.maxBodySize;
   const bodies = [
     express.json({ limit, type: ['application/json', 'application/*+json'] }),
@@ -93,12 +107,13 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
     next();
   });
 
-  router.use(function loadSessionToken(req: Request, _res: Response, next: NextFunction) {
-    if (req.headers['x-session-token'] === undefined) {
+  // Every request's session (cookie or `X-Session-Token`) is checked against its record once, before any route.
+  router.use(function checkPasskeysSession(req: Request, _res: Response, next: NextFunction) {
+    if (req.headers['x-session-token'] === undefined && !req.session?.passkeys) {
       next();
       return;
     }
-    loadTokenSession(req).then(() => next(), next);
+    checkSession(config, req).then(() => next(), next);
   });
 
   router.get('/self-service/registration/browser', route(initRegistration('browser')));
@@ -136,6 +151,9 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
 
   router.get('/self-service/errors', route(getError));
   router.get('/sessions/whoami', route(whoami));
+  router.get('/sessions', route(listMySessions));
+  router.delete('/sessions', route(revokeMyOtherSessions));
+  router.delete('/sessions/:id', route(revokeMySession));
   router.get('/self-service/logout/browser', route(createLogoutUrl));
   router.get('/self-service/logout', route(logout));
   router.delete('/self-service/logout/api', ...bodies, route(logoutApi));
