@@ -28,8 +28,13 @@ export function deviceOf(req: Request): SessionDevice {
   };
 }
 
+/** A header's text: Node reads header bytes as latin1; UTF-8 (as Cloudflare sends city names) is decoded back. */
 function headerValue(req: Request, name: string): string {
-  return (req.get(name) ?? '').trim().slice(0, 128);
+  const raw = (req.get(name) ?? '').trim().slice(0, 128);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: only plain ASCII needs no decoding.
+  if (/^[\u0000-\u007f]*$/.test(raw)) return raw;
+  const utf8 = Buffer.from(raw, 'latin1').toString('utf8');
+  return utf8.includes('\ufffd') ? raw : utf8;
 }
 
 /** A new, active record for a sign-in now. */
