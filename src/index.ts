@@ -8,6 +8,7 @@ export {
   consoleCourier,
 } from './courier.js';
 export { type ErrorBody, type ErrorId, HttpError } from './errors.js';
+export type { SessionInfo } from './flows/sessions.js';
 export type { PasskeyInfo } from './flows/settings.js';
 export { type PasskeysRouter, passkeys } from './router.js';
 export { defaultIdentitySchema } from './schema.js';
@@ -32,10 +33,14 @@ export type {
   FlowRecord,
   Identity,
   JsonValue,
+  ListSessionsOptions,
   Passkey,
   PasskeyUsage,
   RecoveryAddress,
   RemovePasskeyResult,
+  SessionDevice,
+  SessionMethod,
+  SessionRecord,
   Store,
   VerifiableAddress,
 } from './store/types.js';
@@ -48,10 +53,12 @@ export type {
   HookContext,
   HookOptions,
   LifespanOptions,
+  LoginOptions,
   PasskeysOptions,
   PasskeysSessionData,
   RecoveryOptions,
   RelyingPartyOptions,
+  SettingsOptions,
   UrlOptions,
   VerificationOptions,
 } from './types.js';

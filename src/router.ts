@@ -11,7 +11,13 @@ import { createLogoutUrl, logout, logoutApi, whoami } from './flows/logout.js';
 import { initRecovery, recovery, submitRecovery } from './flows/recovery.js';
 import { initRegistration, registrationRenderer, submitRegistration } from './flows/registration.js';
 import { isNativeRequest } from './flows/respond.js';
-import { listMySessions, revokeMyOtherSessions, revokeMySession } from './flows/sessions.js';
+import {
+  listMySessions,
+  otherSessionsOf,
+  revokeMyOtherSessions,
+  revokeMySession,
+  type SessionInfo,
+} from './flows/sessions.js';
 import {
   identityOf,
   initSettings,
@@ -46,6 +52,11 @@ export interface PasskeysRouter extends Router {
   listPasskeys(req: Request): Promise<PasskeyInfo[]>;
   /** The signed-in identity, or `null`. */
   getIdentity(req: Request): Promise<Identity | null>;
+  /**
+   * The signed-in identity's other sessions in force, newest first, with their devices (`[]` without a session): what
+   * `GET /sessions` lists, for the app's own pages.
+   */
+  listSessions(req: Request): Promise<SessionInfo[]>;
   /**
    * What the app's own pages should signal to the browser's authenticators (WebAuthn Signal API) for the signed-in
    * identity: all its passkeys and its current display name; `{}` without a session. Render it as the value
@@ -82,6 +93,7 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
   const router = Object.assign(express.Router(), {
     listPasskeys: (req: Request) => listPasskeysOf(config, req),
     getIdentity: (req: Request) => identityOf(config, req),
+    listSessions: (req: Request) => otherSessionsOf(config, req),
     signals: (req: Request) => signalsOf(config, req),
     wellKnown: wellKnownHandler(config.rp.relatedOrigins),
     requireSession: (opts?: RequireSessionOptions) => requireSessionOf(config, opts),

@@ -232,6 +232,9 @@ describe('the record is the session', () => {
     app.get('/me', async (req, res) => {
       res.json({ identity: (await auth.getIdentity(req))?.id ?? null });
     });
+    app.get('/others', async (req, res) => {
+      res.json(await auth.listSessions(req));
+    });
     const a = request.agent(app);
     const { authenticator, body } = await register(a);
     const native = await signInNative(app, authenticator);
@@ -240,7 +243,16 @@ describe('the record is the session', () => {
       await request(app).get(path).set('X-Session-Token', native.token).expect(200);
     }
     assert.equal((await a.get('/me').expect(200)).body.identity, body.identity.id);
+    const others = (await a.get('/others').expect(200)).body;
+    assert.deepEqual(
+      others.map((o: { id: string }) => o.id),
+      [native.session.id],
+      'auth.listSessions: the other sessions, not the current one',
+    );
+    assert.equal(others[0].devices[0].userAgent, 'ExampleApp/2.1 (iOS 18.1)');
+    assert.ok(!JSON.stringify(others).includes('credential'));
     assert.equal(await store.revokeSessions(body.identity.id), 2);
+    assert.deepEqual((await a.get('/others').expect(200)).body, [], 'no session: []');
     for (const path of ['/free', '/bound']) {
       assert.equal((await a.get(path)).status, 401, `${path} with the cookie`);
       await request(app).get(path).set('X-Session-Token', native.token).expect(401);

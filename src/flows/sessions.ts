@@ -4,7 +4,14 @@ import type { Request, Response } from 'express';
 import { csrfViolation, HttpError, sessionInactive } from '../errors.js';
 import { baseUrl, queryParams } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { type CheckedSession, currentChecked, currentSession, sessionIdentityActive, sessionJson } from '../session.js';
+import {
+  type CheckedSession,
+  checkSession,
+  currentChecked,
+  currentSession,
+  sessionIdentityActive,
+  sessionJson,
+} from '../session.js';
 import { forgetRecords, inForce, revokeOtherSessions, sessionsInForce } from '../session-records.js';
 import type { Identity } from '../store/types.js';
 
@@ -151,4 +158,35 @@ export async function revokeMyOtherSessions(config: ResolvedOptions, req: Reques
   checkOrigin(config, req, session);
   const count = await revokeOtherSessions(config, identity.id, session.record.id);
   res.status(200).json({ count });
+}
+
+/** One of the signed-in identity's other sessions, as `auth.listSessions(req)` gives it to the app (no credential ids). */
+export interface SessionInfo {
+  id: string;
+  issuedAt: Date;
+  authenticatedAt: Date;
+  expiresAt: Date;
+  /** Every sign-in on the session, oldest first. */
+  methods: { method: 'passkey' | 'code_recovery'; completedAt: Date }[];
+  /** Where each sign-in came from, oldest first. */
+  devices: { id: string; ipAddress: string; userAgent: string; location: string }[];
+}
+
+/** The request's identity's other sessions in force, newest first (`[]` without a session): `auth.listSessions(req)`. */
+export async function otherSessionsOf(config: ResolvedOptions, req: Request): Promise<SessionInfo[]> {
+  const session = await checkSession(config, req);
+  if (!session) return [];
+  const list: SessionInfo[] = [];
+  for await (const record of sessionsInForce(config, session.record.identityId)) {
+    if (record.id === session.record.id) continue;
+    list.push({
+      id: record.id,
+      issuedAt: record.issuedAt,
+      authenticatedAt: record.authenticatedAt,
+      expiresAt: record.expiresAt,
+      methods: record.methods.map((m) => ({ method: m.method, completedAt: m.completedAt })),
+      devices: record.devices.map((d) => ({ ...d })),
+    });
+  }
+  return list;
 }
