@@ -1,5 +1,5 @@
 // Assertion verification alone, on this thread: the lean verifier the login flow calls (`verifyAuthentication` of
-// src/webauthn.ts), against a raw node:crypto ES256 verify of the same signature with a ready KeyObject (the floor),
+// src/webauthn/assertion.ts), against a raw node:crypto ES256 verify of the same signature with a ready KeyObject (the floor),
 // and @simplewebauthn/server's `verifyAuthenticationResponse` on the same inputs.
 //
 //   npx tsx bench/verify.ts [--rounds 5] [--verify-ms 1000]
@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { type AuthenticationResponseJSON, verifyAuthenticationResponse } from '@simplewebauthn/server';
 import { resolveOptions } from '../src/options.js';
 import { MemoryStore } from '../src/store/memory.js';
-import { parseCredential, verifyAuthentication } from '../src/webauthn.js';
+import { parseCredential, verifyAuthentication } from '../src/webauthn/index.js';
 import { coseEncodePublicKey, SoftwareAuthenticator } from '../test/helpers/authenticator.js';
 import {
   emitResult,

@@ -1,8 +1,10 @@
-// Build dist/esm (ESM) and dist/cjs (CommonJS), each with its own type declarations.
+// Build dist/esm (ESM) and dist/cjs (CommonJS), each with its own type declarations, after compiling the browser
+// helper (src/browser/webauthn.ts) into the module that serves it.
 
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 
+execFileSync(process.execPath, ['scripts/build-browser.mjs'], { stdio: 'inherit' });
 rmSync('dist', { recursive: true, force: true });
 for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project], { stdio: 'inherit' });

@@ -1,4 +1,5 @@
-// Pack the package, unpack it, and check it imports from ESM and CommonJS with types in both module systems.
+// Pack the package (its `prepack` script builds dist: no build beforehand), unpack it, and check it imports from ESM
+// and CommonJS with types in both module systems, and that its router serves the browser helper under its hash.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,12 @@ mkdirSync(join(work, 'node_modules'), { recursive: true });
 // A package.json of its own, so that `express-passkeys` resolves to the unpacked tarball, not to this repository.
 writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'pack-check', private: true }, null, 2)}\n`);
 
-const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { encoding: 'utf8' })
+// From a tree without dist, so that what is checked is what `npm pack` builds by itself (prepack), not a leftover.
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
   .trim()
   .split('\n')
   .pop();
@@ -58,6 +64,45 @@ run([
   "const { passkeys, MemoryStore } = require('express-passkeys'); const r = passkeys({ rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'] }, store: new MemoryStore() }); if (typeof r !== 'function' || typeof r.listPasskeys !== 'function') process.exit(1);",
 ]);
 
+// The packed router serves the compiled browser helper, and its flows carry that script's sha512 (ESM and CJS).
+const serveCheck = `
+const app = express();
+app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+app.use('/auth', passkeys({ rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'] }, store: new MemoryStore() }));
+const server = app.listen(0, '127.0.0.1', async () => {
+  const base = 'http://127.0.0.1:' + server.address().port + '/auth';
+  const flow = await (await fetch(base + '/self-service/registration/browser', { headers: { accept: 'application/json' } })).json();
+  const script = flow.ui.nodes.find((n) => n.type === 'script').attributes;
+  const bytes = Buffer.from(await (await fetch(script.src)).arrayBuffer());
+  const hash = 'sha512-' + createHash('sha512').update(bytes).digest('base64');
+  console.log(hash === script.integrity && bytes.includes('oryPasskeyRegistration') ? 'served ' + bytes.length : 'mismatch');
+  server.close();
+});
+`;
+writeFileSync(
+  join(work, 'served.cjs'),
+  `const express = require('express');
+const session = require('express-session');
+const { createHash } = require('node:crypto');
+const { passkeys, MemoryStore } = require('express-passkeys');
+${serveCheck}`,
+);
+writeFileSync(
+  join(work, 'served.mjs'),
+  `import express from 'express';
+import session from 'express-session';
+import { createHash } from 'node:crypto';
+import { passkeys, MemoryStore } from 'express-passkeys';
+${serveCheck}`,
+);
+const servedBytes = [];
+for (const file of ['served.cjs', 'served.mjs']) {
+  const out = run([file]);
+  if (!out.startsWith('served '))
+    throw new Error(`${file}: the packed router does not serve the helper under its hash: ${out}`);
+  servedBytes.push(out);
+}
+
 // Types resolve through the exports map in both module systems.
 const consumer = `
 import { passkeys, MemoryStore, type PasskeySignals, type PasskeysOptions, type Store } from 'express-passkeys';
@@ -88,5 +133,5 @@ writeFileSync(
 );
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', work], { stdio: 'inherit' });
 console.log(
-  `pack check ok: ${tarball} imports from ESM and CommonJS, types resolve in both; ${engines.checked} runtime packages accept node ${engines.ours}`,
+  `pack check ok: ${tarball} (built by prepack) imports from ESM and CommonJS, types resolve in both, the router ${servedBytes[0]} bytes of webauthn.js under its hash; ${engines.checked} runtime packages accept node ${engines.ours}`,
 );

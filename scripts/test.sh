@@ -29,13 +29,13 @@ fi
 step "typecheck"
 npx tsc -p tsconfig.json --noEmit
 
+step "browser helper: src/browser/webauthn.generated.ts is a fresh compile of src/browser/webauthn.ts"
+node scripts/build-browser.mjs --check
+
 step "lint and format (biome)"
 npx biome check .
 
-step "build (ESM + CommonJS)"
-npm run build --silent
-
-step "packed tarball imports from ESM and CommonJS"
+step "packed tarball: npm pack builds it (prepack: npm run build, ESM + CommonJS); it imports from both, serves webauthn.js"
 node scripts/check-pack.mjs
 
 step "unit, HTTP, store and browser tests"

@@ -92,7 +92,7 @@ export function queryParam(req: Request, name: string): string | undefined {
 
 /**
  * Check a `return_to` against `urls.allowedReturnTo`: a same-site path, or an absolute http(s) URL under an allowed
- * origin or prefix. `//host`, `\\host`, userinfo and other schemes are refused.
+ * origin or prefix. `//host`, `\\host`, a path that normalises to `//host`, userinfo and other schemes are refused.
  * Returns the URL to use.
  */
 export function checkReturnTo(value: string | undefined, config: ResolvedOptions): string | undefined {
@@ -104,7 +104,18 @@ export function checkReturnTo(value: string | undefined, config: ResolvedOptions
   if (value.length > 2048 || /[\s\\\u0000-\u001f\u007f]/.test(value)) throw forbidden();
   // A path on this site. Kept relative: resolving it against the request's Host would let a forged Host choose
   // where the victim lands; redirects make it absolute with the Host of the request that follows it.
-  if (value.startsWith('/') && !value.startsWith('//')) return value;
+  // A path that normalises to `//host` (`/.//evil.com`, `/a/..//evil.com`) is refused too: a client that resolves the
+  // dot segments before it follows the redirect would go to another host.
+  if (value.startsWith('/') && !value.startsWith('//')) {
+    let path: string;
+    try {
+      path = new URL(value, 'http://localhost').pathname;
+    } catch {
+      throw forbidden();
+    }
+    if (path.startsWith('//')) throw forbidden();
+    return value;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -112,6 +123,7 @@ export function checkReturnTo(value: string | undefined, config: ResolvedOptions
     throw forbidden();
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) throw forbidden();
+  if (url.pathname.startsWith('//')) throw forbidden();
   // Only configured origins: never one derived from the request (its Host header is the client's to choose).
   const allowed = config.urls.allowedReturnTo.some((entry) => {
     const rule = new URL(entry);

@@ -73,6 +73,8 @@ export interface IdentitySchema {
   fields: TraitField[];
   /** Node name of the display-name trait (`traits.email`). */
   displayNameField: string;
+  /** The display-name trait's `title` ("E-Mail"), when the schema gives it one: the login identifier's label. */
+  displayNameTitle?: string;
   /** Validate traits (from a JSON body, or from a form body with type coercion). `null` when valid. */
   validate(traits: unknown, fromForm: boolean): TraitErrors | null;
   /** The display-name trait's value, if the traits have one. */
@@ -108,6 +110,7 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
   }
   const fields: TraitField[] = [];
   let displayNameField: string | undefined;
+  let displayNameTitle: string | undefined;
   const recoveryPaths: string[][] = [];
   const verificationPaths: string[][] = [];
   const walk = (node: SchemaNode, path: string[], requiredHere: boolean) => {
@@ -120,7 +123,10 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
       }
       const name = `traits.${childPath.join('.')}`;
       const kratos = child['ory.sh/kratos'];
-      if (kratos?.credentials?.passkey?.display_name === true) displayNameField ??= name;
+      if (kratos?.credentials?.passkey?.display_name === true && displayNameField === undefined) {
+        displayNameField = name;
+        if (typeof child.title === 'string' && child.title.trim() !== '') displayNameTitle = child.title.trim();
+      }
       for (const [kind, paths] of [
         ['recovery', recoveryPaths],
         ['verification', verificationPaths],
@@ -154,6 +160,7 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
     raw,
     fields,
     displayNameField,
+    displayNameTitle,
     validate(value, fromForm) {
       const errors = validateTraits(value, fromForm);
       if (!errors) return null;

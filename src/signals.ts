@@ -1,10 +1,12 @@
 // The WebAuthn Signal API payloads (SPEC §7): what the browser should tell its authenticators, built from the store.
 
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Request } from 'express';
 import type { ResolvedOptions } from './options.js';
 import { resolveSession } from './session.js';
 import type { Identity, Passkey } from './store/types.js';
 import { inputNode, type UiNode } from './ui/nodes.js';
+import { parseCredential } from './webauthn/index.js';
 
 /** `PublicKeyCredential.signalUnknownCredential()` arguments: the credential id is the one the browser sent. */
 export interface UnknownCredentialSignal {
@@ -70,6 +72,23 @@ export function identitySignals(
 /** The signal for a discoverable sign-in with a credential id the store does not know: that id, and nothing else. */
 export function unknownCredentialSignals(config: ResolvedOptions, credentialId: string): PasskeySignals {
   return { unknownCredential: { rpId: config.rp.id, credentialId } };
+}
+
+/**
+ * The id of the new passkey a refused registration or "Add passkey" submit carried (`passkey_register`,
+ * `passkey_settings_register`), to be signalled back as unknown so that the browser's passkey manager drops the
+ * orphan. None when the submit holds no well-formed credential, or when a stored passkey has that id (it is known).
+ */
+export async function refusedCredentialId(config: ResolvedOptions, submitted: unknown): Promise<string | undefined> {
+  if (submitted === undefined || submitted === null || submitted === '') return undefined;
+  let id: string;
+  try {
+    id = parseCredential<RegistrationResponseJSON>(submitted, 'registration').id;
+  } catch {
+    return undefined;
+  }
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,1400}$/.test(id)) return undefined;
+  return (await config.store.getPasskey(id)) ? undefined : id;
 }
 
 /** The hidden `passkey_signal` node (group `passkey`) carrying `signals` as JSON; none when there is nothing to say. */

@@ -338,7 +338,7 @@ describe('hardening', () => {
     assert.equal(res.status, 200);
   });
 
-  it('the unknown-account message is Kratos’s wording', async () => {
+  it('the unknown-account message is Kratos’s 4000015, in words about passkeys', async () => {
     const { agent } = makeApp();
     const a = agent();
     const flow = await initFlow(a, 'login');
@@ -346,6 +346,7 @@ describe('hardening', () => {
       .post(actionPath(flow))
       .set('Accept', 'application/json')
       .send({ csrf_token: csrfOf(flow), identifier: 'nobody@example.com' });
-    assert.equal(res.body.ui.messages[0].text, 'This account does not exist or has no security key set up.');
+    assert.equal(res.body.ui.messages[0].id, 4000015);
+    assert.equal(res.body.ui.messages[0].text, 'This account does not exist or has no passkey set up.');
   });
 });

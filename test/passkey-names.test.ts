@@ -1,10 +1,22 @@
-// Default passkey names: the sourced AAGUID table and the "Passkey YYYY-MM-DD" fallback.
+// Default passkey names: the sourced AAGUID table, then the browser and system that made the passkey, then
+// "Passkey YYYY-MM-DD"; numbered when the identity has that name already.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AAGUID_NAMES } from '../src/data/aaguids.js';
-import { passkeyName } from '../src/passkey.js';
+import { MAX_PASSKEY_NAME, passkeyName, uniqueName } from '../src/passkey.js';
+import {
+  actionPath,
+  creationOptionsOf,
+  csrfOf,
+  type FlowJson,
+  initFlow,
+  makeApp,
+  ORIGIN,
+  register,
+} from './helpers/app.js';
+import { SoftwareAuthenticator } from './helpers/authenticator.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CREATED = new Date('2026-03-07T23:59:59.000Z');
@@ -86,5 +98,134 @@ describe('passkeyName', () => {
   it('drops hardware keys that the placeholder list had typed in from memory', () => {
     // YubiKey models are in FIDO MDS, not in the passkey-provider list this table is built from.
     assert.equal(passkeyName('cb69481e-8ff7-4039-93ec-0a2729a154a8', CREATED), FALLBACK);
+  });
+});
+
+const CHROME_LINUX =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0';
+
+describe('passkeyName with the creating browser', () => {
+  it('keeps the AAGUID table first', () => {
+    assert.equal(passkeyName('ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4', CREATED, CHROME_LINUX), 'Google Password Manager');
+  });
+
+  it('names an unknown model after the browser and system', () => {
+    assert.equal(passkeyName('00000000-0000-0000-0000-000000000000', CREATED, CHROME_LINUX), 'Chrome on Linux');
+    assert.equal(passkeyName('12345678-9abc-4def-8123-456789abcdef', CREATED, SAFARI_IPHONE), 'Safari on iPhone');
+    assert.equal(passkeyName('', CREATED, FIREFOX_WINDOWS), 'Firefox on Windows');
+  });
+
+  it('falls back to the date when the user agent says nothing usable', () => {
+    for (const ua of [undefined, '', 'curl/8.4.0', 'okhttp/4.12.0']) {
+      assert.equal(passkeyName('00000000-0000-0000-0000-000000000000', CREATED, ua), FALLBACK, String(ua));
+    }
+  });
+});
+
+describe('uniqueName', () => {
+  it('numbers a name already taken, from 2, skipping numbers in use', () => {
+    assert.equal(uniqueName('Chrome on Linux', []), 'Chrome on Linux');
+    assert.equal(uniqueName('Chrome on Linux', ['Chrome on Linux']), 'Chrome on Linux 2');
+    assert.equal(uniqueName('Chrome on Linux', ['Chrome on Linux', 'Chrome on Linux 2']), 'Chrome on Linux 3');
+    assert.equal(uniqueName('Chrome on Linux', ['Chrome on Linux 2']), 'Chrome on Linux', 'the plain name is free');
+    assert.equal(uniqueName('iCloud Keychain', ['iCloud Keychain']), 'iCloud Keychain 2');
+  });
+
+  it('compares without regard to case or surrounding space (a renamed passkey counts)', () => {
+    assert.equal(uniqueName('Chrome on Linux', ['  chrome ON linux ']), 'Chrome on Linux 2');
+  });
+
+  it('stays within the name limit, counting characters, not UTF-16 units', () => {
+    const long = '🔑'.repeat(MAX_PASSKEY_NAME);
+    const first = uniqueName(long, []);
+    assert.equal([...first].length, MAX_PASSKEY_NAME);
+    const second = uniqueName(long, [first]);
+    assert.equal([...second].length, MAX_PASSKEY_NAME);
+    assert.ok(second.endsWith(' 2'));
+    const taken: string[] = [];
+    for (let i = 0; i < 9; i++) taken.push(uniqueName(long, taken));
+    const next = uniqueName(long, taken);
+    assert.equal([...next].length, MAX_PASSKEY_NAME);
+    assert.ok(next.endsWith(' 10'), next);
+    assert.equal(new Set([...taken, next]).size, 10);
+  });
+});
+
+describe('default names over HTTP', () => {
+  /** Sign up with `userAgent` sending the requests. */
+  async function signUp(userAgent: string, authenticator = new SoftwareAuthenticator()) {
+    const { agent } = makeApp();
+    const a = agent();
+    const flow = await initFlow(a, 'registration');
+    const credential = authenticator.create(creationOptionsOf(flow), { origin: ORIGIN });
+    const res = await a
+      .post(actionPath(flow))
+      .set('Accept', 'application/json')
+      .set('User-Agent', userAgent)
+      .send({
+        method: 'passkey',
+        csrf_token: csrfOf(flow),
+        traits: { email: `ua${Math.random().toString(36).slice(2)}@example.com` },
+        passkey_register: JSON.stringify(credential),
+      });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return a;
+  }
+
+  /** Add a passkey in settings, the submit sent by `userAgent`. */
+  async function add(a: ReturnType<ReturnType<typeof makeApp>['agent']>, userAgent: string, aaguid?: string) {
+    const flow = await initFlow(a, 'settings');
+    const credential = new SoftwareAuthenticator(aaguid ? { aaguid } : {}).create(creationOptionsOf(flow), {
+      origin: ORIGIN,
+    });
+    const res = await a
+      .post(actionPath(flow))
+      .set('Accept', 'application/json')
+      .set('User-Agent', userAgent)
+      .send({ csrf_token: csrfOf(flow), method: 'passkey', passkey_settings_register: JSON.stringify(credential) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  }
+
+  const names = async (a: ReturnType<ReturnType<typeof makeApp>['agent']>) =>
+    (await initFlow(a, 'settings')).ui.nodes
+      .filter((n: FlowJson['ui']['nodes'][number]) => n.attributes.name === 'passkey_remove')
+      .map((n: FlowJson['ui']['nodes'][number]) => n.meta.label?.context?.display_name);
+
+  it('sign-up and settings name passkeys after the browser; a name taken on the identity gets a number', async () => {
+    const a = await signUp(CHROME_LINUX);
+    assert.deepEqual(await names(a), ['Chrome on Linux']);
+    await add(a, SAFARI_IPHONE);
+    await add(a, CHROME_LINUX);
+    await add(a, CHROME_LINUX);
+    await add(a, 'okhttp/4.12.0');
+    await add(a, CHROME_LINUX, 'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4');
+    await add(a, FIREFOX_WINDOWS, 'ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4');
+    const today = new Date().toISOString().slice(0, 10);
+    assert.deepEqual(await names(a), [
+      'Chrome on Linux',
+      'Safari on iPhone',
+      'Chrome on Linux 2',
+      'Chrome on Linux 3',
+      `Passkey ${today}`,
+      'Google Password Manager',
+      'Google Password Manager 2',
+    ]);
+  });
+
+  it('another identity may use the same name: numbers are per identity', async () => {
+    const first = await signUp(CHROME_LINUX);
+    const second = await signUp(CHROME_LINUX);
+    assert.deepEqual(await names(first), ['Chrome on Linux']);
+    assert.deepEqual(await names(second), ['Chrome on Linux']);
+  });
+
+  it('a registration without a User-Agent header keeps the dated name', async () => {
+    const { agent } = makeApp();
+    const a = agent();
+    await register(a);
+    assert.deepEqual(await names(a), [`Passkey ${new Date().toISOString().slice(0, 10)}`]);
   });
 });

@@ -13,17 +13,45 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import { type Courier, consoleCourier, MemoryStore, passkeys, requireSession } from '../../src/index.js';
 import { nodemailerCourier } from './mailer.js';
-import { type Address, type Flow, type FlowKind, flowPage, homePage } from './views.js';
+import {
+  type Address,
+  errorPage,
+  type Flow,
+  type FlowError,
+  type FlowKind,
+  flowPage,
+  homePage,
+  type PageOptions,
+} from './views.js';
 
-/** Build the app for the origin it is served from (the passkeys' `rp.origins` must match it exactly). */
-function buildApp(origin: string, courier: Courier): express.Express {
+/** The stylesheet and the icon (public/), served at /assets/. */
+const ASSETS = fileURLToPath(new URL('./public/', import.meta.url));
+
+/** One-time notices, set as a short-lived cookie by one request and shown (then cleared) by the next page. */
+const FLASH_COOKIE = 'example_flash';
+const FLASHES: Record<string, string> = {
+  account_created: 'Account created. Welcome!',
+};
+
+/**
+ * Build the app for the origin it is served from (the passkeys' `rp.origins` must match it exactly). `devCodes`:
+ * the courier prints codes to the terminal (the pages say so in a banner).
+ */
+function buildApp(origin: string, courier: Courier, devCodes: boolean): express.Express {
   const app = express();
   app.disable('x-powered-by');
+
+  // Static files first: no session, no CSP nonce needed for them.
+  app.use('/assets', express.static(ASSETS, { maxAge: '1h' }), (_req: Request, res: Response) => {
+    res.status(404).type('text').send('Not found');
+  });
+  // Browsers ask for /favicon.ico on pages without <link rel="icon"> (JSON answers, for one): the same icon.
+  app.get('/favicon.ico', (_req, res) => res.redirect(301, '/assets/favicon.svg'));
 
   // express-session's default store is its own in-memory MemoryStore: fine for an example, but it leaks and forgets
   // sessions on restart. In production use a real one (connect-redis, connect-pg-simple, ...) and a fixed secret.
@@ -54,11 +82,24 @@ function buildApp(origin: string, courier: Courier): express.Express {
         settings: '/settings',
         recovery: '/recovery',
         verification: '/verification',
+        // Errors a browser meets on a navigation (a form post refused for its CSRF token, a bad logout link, ...).
+        error: '/error',
       },
     },
     // Recovery and verification codes: nodemailer (SMTP_URL) or stderr. With a database-backed store, also pass
     // `secrets` (the code HMAC keys, shared by every instance); MemoryStore may use a random per-process key.
     courier,
+    // The "Account created" notice on the page the sign-up lands on (a cookie: the session is renewed at sign-up).
+    hooks: {
+      onRegistered: ({ request }) => {
+        request.res?.cookie(FLASH_COOKIE, 'account_created', {
+          httpOnly: true,
+          sameSite: 'lax',
+          path: '/',
+          maxAge: 60_000,
+        });
+      },
+    },
   });
   app.use('/auth', auth);
 
@@ -73,16 +114,36 @@ function buildApp(origin: string, courier: Courier): express.Express {
     return answer;
   }
 
+  /** What every page shows besides its content: the flash notice (taken once) and the development banner. */
+  function pageOptions(req: Request, res: Response): PageOptions {
+    const cookie = (req.headers.cookie ?? '').split(/;\s*/).find((c) => c.startsWith(`${FLASH_COOKIE}=`));
+    const key = cookie?.slice(FLASH_COOKIE.length + 1);
+    if (key !== undefined) res.clearCookie(FLASH_COOKIE, { path: '/' });
+    return { flash: key === undefined ? undefined : FLASHES[key], devBanner: devCodes };
+  }
+
   function send(res: Response, html: string): void {
     const nonce = String(res.locals.cspNonce);
-    res.set('Content-Security-Policy', `script-src 'nonce-${nonce}'; object-src 'none'; base-uri 'none'`);
+    res.set(
+      'Content-Security-Policy',
+      [
+        "default-src 'self'",
+        `script-src 'nonce-${nonce}'`,
+        "style-src 'self'",
+        "img-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+      ].join('; '),
+    );
     res.set('Cache-Control', 'no-store');
     res.type('html').send(html);
   }
 
   app.get('/', async (req, res) => {
     const whoami = await api(req, res, '/sessions/whoami');
-    if (whoami.status !== 200) return send(res, homePage(null));
+    if (whoami.status !== 200) return send(res, homePage(null, pageOptions(req, res)));
     const { identity } = (await whoami.json()) as {
       identity: { traits: { email?: string }; verifiable_addresses?: Address[] };
     };
@@ -90,7 +151,8 @@ function buildApp(origin: string, courier: Courier): express.Express {
     const addresses = identity.verifiable_addresses ?? [];
     // Signal API: the page a sign-in lands on tells the browser's authenticators which passkeys still exist.
     const signals = { value: await auth.signals(req), nonce: String(res.locals.cspNonce) };
-    send(res, homePage({ email: identity.traits.email ?? '', logoutUrl: logout.logout_url, addresses, signals }));
+    const user = { email: identity.traits.email ?? '', logoutUrl: logout.logout_url, addresses, signals };
+    send(res, homePage(user, pageOptions(req, res)));
   });
 
   /** `/registration`, `/login`, `/settings`, `/recovery`, `/verification`: render the flow `?flow=<id>`, or start one. */
@@ -106,7 +168,8 @@ function buildApp(origin: string, courier: Courier): express.Express {
       return res.redirect(303, kind === 'settings' ? '/login' : start);
     }
     if (answer.status !== 200) throw new Error(`fetching the ${kind} flow failed: ${answer.status}`);
-    send(res, flowPage(kind, (await answer.json()) as Flow, String(res.locals.cspNonce)));
+    const flow = (await answer.json()) as Flow;
+    send(res, flowPage(kind, flow, String(res.locals.cspNonce), pageOptions(req, res)));
   };
   app.get('/registration', flowRoute('registration'));
   app.get('/login', flowRoute('login'));
@@ -117,6 +180,15 @@ function buildApp(origin: string, courier: Courier): express.Express {
   app.get('/recovery', flowRoute('recovery'));
   // Sign-up lands here (the code is on its way); signed-in users come here from the home page too.
   app.get('/verification', flowRoute('verification'));
+
+  // The error page: the router stored the error and sent the browser here with `?id=`.
+  app.get('/error', async (req, res) => {
+    const id = typeof req.query.id === 'string' ? req.query.id : '';
+    const answer = id ? await api(req, res, `/self-service/errors?id=${encodeURIComponent(id)}`) : undefined;
+    const error = answer?.status === 200 ? ((await answer.json()) as { error: FlowError }).error : null;
+    res.status(error ? 200 : 404);
+    send(res, errorPage(error, pageOptions(req, res)));
+  });
 
   return app;
 }
@@ -139,7 +211,8 @@ export async function createApp(options: { port?: number; smtpUrl?: string } = {
   const url = `http://localhost:${(server.address() as AddressInfo).port}`;
   const smtpUrl = options.smtpUrl ?? process.env.SMTP_URL;
   try {
-    server.on('request', buildApp(url, smtpUrl ? nodemailerCourier(smtpUrl) : consoleCourier()));
+    const app = smtpUrl ? buildApp(url, nodemailerCourier(smtpUrl), false) : buildApp(url, consoleCourier(), true);
+    server.on('request', app);
   } catch (error) {
     server.close(); // a bad option throws at once: do not leave the port open
     throw error;

@@ -35,26 +35,43 @@ export function esc(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
-label{display:block;margin:.5rem 0}input[type=text],input[type=email]{display:block;width:100%;padding:.4rem}
-button{margin:.5rem .5rem .5rem 0;padding:.4rem .8rem}.error{color:#b00020}.success{color:#006400}
-li{margin:.75rem 0}form.inline{display:inline}small{color:#555}
-.badge{font-size:.8rem;padding:.1rem .4rem;border-radius:.3rem;margin-left:.4rem}
-.badge.verified{background:#dff5e1;color:#006400}.badge.unverified{background:#fdecea;color:#b00020}`;
+/** What every page may carry besides its own content. */
+export interface PageOptions {
+  /** A one-time notice shown atop the page ("Account created."), from the example's flash cookie. */
+  flash?: string;
+  /** Development only: codes go to the terminal, not by mail (the console courier is in use). */
+  devBanner?: boolean;
+  /**
+   * Extra `<section>`s for the settings page, after "Profile" and "Passkeys" (for example "Where you're signed in"):
+   * trusted HTML, each starting with its own `<h2>`; escape what goes into them.
+   */
+  sections?: string[];
+}
 
-// The CSP restricts scripts only, so this inline <style> is fine; the one script is webauthn.js, with the nonce.
-function layout(title: string, body: string): string {
+const DEV_BANNER = `<p class="dev-banner" role="note"><strong>Development mode:</strong> recovery and verification codes are
+printed in the terminal running the server, not emailed. Set <code>SMTP_URL</code> to send mail.</p>`;
+
+// The stylesheet and the icon are files of the example (public/), allowed by the CSP's style-src/img-src 'self';
+// the one script is webauthn.js, with this page's nonce. No inline styles or handlers.
+function layout(title: string, body: string, page: PageOptions, size: 'narrow' | 'wide' = 'wide'): string {
+  const flash = page.flash ? `<p class="flash" role="status" id="flash">${esc(page.flash)}</p>\n` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>${STYLE}</style></head>
-<body><p><a href="/">Home</a></p><h1>${esc(title)}</h1>
+<title>${esc(title)} · Passkeys Example</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/style.css"></head>
+<body>${page.devBanner ? DEV_BANNER : ''}
+<header class="site-header"><div class="inner"><a class="brand" href="/"><img src="/assets/favicon.svg" alt="">Passkeys Example</a></div></header>
+<main><div class="card${size === 'narrow' ? ' narrow' : ''}">
+${flash}<h1>${esc(title)}</h1>
 ${body}
+</div></main>
 </body></html>`;
 }
 
 function messageList(messages: UiText[] | undefined): string {
   return (messages ?? [])
-    .map((m) => `<p class="${esc(m.type)}" data-message-id="${esc(m.id)}">${esc(m.text)}</p>`)
+    .map((m) => `<p class="message ${esc(m.type)}" data-message-id="${esc(m.id)}">${esc(m.text)}</p>`)
     .join('\n');
 }
 
@@ -95,12 +112,15 @@ function renderNode(node: UiNode, nonce: string, form?: string): string {
       return `<input${attrs({ type: 'hidden', ...common, 'data-onloadtrigger': a.onloadTrigger })}>${messages}`;
     case 'button':
       return `<button${attrs({ type: 'button', ...common, 'data-onclicktrigger': a.onclickTrigger })}>${esc(label)}</button>${messages}`;
-    case 'submit':
+    case 'submit': {
       // A submit button posts its own name=value ("Continue": method=code; "Resend code": email=<address>). Only the
       // `method` one is the form's main action; the others (resend, remove) must work with required fields empty.
-      return `<button${attrs({ type: 'submit', ...common, formnovalidate: a.name !== 'method' })}>${esc(label)}</button>${messages}`;
+      const main = a.name === 'method';
+      const button = `<button${attrs({ type: 'submit', class: main ? undefined : 'secondary', ...common, formnovalidate: !main })}>${esc(label)}</button>`;
+      return `${button}${messages}`;
+    }
     case 'checkbox':
-      return `<label><input${attrs({ type: 'checkbox', name: a.name, value: 'true', checked: a.value === true })}> ${esc(label)}</label>${messages}`;
+      return `<label class="checkbox"><input${attrs({ type: 'checkbox', name: a.name, value: 'true', checked: a.value === true })}> ${esc(label)}</label>${messages}`;
     default:
       return `<label>${esc(label)}<input${attrs({ type: a.type, ...common, required: a.required, autocomplete: a.autocomplete, pattern: a.pattern, maxlength: a.maxlength })}></label>${messages}`;
   }
@@ -120,57 +140,119 @@ function date(value: unknown): string {
 }
 
 /**
- * Settings: one list item per passkey, read from its `passkey_remove` node's label context, with a rename form
- * (a separate form, so it lives outside the flow form) and its remove button (tied to the flow form by `form=`).
+ * The confirmation before a passkey is removed: a popover (HTML's `popover` attribute, opened by the "Remove"
+ * button's `popovertarget`), so it needs no script and works under the nonce-only CSP. Its "Remove passkey" button
+ * is the flow's own `passkey_remove` node, tied to the flow form by `form=`; Esc or "Cancel" closes it.
+ */
+function removeConfirmation(node: UiNode, id: string, name: string): string {
+  const popover = `remove-${id}`;
+  const a = node.attributes;
+  const label = node.meta.label?.text ?? `Remove passkey "${name}"`;
+  return `<button${attrs({ type: 'button', class: 'danger small remove-open', popovertarget: popover, disabled: a.disabled, 'aria-label': `Remove ${name}`, title: a.disabled ? 'Your only passkey cannot be removed: add another one first.' : undefined })}>Remove</button>
+<div${attrs({ popover: 'auto', id: popover, class: 'confirm', role: 'dialog', 'aria-labelledby': `${popover}-title` })}>
+<h3 id="${esc(popover)}-title">Remove this passkey?</h3>
+<p>You will no longer be able to sign in with <strong>${esc(name)}</strong>.</p>
+<div class="buttons"><button${attrs({ type: 'button', class: 'secondary', popovertarget: popover, popovertargetaction: 'hide' })}>Cancel</button>
+<button${attrs({ type: 'submit', class: 'danger solid', form: 'flow', name: a.name, value: id, disabled: a.disabled })}>${esc(label)}</button></div>
+</div>`;
+}
+
+/**
+ * Renaming, in a popover too: a separate form (outside the flow form) posting `passkey_rename_id` and
+ * `passkey_rename_name` with the flow's CSRF token.
+ */
+function renameForm(flow: Flow, csrf: string, id: string, name: string): string {
+  const popover = `rename-${id}`;
+  return `<button${attrs({ type: 'button', class: 'secondary small rename-open', popovertarget: popover, 'aria-label': `Rename ${name}` })}>Rename</button>
+<div${attrs({ popover: 'auto', id: popover, class: 'confirm', role: 'dialog', 'aria-labelledby': `${popover}-title` })}>
+<h3 id="${esc(popover)}-title">Rename this passkey</h3>
+<form class="rename" method="POST" action="${esc(flow.ui.action)}">
+<input type="hidden" name="csrf_token" value="${esc(csrf)}"><input type="hidden" name="passkey_rename_id" value="${esc(id)}">
+<label>New name<input type="text" name="passkey_rename_name" value="${esc(name)}" required maxlength="64" autocomplete="off"></label>
+<div class="buttons"><button${attrs({ type: 'button', class: 'secondary', popovertarget: popover, popovertargetaction: 'hide' })}>Cancel</button>
+<button type="submit">Save name</button></div>
+</form>
+</div>`;
+}
+
+/**
+ * Settings: one list item per passkey, read from its `passkey_remove` node's label context: its name and dates,
+ * "Rename" and "Remove" (each behind a popover), and the messages of its remove node.
  */
 function passkeyList(flow: Flow, csrf: string): string {
   const items = flow.ui.nodes.filter(isRemove).map((node) => {
     const c = node.meta.label?.context ?? {};
     const id = String(node.attributes.value);
+    const name = String(c.display_name ?? '');
     const synced = c.backed_up ? 'synced' : c.backup_eligible ? 'can sync, not backed up yet' : 'this device only';
-    return `<li data-passkey-id="${esc(id)}"><strong class="passkey-name">${esc(c.display_name)}</strong><br>
-<small>added ${date(c.added_at)} · last used ${date(c.last_used_at)} · ${esc(synced)}</small><br>
-<form class="inline rename" method="POST" action="${esc(flow.ui.action)}">
-<input type="hidden" name="csrf_token" value="${esc(csrf)}"><input type="hidden" name="passkey_rename_id" value="${esc(id)}">
-<input type="text" name="passkey_rename_name" value="${esc(c.display_name)}" aria-label="New name" required maxlength="64">
-<button type="submit">Rename</button></form>
-${renderNode(node, '', 'flow')}</li>`;
+    return `<li class="passkey" data-passkey-id="${esc(id)}">
+<div class="passkey-row"><div class="passkey-info"><strong class="passkey-name">${esc(name)}</strong>
+<small>added ${date(c.added_at)} · last used ${date(c.last_used_at)} · ${esc(synced)}</small></div>
+<div class="passkey-actions">
+${renameForm(flow, csrf, id, name)}
+${removeConfirmation(node, id, name)}
+</div></div>
+${messageList(node.messages)}</li>`;
   });
-  return `<ul id="passkeys">${items.join('\n')}</ul>`;
+  return `<ul id="passkeys" class="plain">${items.join('\n')}</ul>`;
 }
 
 const TITLES: Record<FlowKind, string> = {
   registration: 'Sign up',
   login: 'Sign in',
-  settings: 'Your passkeys',
+  settings: 'Account settings',
   recovery: 'Recover your account',
   verification: 'Verify your email address',
+};
+/** A line under the heading, for a flow still asking for something (none once a code is on its way). */
+const LEADS: Record<FlowKind, string> = {
+  registration: 'Create an account with a passkey: you sign in with your fingerprint, face or screen lock.',
+  login: 'Use a passkey saved on this device, on your phone, or on a hardware key.',
+  settings: '',
+  recovery:
+    'Lost your passkeys? Enter your email address: we send you a one-time code to sign in with, then you add a new passkey.',
+  verification: 'Enter your email address: we send you a code to confirm that it is yours.',
 };
 const FOOTERS: Record<FlowKind, string> = {
   registration: '<p>Already have an account? <a href="/login">Sign in</a></p>',
   login: `<p><a href="/recovery">Forgot your passkey?</a></p>
 <p>No account yet? <a href="/registration">Sign up</a></p>`,
-  settings: '',
+  settings: '<p><a href="/">Back to your account</a></p>',
   recovery: '<p>Found your passkey? <a href="/login">Sign in</a></p>',
-  verification: '',
+  verification: '<p><a href="/">Back to your account</a></p>',
 };
 
 /**
  * A registration, login, settings, recovery or verification page: the flow's nodes in one form posting to
- * `ui.action` (a verified address's flow has `ui.method: "GET"` and only a "Continue" link).
+ * `ui.action` (a verified address's flow has `ui.method: "GET"` and only a "Continue" link). Settings has sections:
+ * "Profile" (the traits, a form of their own), "Passkeys" (the list and "Add passkey"), then `page.sections`.
  */
-export function flowPage(kind: FlowKind, flow: Flow, nonce: string): string {
+export function flowPage(kind: FlowKind, flow: Flow, nonce: string, page: PageOptions = {}): string {
   const csrfNode = flow.ui.nodes.find((n) => n.attributes.name === 'csrf_token');
   const csrf = String(csrfNode?.attributes.value ?? '');
   const isProfile = (n: UiNode) => n.group === 'profile';
   const nodes = flow.ui.nodes.filter((n) => !isRemove(n) && !isProfile(n)).map((n) => renderNode(n, nonce));
-  const body = `${messageList(flow.ui.messages)}
-${kind === 'settings' ? profileForm(flow, csrfNode, nonce) + passkeyList(flow, csrf) : ''}
-<form id="flow" method="${esc(flow.ui.method)}" action="${esc(flow.ui.action)}">
+  const form = `<form id="flow" method="${esc(flow.ui.method)}" action="${esc(flow.ui.action)}">
 ${nodes.join('\n')}
-</form>
-${FOOTERS[kind]}`;
-  return layout(TITLES[kind], body);
+</form>`;
+  const footer = `<footer class="links">${FOOTERS[kind]}</footer>`;
+  const messages = messageList(flow.ui.messages);
+  if (kind !== 'settings') {
+    const asking = flow.state === 'choose_method' || kind === 'registration' || kind === 'login';
+    const lead = LEADS[kind] && asking ? `<p class="lead">${esc(LEADS[kind])}</p>\n` : '';
+    return layout(TITLES[kind], `${lead}${messages}\n${form}\n${footer}`, page, 'narrow');
+  }
+  const body = `${messages}
+<section id="profile-section" aria-labelledby="profile-heading"><h2 id="profile-heading">Profile</h2>
+${profileForm(flow, csrfNode, nonce)}</section>
+<section id="passkeys-section" aria-labelledby="passkeys-heading"><h2 id="passkeys-heading">Passkeys</h2>
+<p class="lead">Each passkey signs you in on its own. Add one on every device you use, so losing one never locks you out.</p>
+${passkeyList(flow, csrf)}
+${form}
+</section>
+${(page.sections ?? []).map((section) => `<section>${section}</section>`).join('\n')}
+${footer}`;
+  return layout(TITLES[kind], body, page);
 }
 
 /**
@@ -206,7 +288,8 @@ function addressList(addresses: Address[]): string {
   const verify = addresses.some((a) => !a.verified)
     ? '\n<p><a href="/verification">Verify your email address</a></p>'
     : '';
-  return `<ul id="addresses">${items.join('\n')}</ul>${verify}`;
+  return `<section aria-labelledby="addresses-heading"><h2 id="addresses-heading">Email addresses</h2>
+<ul id="addresses" class="plain">${items.join('\n')}</ul>${verify}</section>`;
 }
 
 /**
@@ -220,16 +303,45 @@ export function homePage(
     addresses?: Address[];
     signals?: { value: unknown; nonce: string };
   } | null,
+  page: PageOptions = {},
 ): string {
   const signals = user?.signals
     ? `<input type="hidden" name="passkey_signal" value="${esc(JSON.stringify(user.signals.value))}">
 <script src="/auth/.well-known/ory/webauthn.js" nonce="${esc(user.signals.nonce)}" async></script>`
     : '';
-  const body = user
-    ? `<p id="whoami">Signed in as <strong>${esc(user.email)}</strong>.</p>
+  if (!user) {
+    const body = `<p class="lead">Sign up and sign in with a passkey: your fingerprint, face or screen lock. Nothing to
+remember, nothing to phish.</p>
+<p id="whoami">You are not signed in.</p>
+<p class="actions"><a class="button" href="/registration">Sign up</a> <a href="/login">Sign in</a></p>`;
+    return layout('Welcome', body, page, 'narrow');
+  }
+  const body = `<p id="whoami">Signed in as <strong>${esc(user.email)}</strong>.</p>
 ${addressList(user.addresses ?? [])}
-<p><a href="/settings">Manage passkeys</a> · <a href="${esc(user.logoutUrl)}">Log out</a></p>${signals}`
-    : `<p id="whoami">You are not signed in.</p>
-<p><a href="/registration">Sign up</a> · <a href="/login">Sign in</a></p>`;
-  return layout('Passkeys Example', body);
+<p class="actions"><a class="button" href="/settings">Manage passkeys</a> <a href="${esc(user.logoutUrl)}">Log out</a></p>${signals}`;
+  return layout('Your account', body, page);
+}
+
+/** A self-service error as the router stores it (`GET /self-service/errors?id=` → `error`). */
+export interface FlowError {
+  id?: string;
+  code?: number;
+  status?: string;
+  reason?: string;
+  message?: string;
+}
+
+/** The error page (`urls.ui.error`): what went wrong, in the router's words, and the ways on. `null`: gone. */
+export function errorPage(error: FlowError | null, page: PageOptions = {}): string {
+  const message = error
+    ? (error.reason ?? error.message ?? 'The request could not be completed.')
+    : 'This error message has expired or never existed.';
+  const details = error
+    ? `<p class="muted" id="error-details">Error <code>${esc(error.id ?? 'unknown')}</code>${error.code ? ` (${esc(error.code)} ${esc(error.status ?? '')})` : ''}</p>`
+    : '';
+  const body = `<p class="message error" id="error-message">${esc(message)}</p>
+${details}
+<p>Nothing was changed. Start again from the page you were on.</p>
+<footer class="links"><p class="actions"><a href="/login">Sign in</a> <a href="/">Home</a></p></footer>`;
+  return layout('Something went wrong', body, page, 'narrow');
 }

@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { type HttpError, notFound } from '../errors.js';
 import { queryParam } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { randomId } from '../webauthn.js';
+import { randomId } from '../webauthn/index.js';
 
 /** How long an error stays fetchable. */
 const ERROR_LIFESPAN = 10 * 60 * 1000;

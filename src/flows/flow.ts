@@ -9,7 +9,7 @@ import { FlowVersionConflictError } from '../store/errors.js';
 import type { FlowRecord, JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
 import { inputNode, type UiNode, withNodeMessages } from '../ui/nodes.js';
-import { CeremonyError, randomId } from '../webauthn.js';
+import { CeremonyError, randomId } from '../webauthn/index.js';
 
 export type FlowKind = 'registration' | 'login' | 'settings' | 'recovery' | 'verification';
 export type FlowState = 'choose_method' | 'show_form' | 'success' | 'sent_email' | 'passed_challenge';
@@ -40,7 +40,10 @@ export interface FlowData {
   refresh?: boolean;
   /** Settings, refresh login: the identity the flow belongs to. */
   identityId?: string;
-  /** Login: the credential id of the last submit, which no passkey has (signalled back to the browser). */
+  /**
+   * Login, registration, settings: the credential id of the last submit, which no passkey has (a sign-in with an
+   * unknown credential, a new passkey that was refused), signalled back to the browser.
+   */
   unknownCredential?: string;
   /** An expired flow: the flow that replaced it. */
   successor?: string;

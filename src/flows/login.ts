@@ -13,7 +13,13 @@ import { credentialIdsOf, identitySignals, signalNode, unknownCredentialSignals 
 import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { answersCeremony, CeremonyError, parseCredential, requestOptions, verifyAuthentication } from '../webauthn.js';
+import {
+  answersCeremony,
+  CeremonyError,
+  parseCredential,
+  requestOptions,
+  verifyAuthentication,
+} from '../webauthn/index.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,
@@ -62,7 +68,7 @@ function makeLoginRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('default', 'identifier', 'text', {
           value: '',
           autocomplete: 'username webauthn',
-          label: messages.identifierLabel(),
+          label: messages.identifierLabel(config.schema.displayNameTitle),
         }),
       );
       if (flow.data.type === 'browser') nodes.push(scriptNode(base, req));

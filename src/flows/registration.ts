@@ -10,6 +10,7 @@ import type { ResolvedOptions } from '../options.js';
 import { newPasskey } from '../passkey.js';
 import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { identityJson, sessionJson } from '../session.js';
+import { refusedCredentialId, signalNode, unknownCredentialSignals } from '../signals.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
@@ -21,7 +22,7 @@ import {
   randomId,
   type VerifiedRegistration,
   verifyRegistration,
-} from '../webauthn.js';
+} from '../webauthn/index.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,
@@ -88,6 +89,12 @@ export function registrationRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('passkey', 'passkey_register', 'hidden'),
         inputNode('passkey', 'passkey_create_data', 'hidden', { value: JSON.stringify(createData) }),
       );
+      // Signal API: the passkey the browser just created was not stored (the registration was refused after
+      // create()), so its passkey manager may drop it; nothing but the id the browser itself sent is said.
+      const signal = flow.data.unknownCredential
+        ? signalNode(unknownCredentialSignals(config, flow.data.unknownCredential))
+        : undefined;
+      if (signal) nodes.push(signal);
       return nodes;
     },
   };
@@ -120,7 +127,11 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   });
   if (!proceed) return;
   checkNoSession(req);
-  const fail = (status: number, ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
+  flow.data.unknownCredential = undefined;
+  const fail = async (status: number, ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
+    // Signal API: a submit carrying a new passkey that is refused (bad traits, a taken email, a failed ceremony)
+    // leaves that passkey on the device; its id goes back so that the browser's passkey manager drops it.
+    flow.data.unknownCredential = await refusedCredentialId(config, body.passkey_register);
     setMessages(flow, ui, nodeMessages);
     return answerFlow(config, req, res, flow, renderer, status);
   };
@@ -199,7 +210,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     createdAt: now,
     updatedAt: now,
   };
-  const passkey = newPasskey(identity.id, verified);
+  const passkey = newPasskey(identity.id, verified, { userAgent: req.get('user-agent') });
   try {
     await config.store.createIdentity(identity, passkey);
   } catch (error) {

@@ -7,17 +7,23 @@ import { addressesFor, updateIdentityWith } from '../addresses.js';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { newPasskey } from '../passkey.js';
+import { MAX_PASSKEY_NAME, newPasskey } from '../passkey.js';
 import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { currentSession, identityJson, resolveSession, sessionIdentityActive } from '../session.js';
 import { revokeSessionsOfPasskey } from '../session-records.js';
-import { identitySignals, signalNode } from '../signals.js';
+import { identitySignals, refusedCredentialId, signalNode, unknownCredentialSignals } from '../signals.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue, Passkey } from '../store/types.js';
 import type { PasskeysSessionData } from '../types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
-import { CeremonyError, creationOptions, parseCredential, verifyRegistration } from '../webauthn.js';
+import {
+  CeremonyError,
+  creationOptions,
+  credentialIdsNamedBy,
+  parseCredential,
+  verifyRegistration,
+} from '../webauthn/index.js';
 import { bodyOf } from './bodies.js';
 import {
   createFlow,
@@ -43,8 +49,8 @@ import {
 
 const log = createDebug('express-passkeys:settings');
 
-/** Longest passkey name accepted by rename. */
-export const MAX_PASSKEY_NAME = 64;
+/** Longest passkey name accepted by rename (defined beside the default names, which fit it too). */
+export { MAX_PASSKEY_NAME };
 
 /** Nodes and extra fields of a settings flow (SPEC §2). */
 export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
@@ -98,10 +104,12 @@ export function settingsRenderer(config: ResolvedOptions): FlowRenderer {
         inputNode('passkey', 'passkey_create_data', 'hidden', { value: JSON.stringify(createData) }),
       );
       // Signal API: the full stored set and the current display name, only to this identity's own session.
-      const signal =
-        identity && currentSession(req)?.identityId === identity.id
-          ? signalNode(identitySignals(config, identity, passkeys))
-          : undefined;
+      // And the id of a passkey the browser just created that was refused (never stored), so its manager drops it.
+      const own = identity && currentSession(req)?.identityId === identity.id;
+      const signal = signalNode({
+        ...(own ? identitySignals(config, identity, passkeys) : {}),
+        ...(flow.data.unknownCredential ? unknownCredentialSignals(config, flow.data.unknownCredential) : {}),
+      });
       if (signal) nodes.push(signal);
       return nodes;
     },
@@ -183,6 +191,8 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     throw new HttpError(403, 'forbidden', 'This settings flow belongs to another session.');
   }
   if (!(await checkSubmit(config, req, res, flow, { body, expiredMessage: messages.settingsExpired }))) return;
+  // Said once, after the submit whose new passkey was refused.
+  flow.data.unknownCredential = undefined;
   const identity = await config.store.getIdentity(session.identityId);
   if (!identity || !sessionIdentityActive(identity)) throw sessionInactive();
 
@@ -249,6 +259,12 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   if (!register && !remove && !rename) return fail([messages.noSettingsStrategy()]);
   checkPrivileged(config, req, session, flow);
 
+  // A credential id that is neither canonical base64url nor hex names no passkey, and is told so.
+  const named = remove ?? rename?.id;
+  if (named !== undefined && credentialIdsNamedBy(named).length === 0) {
+    return fail([messages.generic('The passkey id is neither canonical base64url nor hex.')]);
+  }
+
   if (remove) {
     const passkeys = await config.store.listPasskeys(identity.id);
     const passkey = findPasskey(passkeys, remove);
@@ -286,10 +302,15 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   let passkey: Passkey;
   try {
     const credential = parseCredential<RegistrationResponseJSON>(register, 'registration');
-    passkey = newPasskey(identity.id, await verifyRegistration(config, credential, await takeChallenge(config, flow)));
+    const verified = await verifyRegistration(config, credential, await takeChallenge(config, flow));
+    // Named after the browser that made it ("Chrome on Linux"), numbered when the identity has that name already.
+    const takenNames = (await config.store.listPasskeys(identity.id)).map((p) => p.name);
+    passkey = newPasskey(identity.id, verified, { userAgent: req.get('user-agent'), takenNames });
     await config.store.addPasskey(passkey);
   } catch (error) {
     renewCeremony(config, flow);
+    // Signal API: the new passkey was not stored; its id goes back so that the browser's passkey manager drops it.
+    flow.data.unknownCredential = await refusedCredentialId(config, register);
     if (error instanceof CeremonyError) return fail([messages.generic(error.reason)]);
     if (error instanceof DuplicateCredentialError) {
       return fail([], { passkey_settings_register: [messages.duplicatePasskey()] });
@@ -323,12 +344,13 @@ function renameOf(body: Record<string, unknown>): { id: string; name: string } |
   return undefined;
 }
 
-/** Find one of the identity's passkeys by credential id: base64url, or hex as Kratos emits it. */
-function findPasskey(passkeys: Passkey[], id: string): Passkey | undefined {
-  const direct = passkeys.find((p) => p.id === id);
-  if (direct || !/^([0-9a-f]{2})+$/i.test(id)) return direct;
-  const fromHex = Buffer.from(id, 'hex').toString('base64url');
-  return passkeys.find((p) => p.id === fromHex);
+/** Find one of the identity's passkeys by credential id: canonical base64url, or hex as Kratos emits it. */
+function findPasskey(passkeys: Passkey[], named: string): Passkey | undefined {
+  for (const id of credentialIdsNamedBy(named)) {
+    const passkey = passkeys.find((p) => p.id === id);
+    if (passkey) return passkey;
+  }
+  return undefined;
 }
 
 /** What `listPasskeys(req)` gives the app: a passkey without its key material. */

@@ -25,6 +25,12 @@ function expired(id: number, flow: string, expiredAt: Date): UiText {
   });
 }
 
+/** "1 minute", "60 minutes": whole minutes from now until `until`, at least 1. */
+function minutesUntil(until: Date): string {
+  const minutes = Math.max(1, Math.round((until.getTime() - Date.now()) / 60_000));
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
 /** Message and label catalogue. Ids below 4000000 are Kratos's; ids we added are listed in the README. */
 export const messages = {
   // Labels
@@ -34,7 +40,8 @@ export const messages = {
   removePasskey: (context: { display_name: string; added_at: string; added_at_unix: number } & UiText['context']) =>
     info(1050020, `Remove passkey "${context.display_name}"`, context),
   traitLabel: (title: string, name: string) => info(1070002, title, { title, name }),
-  identifierLabel: () => info(1070004, 'ID'),
+  /** The login identifier: Kratos's "ID", or the display-name trait's title ("E-Mail") when the schema gives one. */
+  identifierLabel: (title?: string) => info(1070004, title || 'ID'),
   save: () => info(1070003, 'Save'),
   emailLabel: () => info(1070007, 'Email'),
   resendCode: () => info(1070008, 'Resend code'),
@@ -42,10 +49,11 @@ export const messages = {
   recoveryCodeLabel: () => info(1070010, 'Recovery code'),
   verificationCodeLabel: () => info(1070011, 'Verification code'),
   // Recovery and verification (Kratos's `code` method)
+  // Kratos's text asks for a new password "within the next 60.00 minutes"; here, a new passkey, in whole minutes.
   recoverySuccessful: (privilegedUntil: Date) =>
     success(
       1060001,
-      `You successfully recovered your account. Please change your password or set up an alternative login method (e.g. social sign in) within the next ${((privilegedUntil.getTime() - Date.now()) / 60_000).toFixed(2)} minutes.`,
+      `You successfully recovered your account. Please add a new passkey within the next ${minutesUntil(privilegedUntil)}.`,
       {
         privilegedSessionExpiresAt: privilegedUntil.toISOString(),
         privileged_session_expires_at: privilegedUntil.toISOString(),
@@ -99,7 +107,7 @@ export const messages = {
       allowed_types: allowedTypes,
       actual_type: actualType,
     }),
-  noPasskeyUser: () => error(4000015, 'This account does not exist or has no security key set up.'),
+  noPasskeyUser: () => error(4000015, 'This account does not exist or has no passkey set up.'),
   duplicateIdentifier: (identifier: string) =>
     error(
       4000028,

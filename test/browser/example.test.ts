@@ -149,6 +149,16 @@ const listedIds = (tab: Tab) =>
 const item = (tab: Tab, id: string) => tab.page.locator(`#passkeys li[data-passkey-id="${id}"]`);
 const message = (tab: Tab, id: number) => tab.page.locator(`[data-message-id="${id}"]`);
 
+/** A passkey's confirmation popover (opened by its "Remove" button), and the flow's remove button inside it. */
+const confirmation = (tab: Tab, id: string) => tab.page.locator(`[popover][id="remove-${id}"]`);
+
+/** "Remove" → the confirmation shows → "Remove passkey "<name>"" posts the flow's `passkey_remove`. */
+async function removeConfirmed(tab: Tab, id: string): Promise<void> {
+  await item(tab, id).locator('button.remove-open').click();
+  await confirmation(tab, id).waitFor({ state: 'visible' });
+  await confirmation(tab, id).locator('button[name="passkey_remove"]').click();
+}
+
 // ---- a page on another port of localhost --------------------------------------------------------------------------
 
 interface Copied {
@@ -347,11 +357,12 @@ describe('the basic example in Chromium', { skip: skipWithoutChromium }, () => {
 
     // Rename: the name is shown as text, escaped in the HTML.
     const name = '<b>Key</b> & "2"';
+    await item(tab, credB.id).locator('button.rename-open').click();
     await item(tab, credB.id).locator('input[name="passkey_rename_name"]').fill(name);
     const page = tab.page.waitForResponse(
       (r) => r.request().method() === 'GET' && r.url().startsWith(`${base}/settings?flow=`),
     );
-    await postSettings(tab, () => item(tab, credB.id).getByRole('button', { name: 'Rename' }).click());
+    await postSettings(tab, () => item(tab, credB.id).getByRole('button', { name: 'Save name' }).click());
     const html = await (await page).text();
     assert.ok(html.includes('&lt;b&gt;Key&lt;/b&gt; &amp; &quot;2&quot;'), 'escaped in the HTML');
     assert.ok(!html.includes('<b>Key'), 'never raw');
@@ -364,18 +375,42 @@ describe('the basic example in Chromium', { skip: skipWithoutChromium }, () => {
     );
     assert.equal(await tab.page.locator('#passkeys b').count(), 0, 'no element was injected');
 
-    // Remove the first passkey.
+    // Removing asks first: "Cancel" and Esc close the confirmation and post nothing.
+    const posts: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'POST') posts.push(r.url());
+    };
+    tab.page.on('request', onRequest);
+    assert.equal(await confirmation(tab, credA!.id).isVisible(), false, 'hidden until asked');
+    await item(tab, credA!.id).locator('button.remove-open').click();
+    await confirmation(tab, credA!.id).waitFor({ state: 'visible' });
+    assert.match((await confirmation(tab, credA!.id).textContent()) ?? '', /Remove this passkey\?/);
+    await confirmation(tab, credA!.id).getByRole('button', { name: 'Cancel' }).click();
+    await confirmation(tab, credA!.id).waitFor({ state: 'hidden' });
+    await item(tab, credA!.id).locator('button.remove-open').click();
+    await confirmation(tab, credA!.id).waitFor({ state: 'visible' });
+    await tab.page.keyboard.press('Escape');
+    await confirmation(tab, credA!.id).waitFor({ state: 'hidden' });
+    tab.page.off('request', onRequest);
+    assert.deepEqual(posts, []);
+    assert.deepEqual(await listedIds(tab), [credA!.id, credB.id]);
+
+    // Remove the first passkey, confirmed.
     t1 = Date.now();
-    await postSettings(tab, () => item(tab, credA!.id).locator('button[name="passkey_remove"]').click());
+    await postSettings(tab, () => removeConfirmed(tab, credA!.id));
     timed('settings: remove click -> page shown', t1);
     await message(tab, 1050001).waitFor();
     assert.deepEqual(await listedIds(tab), [credB.id]);
     const last = item(tab, credB.id).locator('button[name="passkey_remove"]');
     assert.equal(await last.isDisabled(), true, 'the last passkey cannot be removed from the page');
+    assert.equal(await item(tab, credB.id).locator('button.remove-open').isDisabled(), true, 'nor asked about');
 
     // A UI may ignore `disabled` (Ory Elements does): the server refuses on its own, and says why.
     await last.evaluate((el) => el.removeAttribute('disabled'));
-    await postSettings(tab, () => last.click());
+    await item(tab, credB.id)
+      .locator('button.remove-open')
+      .evaluate((el) => el.removeAttribute('disabled'));
+    await postSettings(tab, () => removeConfirmed(tab, credB.id));
     await item(tab, credB.id).locator('[data-message-id="4000501"]').waitFor();
     assert.match((await message(tab, 4000501).textContent()) ?? '', /cannot remove your last passkey/);
     assert.deepEqual(await listedIds(tab), [credB.id]);
@@ -487,9 +522,15 @@ describe('the basic example in Chromium', { skip: skipWithoutChromium }, () => {
       // The example's login page it lands on starts conditional UI again: keep the passkey out of that.
       await setPresence(tab, auth, false);
       assert.equal(clientDataOf(JSON.parse(posted.get('passkey_login')!)).origin, other.url);
+      // The browser lands on the example's error page (urls.ui.error), which shows the stored error.
       const answer = await response;
-      assert.equal(answer.status(), 403);
-      assert.equal(((await answer.json()) as { error: { id: string } }).error.id, 'security_csrf_violation');
+      assert.equal(answer.status(), 303);
+      const errorPage = new URL(answer.headers().location ?? '', copied2.action);
+      assert.equal(errorPage.origin + errorPage.pathname, `${base}/error`);
+      await tab.page.waitForURL(errorPage.href);
+      assert.equal(await tab.page.locator('h1').textContent(), 'Something went wrong');
+      assert.match((await tab.page.locator('#error-details').textContent()) ?? '', /security_csrf_violation \(403/);
+      assert.match((await tab.page.locator('#error-message').textContent()) ?? '', /Cross-Site-Request-Forgery/);
       assert.equal(await sessionEmail(tab), 401);
       const flowId = new URL(copied2.action).searchParams.get('flow');
       await tab.page.goto(`${base}/login?flow=${flowId}`);

@@ -4,7 +4,14 @@
  * violations. Nothing here fakes WebAuthn: the virtual authenticator signs, the page's own script runs.
  */
 import { existsSync } from 'node:fs';
-import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type CDPSession,
+  chromium,
+  type Page,
+} from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -66,9 +73,12 @@ export interface Tab {
   warnings: string[];
 }
 
-/** A new browser context and page, with WebAuthn enabled on its CDP session (no authenticator yet). */
-export async function openTab(browser: Browser): Promise<Tab> {
-  const context = await browser.newContext();
+/**
+ * A new browser context and page, with WebAuthn enabled on its CDP session (no authenticator yet). `options` are the
+ * context's (another `userAgent`, a `viewport`, ...).
+ */
+export async function openTab(browser: Browser, options: BrowserContextOptions = {}): Promise<Tab> {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   page.setDefaultTimeout(5000);
   const tab: Tab = { context, page, cdp: await context.newCDPSession(page), calls: [], errors: [], warnings: [] };

@@ -1,0 +1,95 @@
+// A registration or "Add passkey" refused after the browser created the passkey names it back (passkey_signal,
+// unknownCredential), so webauthn.js can have the passkey manager drop it; a stored passkey's id is never named.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type Agent,
+  actionPath,
+  creationOptionsOf,
+  csrfOf,
+  type FlowJson,
+  initFlow,
+  makeApp,
+  ORIGIN,
+  register,
+} from './helpers/app.js';
+import { SoftwareAuthenticator } from './helpers/authenticator.js';
+
+const signalOf = (flow: FlowJson) => {
+  const found = flow.ui.nodes.find((n) => n.attributes.name === 'passkey_signal');
+  return found ? JSON.parse(String(found.attributes.value)) : undefined;
+};
+
+async function signUp(a: Agent, flow: FlowJson, email: string, credential: unknown) {
+  return a
+    .post(actionPath(flow))
+    .set('Accept', 'application/json')
+    .send({ csrf_token: csrfOf(flow), traits: { email }, passkey_register: JSON.stringify(credential) });
+}
+
+describe('refused new passkeys are signalled unknown', () => {
+  it('registration: a taken email, a bad email, a failed ceremony name the new credential; a retry clears it', async () => {
+    const { agent } = makeApp();
+    const { email } = await register(agent());
+    const a = agent();
+    const flow = await initFlow(a, 'registration');
+    const authenticator = new SoftwareAuthenticator();
+    const credential = authenticator.create(creationOptionsOf(flow), { origin: ORIGIN });
+
+    const taken = await signUp(a, flow, email.toUpperCase(), credential);
+    assert.equal(taken.status, 400);
+    assert.equal(taken.body.ui.messages[0].id, 4000028);
+    assert.deepEqual(signalOf(taken.body), { unknownCredential: { rpId: 'localhost', credentialId: credential.id } });
+    // The flow as a UI fetches it after the redirect carries it too.
+    const fetched = await a.get(`/auth/self-service/registration/flows?id=${flow.id}`).expect(200);
+    assert.deepEqual(signalOf(fetched.body), signalOf(taken.body));
+
+    const bad = await signUp(a, flow, 'not an email', credential);
+    assert.equal(bad.status, 400);
+    assert.equal(signalOf(bad.body)?.unknownCredential.credentialId, credential.id);
+
+    // Signed for another origin: the ceremony fails (4000001), the credential is still not stored.
+    const fresh = await initFlow(a, 'registration');
+    const wrongOrigin = authenticator.create(creationOptionsOf(fresh), { origin: 'http://localhost:4000' });
+    const failed = await signUp(a, fresh, 'someone@example.com', wrongOrigin);
+    assert.equal(failed.status, 400);
+    assert.equal(failed.body.ui.messages[0].id, 4000001);
+    assert.equal(signalOf(failed.body)?.unknownCredential.credentialId, wrongOrigin.id);
+
+    // The profile step (no credential) says nothing, and forgets the earlier one.
+    const profile = await a
+      .post(actionPath(fresh))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: csrfOf(fresh), method: 'profile', traits: { email: 'other@example.com' } });
+    assert.equal(profile.status, 200);
+    assert.equal(signalOf(profile.body), undefined);
+  });
+
+  it('registration: the id of a passkey the store has is never named (it is not unknown)', async () => {
+    const { agent } = makeApp();
+    const first = await register(agent());
+    const a = agent();
+    const flow = await initFlow(a, 'registration');
+    // Replaying a stored passkey's registration: refused, and its id stays unsaid.
+    const res = await signUp(a, flow, 'new@example.com', first.credential);
+    assert.equal(res.status, 400);
+    assert.equal(signalOf(res.body), undefined);
+  });
+
+  it('settings: a refused "Add passkey" names it beside the identity signals', async () => {
+    const { agent } = makeApp();
+    const a = agent();
+    const { credential: first } = await register(a);
+    const flow = await initFlow(a, 'settings');
+    const credential = new SoftwareAuthenticator().create(creationOptionsOf(flow), { origin: 'http://evil.test' });
+    const res = await a
+      .post(actionPath(flow))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: csrfOf(flow), method: 'passkey', passkey_settings_register: JSON.stringify(credential) });
+    assert.equal(res.status, 400);
+    const signal = signalOf(res.body);
+    assert.deepEqual(signal.unknownCredential, { rpId: 'localhost', credentialId: credential.id });
+    assert.deepEqual(signal.allAcceptedCredentials.allAcceptedCredentialIds, [first.id]);
+  });
+});
