@@ -62,3 +62,4 @@ export type {
   UrlOptions,
   VerificationOptions,
 } from './types.js';
+export { describeUserAgent, type UserAgentDescription } from './user-agent.js';
