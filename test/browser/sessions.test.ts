@@ -37,6 +37,8 @@ const newEmail = (label: string) => `${label}-${++counter}-${Date.now().toString
 
 async function newTab(userAgent: string): Promise<Tab> {
   const tab = await openTab(browser, { userAgent });
+  // A shared, loaded machine: waits get more room than the helpers' 5 s.
+  tab.page.setDefaultTimeout(15_000);
   tabs.push(tab);
   return tab;
 }
