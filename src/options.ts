@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseDomain } from 'tldts';
 import { processKey, SendLimiter } from './codes.js';
 import type { Courier } from './courier.js';
+import { type ResolvedLoginStyle, resolveLoginStyle } from './login-style.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
 import { MemoryStore } from './store/memory.js';
 import type { Store } from './store/types.js';
@@ -42,6 +43,8 @@ export interface ResolvedOptions {
   codes?: ResolvedCodeOptions;
   /** WebAuthn L3 `hints` for creation and request options (`[]`: none sent). */
   hints: CredentialHint[];
+  /** Sign-in policy: the login style (and identifier-first's decoy key). */
+  login: ResolvedLoginStyle;
   /** Session lifecycle (SPEC §8). */
   sessions: ResolvedSessionOptions;
 }
@@ -219,7 +222,7 @@ const optionsSchema = {
     login: {
       type: 'object',
       additionalProperties: false,
-      properties: { revokeOtherSessions: { type: 'boolean' } },
+      properties: { style: { enum: ['unified', 'identifier_first'] }, revokeOtherSessions: { type: 'boolean' } },
     },
     settings: {
       type: 'object',
@@ -317,6 +320,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
     hints: [...(opts.hints ?? [])],
+    login: resolveLoginStyle(opts, secretKeys(opts)),
     sessions: {
       revokeOthersAtLogin: opts.login?.revokeOtherSessions ?? false,
       revokeOthersAtRecovery: opts.recovery?.revokeOtherSessions ?? true,
@@ -331,6 +335,8 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
   const courier = opts.courier;
   if (courier === undefined) {
     for (const name of ['secrets', 'recovery', 'verification', 'code'] as const) {
+      // `secrets` also key identifier-first login's decoys.
+      if (name === 'secrets' && opts.login?.style === 'identifier_first') continue;
       if (opts[name] !== undefined) {
         throw new TypeError(
           `express-passkeys: \`${name}\` is for recovery and verification by code, which need a \`courier\` (your mailer, or \`consoleCourier()\` in development).`,
@@ -344,25 +350,14 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
       'express-passkeys: `courier` must have a `send(message)` method that delivers the mail (see "Recovery and verification" in the README), or use `consoleCourier()` in development.',
     );
   }
-  const raw = opts.secrets as string[] | { default: string[] } | undefined;
-  const secrets = Array.isArray(raw) ? raw : raw?.default;
-  let keys: Buffer[];
-  if (secrets === undefined) {
+  let keys = secretKeys(opts);
+  if (keys === undefined) {
     if (!(opts.store instanceof MemoryStore)) {
       throw new TypeError(
         'express-passkeys: `secrets` is required with `courier` (an array of random strings of at least 32 characters, the same on every instance: they key the hash of recovery and verification codes). Only the built-in MemoryStore may do without, with a key per process.',
       );
     }
     keys = [processKey()];
-  } else {
-    secrets.forEach((secret, index) => {
-      if (secret.length < 32) {
-        throw new TypeError(
-          `express-passkeys: \`secrets[${index}]\` is ${secret.length} characters long; each secret must have at least 32 (random) characters.`,
-        );
-      }
-    });
-    keys = secrets.map((secret) => Buffer.from(secret, 'utf8'));
   }
   const lifespan = parseDuration(opts.lifespans?.code ?? '1h', 'lifespans.code');
   if (lifespan > flowLifespan) {
@@ -393,6 +388,21 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
       parseDuration(opts.code?.failureWindow ?? '1h', 'code.failureWindow'),
     ),
   };
+}
+
+/** `secrets` (a list, or Kratos's `{ default: [...] }`) as HMAC keys, each checked to be long enough; undefined when unset. */
+function secretKeys(opts: PasskeysOptions): Buffer[] | undefined {
+  const raw = opts.secrets as string[] | { default: string[] } | undefined;
+  const secrets = Array.isArray(raw) ? raw : raw?.default;
+  if (secrets === undefined) return undefined;
+  secrets.forEach((secret, index) => {
+    if (secret.length < 32) {
+      throw new TypeError(
+        `express-passkeys: \`secrets[${index}]\` is ${secret.length} characters long; each secret must have at least 32 (random) characters.`,
+      );
+    }
+  });
+  return secrets.map((secret) => Buffer.from(secret, 'utf8'));
 }
 
 /** `{ x: undefined }` means the default, as `{}` does. Functions and the store are kept as they are. */

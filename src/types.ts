@@ -153,6 +153,7 @@ export interface PasskeysOptions {
    * Keys for the code HMAC (Kratos's `secrets.default`): strings of at least 32 characters; the first signs, every
    * one is tried when comparing, so rotate by prepending a new one. Required with `courier`, unless the store is
    * the built-in `MemoryStore` (then a random per-process key is used). Shared by every instance. Never logged.
+   * The first one also keys identifier-first login's decoy credential ids (`login.style`).
    */
   secrets?: string[];
   /** Account recovery by code. */
@@ -166,7 +167,7 @@ export interface PasskeysOptions {
    * (`['client-device', 'hybrid']`). Browsers without hints ignore them. Defaults to none.
    */
   hints?: CredentialHint[];
-  /** Sign-in options. */
+  /** Sign-in policy (SPEC §9). */
   login?: LoginOptions;
   /** Settings options. */
   settings?: SettingsOptions;
@@ -177,12 +178,6 @@ export interface PasskeysOptions {
    * (or by an admin) may still be accepted here for up to this long. At most 300000.
    */
   sessionCheckCacheMs?: number;
-}
-
-/** Sign-in options. */
-export interface LoginOptions {
-  /** Every sign-in revokes the identity's other sessions (one session per identity). Defaults to `false`. */
-  revokeOtherSessions?: boolean;
 }
 
 /** Settings options. */
@@ -218,6 +213,19 @@ export interface VerificationOptions {
 }
 
 /** One-time code options. */
+/** `login`: how sign-in looks. */
+export interface LoginOptions {
+  /**
+   * `'unified'` (default): one step, usernameless: the browser offers the user's discoverable passkeys (autofill or
+   * the "Sign in with passkey" button). `'identifier_first'`: the user types their identifier first, then signs in
+   * with a passkey of that account (non-discoverable security keys too). Unknown identifiers get the same second step,
+   * with decoy credential ids keyed by `secrets`. Applies to login flows, not to refresh logins.
+   */
+  style?: 'unified' | 'identifier_first';
+  /** Every sign-in revokes the identity's other sessions (one session per identity). Defaults to `false`. */
+  revokeOtherSessions?: boolean;
+}
+
 export interface CodeOptions {
   /** Submissions a recovery or verification flow accepts before it must be started again. Defaults to `5`. */
   maxSubmissions?: number;

@@ -17,9 +17,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import {
+  type AuthenticatorSelectionOptions,
   type Courier,
   consoleCourier,
   describeUserAgent,
+  type LoginOptions,
   MemoryStore,
   passkeys,
   requireSession,
@@ -36,6 +38,9 @@ import {
   type PageOptions,
   sessionsSection,
 } from './views.js';
+
+type LoginStyle = NonNullable<LoginOptions['style']>;
+type ResidentKey = NonNullable<AuthenticatorSelectionOptions['residentKey']>;
 
 /** The stylesheet and the icon (public/), served at /assets/. */
 const ASSETS = fileURLToPath(new URL('./public/', import.meta.url));
@@ -110,6 +115,12 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
         });
       },
     },
+    // LOGIN_STYLE=identifier_first: the email first, then a passkey of that account (security keys without
+    // discoverable credentials too; RESIDENT_KEY=discouraged lets such keys sign up). Bad values fail at startup.
+    ...(process.env.LOGIN_STYLE ? { login: { style: process.env.LOGIN_STYLE as LoginStyle } } : {}),
+    ...(process.env.RESIDENT_KEY
+      ? { authenticatorSelection: { residentKey: process.env.RESIDENT_KEY as ResidentKey } }
+      : {}),
   });
   app.use('/auth', auth);
 

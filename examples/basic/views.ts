@@ -222,6 +222,15 @@ const FOOTERS: Record<FlowKind, string> = {
   verification: '<p><a href="/">Back to your account</a></p>',
 };
 
+/** Identifier-first's second step (LOGIN_STYLE=identifier_first): who signs in, and a way back (a new flow). */
+function signingInAs(flow: Flow): string {
+  const typed = flow.ui.nodes.find(
+    (n) => n.group === 'identifier_first' && n.attributes.name === 'identifier' && n.attributes.type === 'hidden',
+  );
+  if (!typed) return '';
+  return `<p id="signing-in-as">Signing in as <strong>${esc(typed.attributes.value)}</strong> · <a href="/login">Use another account</a></p>\n`;
+}
+
 /**
  * A registration, login, settings, recovery or verification page: the flow's nodes in one form posting to
  * `ui.action` (a verified address's flow has `ui.method: "GET"` and only a "Continue" link). Settings has sections:
@@ -240,7 +249,7 @@ ${nodes.join('\n')}
   if (kind !== 'settings') {
     const asking = flow.state === 'choose_method' || kind === 'registration' || kind === 'login';
     const lead = LEADS[kind] && asking ? `<p class="lead">${esc(LEADS[kind])}</p>\n` : '';
-    return layout(TITLES[kind], `${lead}${messages}\n${form}\n${footer}`, page, 'narrow');
+    return layout(TITLES[kind], `${lead}${signingInAs(flow)}${messages}\n${form}\n${footer}`, page, 'narrow');
   }
   const body = `${messages}
 <section id="profile-section" aria-labelledby="profile-heading"><h2 id="profile-heading">Profile</h2>

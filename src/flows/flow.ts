@@ -45,6 +45,8 @@ export interface FlowData {
    * unknown credential, a new passkey that was refused), signalled back to the browser.
    */
   unknownCredential?: string;
+  /** Login, identifier-first: the identifier typed at step one (trimmed); step two signs in only its identity. */
+  identifier?: string;
   /** An expired flow: the flow that replaced it. */
   successor?: string;
   /** Code flows: the address as the user typed it (trimmed), shown on the resend button. */

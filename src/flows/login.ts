@@ -33,6 +33,14 @@ import {
   takeChallenge,
 } from './flow.js';
 import {
+  atStepTwo,
+  identifierFirstExtra,
+  identifierFirstNodes,
+  stepTwoRefusal,
+  submitIdentifier,
+  usesIdentifierFirst,
+} from './identifier-first.js';
+import {
   answerFlow,
   answerInit,
   answerSuccess,
@@ -62,6 +70,7 @@ export function loginRenderer(config: ResolvedOptions): FlowRenderer {
 function makeLoginRenderer(config: ResolvedOptions): FlowRenderer {
   return {
     async nodes(req: Request, flow: Flow, base: string) {
+      if (usesIdentifierFirst(config, flow)) return identifierFirstNodes(config, req, flow, base);
       const allow = flow.data.identityId ? await config.store.listPasskeys(flow.data.identityId) : [];
       const nodes: UiNode[] = [];
       nodes.push(
@@ -100,6 +109,7 @@ function makeLoginRenderer(config: ResolvedOptions): FlowRenderer {
         requested_aal: 'aal1',
         created_at: new Date(flow.data.issuedAt).toISOString(),
         updated_at: new Date(flow.data.updatedAt).toISOString(),
+        ...identifierFirstExtra(flow),
       };
     },
   };
@@ -156,6 +166,9 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     return answerFlow(config, req, res, flow, renderer, 400);
   };
   const method = body.method;
+  if (method === 'identifier_first' && usesIdentifierFirst(config, flow) && flow.data.state !== 'success') {
+    return submitIdentifier(config, req, res, flow, body, renderer);
+  }
   if (method !== undefined && method !== 'passkey') {
     return fail([messages.noLoginStrategy()]);
   }
@@ -165,13 +178,9 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
 
   const response = body.passkey_login;
   if (response === undefined || response === '') {
-    // Identifier only: tell whether that account can sign in with a passkey.
-    const identifier = typeof body.identifier === 'string' ? normaliseIdentifier(body.identifier) : '';
-    const identity = identifier ? await config.store.findIdentityByIdentifier(identifier) : null;
-    if (!identity || (await config.store.listPasskeys(identity.id)).length === 0) {
-      return fail([messages.noPasskeyUser()]);
-    }
-    return fail([], { passkey_login: [messages.required('passkey_login')] });
+    // No assertion (an identifier alone, say): one answer for every account, known or not, and nothing looked up, so
+    // that neither the answer nor its timing tells whether an account exists.
+    return fail([messages.noPasskeyUser()]);
   }
 
   let identity: Identity | null = null;
@@ -193,8 +202,11 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     const challenge = await taking;
     let named: Identity | null;
     [passkey, named] = await lookups;
-    // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names. Only a refresh, whose
-    // user is known beforehand, may do without a user handle.
+    // Identifier-first, step two: only a passkey of the identifier typed at step one (and no signal below).
+    const refusal = atStepTwo(flow) ? await stepTwoRefusal(config, flow, passkey) : undefined;
+    if (refusal) return fail([refusal]);
+    // WebAuthn §7.2 steps 5-6: the credential must belong to the user the user handle names. Only a refresh and
+    // identifier-first's step two, whose user is known beforehand, may do without a user handle.
     // Signal API: a discoverable sign-in (not a refresh) with a credential id no passkey has, in a real answer to
     // this flow's challenge. The sign-in fails below either way.
     if (!passkey && !flow.data.refresh && answersCeremony(config, credential, challenge)) {
@@ -203,7 +215,7 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     if (userHandle) {
       identity = named;
       if (!identity) return fail([messages.noPasskeyUser()]);
-    } else if (passkey && flow.data.refresh) {
+    } else if (passkey && (flow.data.refresh || atStepTwo(flow))) {
       identity = await config.store.getIdentity(passkey.identityId);
     }
     if (!passkey || !identity || passkey.identityId !== identity.id) return fail([messages.passkeyLoginInvalid()]);

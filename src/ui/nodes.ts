@@ -5,7 +5,7 @@ import type { JsonValue } from '../store/types.js';
 import type { UiText } from './messages.js';
 import { scriptIntegrity } from './webauthn-script.js';
 
-export type NodeGroup = 'default' | 'webauthn' | 'passkey' | 'code' | 'profile';
+export type NodeGroup = 'default' | 'webauthn' | 'passkey' | 'code' | 'profile' | 'identifier_first';
 
 export interface InputAttributes {
   name: string;

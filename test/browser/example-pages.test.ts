@@ -141,6 +141,17 @@ describe('the basic example: pages a person sees, in Chromium', { skip: skipWith
     ]);
     await shoot(tab, 'settings');
 
+    // "Add passkey" again on this device, which holds one of the account's passkeys: the browser refuses
+    // (InvalidStateError) and webauthn.js says so beside the button, styled by the example.
+    await tab.page.getByRole('button', { name: 'Add passkey' }).click();
+    const failure = tab.page.locator('form#flow [role="alert"]');
+    await failure.filter({ hasText: 'This device already has a passkey for this account.' }).waitFor();
+    const failureStyle = await tab.page.evaluate(
+      `getComputedStyle(document.querySelector('form#flow [role="alert"]')).backgroundColor`,
+    );
+    assert.equal(failureStyle, 'rgb(251, 233, 232)', 'shown as an error');
+    await shoot(tab, 'settings-failure');
+
     // The confirmation before a removal. A popover sits in the viewport: make that the whole page for the shot.
     const height = Number(await tab.page.evaluate('document.documentElement.scrollHeight'));
     await tab.page.setViewportSize({ width: 900, height });
