@@ -8,10 +8,18 @@ const log = createDebug('express-passkeys:codes');
 
 /** Digits of a code. */
 export const CODE_LENGTH = 6;
+/** Digits of a code sent while an address is under attack (see `needsLongCode` in limits.ts): 10^12 to guess from. */
+export const LONG_CODE_LENGTH = 12;
 
-/** A fresh code: 6 decimal digits from the CSPRNG. */
-export function newCode(): string {
-  return String(randomInt(0, 10 ** CODE_LENGTH)).padStart(CODE_LENGTH, '0');
+/** A fresh code: `length` (6 or 12) decimal digits from the CSPRNG, each drawn uniformly. */
+export function newCode(length = CODE_LENGTH): string {
+  let code = '';
+  // randomInt takes ranges below 2^48: 6 digits at a time.
+  for (let left = length; left > 0; left -= 6) {
+    const digits = Math.min(6, left);
+    code += String(randomInt(0, 10 ** digits)).padStart(digits, '0');
+  }
+  return code;
 }
 
 /**
@@ -43,46 +51,6 @@ function hmac(key: Buffer, flowId: string, code: string): string {
 /** A per-process key for `MemoryStore` users without `secrets` (codes die with the process, as the store does). */
 export function processKey(): Buffer {
   return randomBytes(32);
-}
-
-/**
- * Events per address within a window, in this process (codes sent, wrong codes tried): beyond the limit the event is
- * refused. Addresses are held only as keyed hashes; the table is bounded (oldest entries go first).
- */
-export class SendLimiter {
-  readonly #sends = new Map<string, number[]>();
-  readonly #key = randomBytes(32);
-
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    readonly maxEntries = 100_000,
-  ) {}
-
-  /** Whether `address` is still under the limit (nothing counted). */
-  remaining(address: string, now = Date.now()): boolean {
-    const id = createHmac('sha256', this.#key).update(address).digest('base64url');
-    return (this.#sends.get(id) ?? []).filter((at) => now - at < this.windowMs).length < this.limit;
-  }
-
-  /** Count a send to `address`; false when it is over the limit (nothing counted). */
-  allow(address: string, now = Date.now()): boolean {
-    const id = createHmac('sha256', this.#key).update(address).digest('base64url');
-    const recent = (this.#sends.get(id) ?? []).filter((at) => now - at < this.windowMs);
-    if (recent.length >= this.limit) {
-      this.#sends.set(id, recent);
-      return false;
-    }
-    recent.push(now);
-    this.#sends.delete(id); // re-insert: the Map's order is the eviction order
-    this.#sends.set(id, recent);
-    while (this.#sends.size > this.maxEntries) {
-      const oldest = this.#sends.keys().next().value;
-      if (oldest === undefined) break;
-      this.#sends.delete(oldest);
-    }
-    return true;
-  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { HttpError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import { publicBaseUrl } from './public-url.js';
 
 /** Per request, what Express recomputes on every read and a request asks for several times. */
 interface Memo {
@@ -50,12 +51,15 @@ function hostOf(req: Request): string {
 }
 
 /**
- * The absolute URL of this request, as the browser sent it (the flow's `request_url`). It is stored with the flow, so
- * a query string longer than any legitimate one (1 KiB) is left out rather than stored.
+ * The absolute URL of this request (the flow's `request_url`), on the configured public base (see `publicBaseUrl`):
+ * it is stored with the flow and goes into mails, so its origin never comes from the request's Host. Only an app
+ * whose configuration gives no base (no `urls.publicBase`, no web origin first, no courier) falls back to the
+ * request's. A query string longer than any legitimate one (1 KiB) is left out rather than stored.
  */
 export function requestUrl(req: Request, config: ResolvedOptions): string {
   const query = queryOf(req.originalUrl);
-  const url = `${baseUrl(req, config)}${req.path === '/' ? '' : req.path}${query.length <= 1024 ? query : ''}`;
+  const base = publicBaseUrl(config, req) ?? baseUrl(req, config);
+  const url = `${base}${req.path === '/' ? '' : req.path}${query.length <= 1024 ? query : ''}`;
   return url.slice(0, 2048); // a Host header can be long too
 }
 
@@ -150,7 +154,8 @@ export function withFlow(url: string, flowId: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}flow=${encodeURIComponent(flowId)}`;
 }
 
-const CSRF_COOKIE = 'passkeys_csrf_token';
+/** The browser's CSRF cookie (also what tells one browser from another for the code method's limits). */
+export const CSRF_COOKIE = 'passkeys_csrf_token';
 
 /**
  * The double-submit CSRF token of a flow, bound to the browser's CSRF cookie (set here when absent) and the flow id:

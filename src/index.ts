@@ -1,6 +1,22 @@
 // Public entry point: re-exports only.
 
 export {
+  AdminError,
+  type AdminErrorCode,
+  IdentityNotFoundError,
+  SessionNotFoundError,
+  ValidationError,
+} from './admin/errors.js';
+export type { PasskeyImport } from './admin/import.js';
+export type {
+  AdminIdentity,
+  CreateIdentityInput,
+  Page,
+  PasskeysAdmin,
+  RecoveryCode,
+  UpdateIdentityInput,
+} from './admin/index.js';
+export {
   type Courier,
   type CourierMessage,
   type CourierModel,
@@ -30,9 +46,12 @@ export {
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type {
   AddressVia,
+  CounterState,
   FlowRecord,
   Identity,
+  IdentityState,
   JsonValue,
+  ListIdentitiesOptions,
   ListSessionsOptions,
   Passkey,
   PasskeyUsage,

@@ -2,8 +2,9 @@
 
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseDomain } from 'tldts';
-import { processKey, SendLimiter } from './codes.js';
+import { processKey } from './codes.js';
 import type { Courier } from './courier.js';
+import type { CodeLimits } from './limits.js';
 import { type ResolvedLoginStyle, resolveLoginStyle } from './login-style.js';
 import { compileIdentitySchema, defaultIdentitySchema, type IdentitySchema } from './schema.js';
 import { MemoryStore } from './store/memory.js';
@@ -32,6 +33,11 @@ export interface ResolvedOptions {
   lifespans: { flow: number; ceremony: number; session: number; privilegedSession: number };
   urls: {
     publicBase?: string;
+    /**
+     * The first of `rp.origins` when it is a web origin: with the mount path, the base of URLs that leave the request
+     * when `publicBase` is unset (see `publicBaseUrl`).
+     */
+    publicOrigin?: string;
     ui: NonNullable<UrlOptions['ui']>;
     defaultReturnTo: string;
     allowedReturnTo: string[];
@@ -71,9 +77,8 @@ export interface ResolvedCodeOptions {
   /** Code lifespan (ms). */
   lifespan: number;
   maxSubmissions: number;
-  limiter: SendLimiter;
-  /** Wrong codes per address and window, across flows: beyond it no code is accepted for that address. */
-  failures: SendLimiter;
+  /** Send and failure limits, counted in the store. */
+  limits: CodeLimits;
 }
 
 const STORE_METHODS = [
@@ -83,6 +88,8 @@ const STORE_METHODS = [
   'findIdentityByIdentifier',
   'findIdentityByAddress',
   'updateIdentity',
+  'deleteIdentity',
+  'listIdentities',
   'getPasskey',
   'listPasskeys',
   'addPasskey',
@@ -213,9 +220,13 @@ const optionsSchema = {
       properties: {
         maxSubmissions: { type: 'integer', minimum: 1, maximum: 100 },
         maxSendsPerAddress: { type: 'integer', minimum: 1 },
+        maxSendsPerClient: { type: 'integer', minimum: 1 },
         sendWindow: duration,
-        maxFailuresPerAddress: { type: 'integer', minimum: 1 },
+        maxFailuresPerClient: { type: 'integer', minimum: 1 },
         failureWindow: duration,
+        maxFailuresPerAddress: { type: 'integer', minimum: 1 },
+        maxShortCodesPerAddress: { type: 'integer', minimum: 0 },
+        hardeningWindow: duration,
       },
     },
     hints: { type: 'array', uniqueItems: true, items: { enum: ['security-key', 'client-device', 'hybrid'] } },
@@ -289,6 +300,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   );
 
   const codes = resolveCodes(opts, lifespans.flow);
+  const publicOrigin = /^https?:\/\//.test(origins[0] ?? '') ? origins[0] : undefined;
+  if (codes && !publicBase && !publicOrigin) {
+    throw new TypeError(
+      `express-passkeys: links in recovery and verification mails need a public base URL, and the first of \`rp.origins\` ("${origins[0]}") is not a web origin. Set \`urls.publicBase\` (e.g. "https://example.com/auth"), or put the web origin first in \`rp.origins\`. Mails never take their links from the request's Host header.`,
+    );
+  }
 
   return {
     ...(codes ? { codes } : {}),
@@ -312,6 +329,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     lifespans,
     urls: {
       ...(publicBase ? { publicBase: publicBase.replace(/\/+$/, '') } : {}),
+      ...(publicOrigin ? { publicOrigin } : {}),
       ui,
       defaultReturnTo: checkUrlOrPath(urls.defaultReturnTo ?? '/', 'urls.defaultReturnTo'),
       allowedReturnTo,
@@ -350,6 +368,7 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
       'express-passkeys: `courier` must have a `send(message)` method that delivers the mail (see "Recovery and verification" in the README), or use `consoleCourier()` in development.',
     );
   }
+  checkCounters(opts.store);
   let keys = secretKeys(opts);
   if (keys === undefined) {
     if (!(opts.store instanceof MemoryStore)) {
@@ -379,14 +398,7 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
     },
     lifespan,
     maxSubmissions: opts.code?.maxSubmissions ?? 5,
-    limiter: new SendLimiter(
-      opts.code?.maxSendsPerAddress ?? 5,
-      parseDuration(opts.code?.sendWindow ?? '15m', 'code.sendWindow'),
-    ),
-    failures: new SendLimiter(
-      opts.code?.maxFailuresPerAddress ?? 10,
-      parseDuration(opts.code?.failureWindow ?? '1h', 'code.failureWindow'),
-    ),
+    limits: resolveLimits(opts),
   };
 }
 
@@ -403,6 +415,33 @@ function secretKeys(opts: PasskeysOptions): Buffer[] | undefined {
     }
   });
   return secrets.map((secret) => Buffer.from(secret, 'utf8'));
+}
+
+/** The `code` method's limits (defaults and the reasoning behind them: "Limits" in the README). */
+function resolveLimits(opts: PasskeysOptions): CodeLimits {
+  const code = opts.code ?? {};
+  const sendWindow = parseDuration(code.sendWindow ?? '1h', 'code.sendWindow');
+  const failureWindow = parseDuration(code.failureWindow ?? '1h', 'code.failureWindow');
+  const hardeningWindow = parseDuration(code.hardeningWindow ?? '24h', 'code.hardeningWindow');
+  return {
+    sendsPerAddress: { max: code.maxSendsPerAddress ?? 20, windowMs: sendWindow },
+    sendsPerClient: { max: code.maxSendsPerClient ?? 10, windowMs: sendWindow },
+    failuresPerClient: { max: code.maxFailuresPerClient ?? 20, windowMs: failureWindow },
+    failuresPerAddress: { max: code.maxFailuresPerAddress ?? 5, windowMs: hardeningWindow },
+    shortCodesPerAddress: { max: code.maxShortCodesPerAddress ?? 5, windowMs: hardeningWindow },
+  };
+}
+
+/** With a courier, the store must count (limits live there, shared by every instance). */
+function checkCounters(store: Store): void {
+  const missing = (['incrementCounter', 'getCounter'] as const).filter(
+    (name) => typeof (store as unknown as Record<string, unknown>)[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new TypeError(
+      `express-passkeys: \`store\` is missing ${missing.map((m) => `\`${m}()\``).join(', ')}, required with \`courier\`: recovery and verification keep their send and failure limits in the store, so that every instance of the app shares them (see "Limits" in the README).`,
+    );
+  }
 }
 
 /** `{ x: undefined }` means the default, as `{}` does. Functions and the store are kept as they are. */

@@ -2,6 +2,8 @@
 
 import createDebug from 'debug';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { createAdmin, type PasskeysAdmin } from './admin/index.js';
+import { createAdminRouter } from './admin/router.js';
 import { HttpError } from './errors.js';
 import { codeRenderer } from './flows/code-method.js';
 import { getError, saveError } from './flows/error.js';
@@ -73,6 +75,16 @@ export interface PasskeysRouter extends Router {
    * store. Prefer it to the free `requireSession()` when the process has several routers.
    */
   requireSession(options?: RequireSessionOptions): RequestHandler;
+  /**
+   * Administration in code (SPEC §8): identities (find, create with imported passkeys, disable, delete) and their
+   * sessions, recovery codes for support staff. Typed; no HTTP and no authentication of its own.
+   */
+  admin: PasskeysAdmin;
+  /**
+   * A new router with Kratos's admin routes (`/admin/identities`, `/admin/sessions`, `/admin/recovery/code`), for Ory's
+   * `IdentityApi`. **It has no authentication of its own**: mount it only behind the app's guard, never publicly.
+   */
+  adminRouter(): Router;
 }
 
 /**
@@ -90,7 +102,10 @@ export interface PasskeysRouter extends Router {
  */
 export function passkeys(options: PasskeysOptions): PasskeysRouter {
   const config = resolveOptions(options);
+  const admin = createAdmin(config);
   const router = Object.assign(express.Router(), {
+    admin,
+    adminRouter: () => createAdminRouter(config, admin),
     listPasskeys: (req: Request) => listPasskeysOf(config, req),
     getIdentity: (req: Request) => identityOf(config, req),
     listSessions: (req: Request) => otherSessionsOf(config, req),

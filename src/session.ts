@@ -4,6 +4,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { addressesJson } from './addresses.js';
 import { type HttpError, sessionInactive } from './errors.js';
+import { isActive, stateOf } from './identities.js';
 import type { ResolvedOptions } from './options.js';
 import { forgetRecords, inForce, newRecord, readRecord, refreshed, type SignIn } from './session-records.js';
 import type { Identity, SessionRecord } from './store/types.js';
@@ -107,7 +108,7 @@ export function currentSessionToken(req: Request): string | undefined {
  * anyway (whoami, settings, `auth.getIdentity`), an inactive one counts as no session.
  */
 export function sessionIdentityActive(identity: Identity): boolean {
-  return (identity as { state?: unknown }).state !== 'inactive';
+  return isActive(identity);
 }
 
 // Native-app sessions live in the app's express-session store too, under an id derived from the token, so
@@ -264,15 +265,17 @@ function schemaPath(schemaId: string): string {
   return path;
 }
 
-/** Identity JSON as Kratos shapes it (no credentials). */
+/** Identity JSON as Kratos shapes it (no credentials, no `metadata_admin`: what the identity itself may see). */
 export function identityJson(identity: Identity, base: string) {
   return {
     id: identity.id,
     schema_id: identity.schemaId,
     schema_url: `${base}${schemaPath(identity.schemaId)}`,
-    state: 'active' as const,
+    state: stateOf(identity),
+    ...(identity.stateChangedAt ? { state_changed_at: identity.stateChangedAt.toISOString() } : {}),
     traits: identity.traits,
     ...addressesJson(identity),
+    metadata_public: identity.metadataPublic ?? null,
     created_at: identity.createdAt.toISOString(),
     updated_at: identity.updatedAt.toISOString(),
   };

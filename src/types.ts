@@ -229,18 +229,32 @@ export interface LoginOptions {
 export interface CodeOptions {
   /** Submissions a recovery or verification flow accepts before it must be started again. Defaults to `5`. */
   maxSubmissions?: number;
-  /** Codes sent to one address per window, beyond which sends are skipped (answered alike). Defaults to `5`. */
+  /**
+   * Codes sent to one address per `sendWindow`, whoever asks; beyond it nothing is sent and the answer says "too many
+   * requests, try again in N minutes" (the same for addresses without an account). Defaults to `20`.
+   */
   maxSendsPerAddress?: number;
-  /** The window of `maxSendsPerAddress`. Defaults to `"15m"`. */
+  /** Codes sent to one address at the request of one client (IP address) per `sendWindow`. Defaults to `10`. */
+  maxSendsPerClient?: number;
+  /** The window of the send limits. Defaults to `"1h"`. */
   sendWindow?: Duration;
   /**
-   * Wrong codes tried for one address per window, across all its flows, beyond which no code is accepted for it
-   * until the window moves on (flows are free to make, so a per-flow limit alone would not bound guessing).
-   * Defaults to `10`.
+   * Wrong codes one client (a browser, by its CSRF cookie; else an IP address) may try per `failureWindow`; beyond it
+   * that client's codes are not compared until the window ends. Another client's codes are never refused for them.
+   * Defaults to `20`.
+   */
+  maxFailuresPerClient?: number;
+  /** The window of `maxFailuresPerClient`. Defaults to `"1h"`. */
+  failureWindow?: Duration;
+  /**
+   * Wrong codes for one address (across flows and clients) per `hardeningWindow` after which every new code for it has
+   * 12 digits instead of 6. Never refuses a code. Defaults to `5`.
    */
   maxFailuresPerAddress?: number;
-  /** The window of `maxFailuresPerAddress`. Defaults to `"1h"`. */
-  failureWindow?: Duration;
+  /** 6-digit codes issued for one address per `hardeningWindow`; later ones have 12 digits. Defaults to `5`. */
+  maxShortCodesPerAddress?: number;
+  /** The window of `maxFailuresPerAddress` and `maxShortCodesPerAddress`. Defaults to `"24h"`. */
+  hardeningWindow?: Duration;
 }
 
 /** The library's part of an express-session session. */

@@ -1,8 +1,8 @@
-// One-time codes and the development courier: format, keyed hashes with rotation, the send limiter, consoleCourier.
+// One-time codes and the development courier: format, keyed hashes with rotation, long codes, consoleCourier.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { codeHash, codeMatches, newCode, SendLimiter } from '../src/codes.js';
+import { codeHash, codeMatches, newCode } from '../src/codes.js';
 import { consoleCourier } from '../src/index.js';
 
 const key = (text: string) => Buffer.from(text.padEnd(32, '.'));
@@ -33,15 +33,14 @@ describe('codes', () => {
     assert.equal(codeMatches([a], 'flow-1', '123456', 'short'), false);
   });
 
-  it('SendLimiter: a limit per window, per address, bounded', () => {
-    const limiter = new SendLimiter(2, 1000, 3);
-    assert.equal(limiter.allow('a', 0), true);
-    assert.equal(limiter.allow('a', 10), true);
-    assert.equal(limiter.allow('a', 20), false);
-    assert.equal(limiter.allow('b', 20), true, 'another address has its own count');
-    assert.equal(limiter.allow('a', 1011), true, 'the window moves on');
-    for (const x of ['c', 'd', 'e']) limiter.allow(x, 1100);
-    assert.equal(limiter.allow('a', 1100), true, 'evicted when the table is full: a fresh count');
+  it('long codes: 12 decimal digits, each position spread over 0-9', () => {
+    const seen = Array.from({ length: 12 }, () => new Set<string>());
+    for (let i = 0; i < 400; i++) {
+      const code = newCode(12);
+      assert.match(code, /^[0-9]{12}$/);
+      for (const [position, digit] of [...code].entries()) seen[position]!.add(digit);
+    }
+    for (const digits of seen) assert.equal(digits.size, 10, 'every digit appears at every position');
   });
 
   it('consoleCourier prints the code and link, and nothing under NODE_ENV=production', async (t) => {

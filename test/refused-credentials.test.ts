@@ -93,3 +93,29 @@ describe('refused new passkeys are signalled unknown', () => {
     assert.deepEqual(signal.allAcceptedCredentials.allAcceptedCredentialIds, [first.id]);
   });
 });
+
+describe('the "Add passkey" pre-check', () => {
+  it('a passkey post with nothing in it: 403 for a session past its privileged window, else 400 not kept', async () => {
+    const { agent } = makeApp({ lifespans: { privilegedSession: 1000 } });
+    const a = agent();
+    await register(a);
+    const flow = await initFlow(a, 'settings');
+    const check = () =>
+      a
+        .post(actionPath(flow))
+        .set('Accept', 'application/json')
+        .type('form')
+        .send({ csrf_token: csrfOf(flow), method: 'passkey' });
+    const fresh = await check();
+    assert.equal(fresh.status, 400);
+    assert.equal(fresh.body.ui.messages[0].id, 4010004);
+    const fetched = await a.get(`/auth/self-service/settings/flows?id=${flow.id}`).expect(200);
+    assert.equal(fetched.body.ui.messages, undefined, 'nothing was tried: no message kept on the flow');
+
+    await new Promise((r) => setTimeout(r, 1100));
+    const stale = await check();
+    assert.equal(stale.status, 403);
+    assert.equal(stale.body.error.id, 'session_refresh_required');
+    assert.match(stale.body.redirect_browser_to, /\/auth\/self-service\/login\/browser\?refresh=true/);
+  });
+});

@@ -13,8 +13,10 @@ import {
 } from '../src/store/errors.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type {
+  CounterState,
   FlowRecord,
   Identity,
+  ListIdentitiesOptions,
   ListSessionsOptions,
   Passkey,
   PasskeyUsage,
@@ -121,6 +123,50 @@ class NonAtomicUpdateIdentityStore extends MemoryStore {
     await tick();
     const current = await this.getIdentity(identity.id);
     return current ? super.updateIdentity(identity, current.updatedAt) : false;
+  }
+}
+
+/** Reads the counter, yields, then writes count + 1: concurrent increments lose updates (and repeat counts). */
+class NonAtomicCounterStore extends MemoryStore {
+  readonly #counts = new Map<string, CounterState>();
+  override async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    const current = this.#counts.get(key);
+    const now = Date.now();
+    await tick();
+    const next =
+      !current || current.resetAt.getTime() <= now
+        ? { count: 1, resetAt: new Date(now + windowMs) }
+        : { count: current.count + 1, resetAt: current.resetAt };
+    this.#counts.set(key, next);
+    return { ...next };
+  }
+  override async getCounter(key: string): Promise<CounterState | null> {
+    const current = this.#counts.get(key);
+    return current && current.resetAt.getTime() > Date.now() ? { ...current } : null;
+  }
+}
+
+/** Never starts a new window: a counter only grows (a limit, once reached, holds for good). */
+class CounterNeverResetsStore extends MemoryStore {
+  override async incrementCounter(key: string, _windowMs: number): Promise<CounterState> {
+    return super.incrementCounter(key, 1000 * 24 * 3600 * 1000);
+  }
+}
+
+/** A sliding "window" that moves at every increment (resetAt = now + window each time): a busy key never resets. */
+class CounterSlidesStore extends MemoryStore {
+  readonly #counts = new Map<string, CounterState>();
+  override async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    const now = Date.now();
+    const current = this.#counts.get(key);
+    const count = current && current.resetAt.getTime() > now ? current.count + 1 : 1;
+    const next = { count, resetAt: new Date(now + windowMs) };
+    this.#counts.set(key, next);
+    return { ...next };
+  }
+  override async getCounter(key: string): Promise<CounterState | null> {
+    const current = this.#counts.get(key);
+    return current && current.resetAt.getTime() > Date.now() ? { ...current } : null;
   }
 }
 
@@ -244,6 +290,55 @@ class SilentDuplicateStore extends MemoryStore {
   }
 }
 
+/** Writes traits and addresses on update but not the state (an UPDATE written before the state column existed). */
+class UpdateDropsStateStore extends MemoryStore {
+  override async updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean> {
+    const stored = await this.getIdentity(identity.id);
+    if (!stored) return false;
+    const { state, stateChangedAt, metadataPublic, metadataAdmin } = stored;
+    return super.updateIdentity(
+      { ...identity, state, stateChangedAt, metadataPublic, metadataAdmin },
+      expectedUpdatedAt,
+    );
+  }
+}
+
+/** Deletes the identity row only: its passkeys and flows stay behind (no ON DELETE CASCADE). */
+class DeleteLeavesPasskeysStore extends MemoryStore {
+  readonly #orphans = new Map<string, Passkey>();
+  override async deleteIdentity(id: string): Promise<boolean> {
+    for (const passkey of await this.listPasskeys(id)) this.#orphans.set(passkey.id, passkey);
+    return super.deleteIdentity(id);
+  }
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    return (await super.getPasskey(credentialId)) ?? this.#orphans.get(credentialId) ?? null;
+  }
+}
+
+/** Deletes the identity and passkeys but keeps its flows (it does not record a flow's identity). */
+class DeleteKeepsFlowsStore extends MemoryStore {
+  override async saveFlow(flow: FlowRecord): Promise<void> {
+    await super.saveFlow({ ...flow, identityId: null });
+  }
+}
+
+/** Drops the backup-flags marker (a column the adapter never added). */
+class ForgetsFlagsUnknownStore extends MemoryStore {
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = await super.getPasskey(credentialId);
+    if (passkey) delete passkey.backupFlagsUnknown;
+    return passkey;
+  }
+}
+
+/** Pages without honouring `after` when listing by identifier, and sorts newest first otherwise. */
+class ListIdentitiesUnorderedStore extends MemoryStore {
+  override async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
+    const all = await super.listIdentities({ ...options, limit: 1_000_000 });
+    return all.reverse().slice(0, options.limit);
+  }
+}
+
 /** A store whose every call fails once `broken` is set, like a database that went away. */
 function breakable(store: Store): Store & { broken: boolean } {
   const state = { broken: false };
@@ -353,6 +448,7 @@ class NaiveStore implements Store {
   readonly passkeys = new Map<string, Passkey>();
   readonly flows = new Map<string, FlowRecord>();
   readonly sessions = new Map<string, SessionRecord>();
+  readonly counters = new Map<string, CounterState>();
   constructor(
     readonly gap: Gap = 'none',
     readonly flaw?: Flaw,
@@ -378,14 +474,31 @@ class NaiveStore implements Store {
     }
   }
 
-  async createIdentity(identity: Identity, passkey: Passkey): Promise<void> {
+  async createIdentity(identity: Identity, passkey?: Passkey): Promise<void> {
     const taken = [...this.identities.values()].some((i) => i.identifier === identity.identifier);
     if (taken) throw new DuplicateIdentifierError(identity.identifier);
     this.#checkAddresses(identity);
-    if (this.passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
+    if (passkey && this.passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
     if (this.gap !== 'none') await this.#yield();
     this.identities.set(identity.id, structuredClone(identity));
-    this.passkeys.set(passkey.id, structuredClone(passkey));
+    if (passkey) this.passkeys.set(passkey.id, structuredClone(passkey));
+  }
+  async deleteIdentity(id: string): Promise<boolean> {
+    if (!this.identities.delete(id)) return false;
+    for (const passkey of [...this.passkeys.values()]) if (passkey.identityId === id) this.passkeys.delete(passkey.id);
+    for (const flow of [...this.flows.values()]) if (flow.identityId === id) this.flows.delete(flow.id);
+    return true;
+  }
+  async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
+    return [...this.identities.values()]
+      .filter(
+        (i) =>
+          (options.after === undefined || i.id > options.after) &&
+          (options.identifier === undefined || i.identifier === options.identifier),
+      )
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, options.limit)
+      .map((i) => structuredClone(i));
   }
   async getIdentity(id: string): Promise<Identity | null> {
     const identity = this.identities.get(id);
@@ -440,6 +553,10 @@ class NaiveStore implements Store {
       backedUp: usage.backedUp,
       lastUsedAt: new Date(usage.lastUsedAt),
     });
+    if (passkey.backupFlagsUnknown && usage.backupEligible !== undefined) {
+      passkey.backupEligible = usage.backupEligible;
+      delete passkey.backupFlagsUnknown;
+    }
     return true;
   }
   async renamePasskey(identityId: string, credentialId: string, name: string): Promise<boolean> {
@@ -530,6 +647,21 @@ class NaiveStore implements Store {
     if (!session || !session.active) return false;
     session.expiresAt = new Date(expiresAt);
     return true;
+  }
+  async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    const now = Date.now();
+    const current = this.counters.get(key);
+    const live = current && current.resetAt.getTime() > now;
+    if (this.gap !== 'none') await this.#yield();
+    const next = live
+      ? { count: current.count + 1, resetAt: current.resetAt }
+      : { count: 1, resetAt: new Date(now + windowMs) };
+    this.counters.set(key, next);
+    return { ...next };
+  }
+  async getCounter(key: string): Promise<CounterState | null> {
+    const current = this.counters.get(key);
+    return current && current.resetAt.getTime() > Date.now() ? { ...current } : null;
   }
 }
 
@@ -694,6 +826,36 @@ describe('the kit catches broken stores', () => {
       ],
     ));
 
+  it('an updateIdentity that does not write the state and metadata', () =>
+    assertCaught(
+      () => new UpdateDropsStateStore(),
+      ['identity state and metadata round-trip through createIdentity, every lookup and updateIdentity'],
+    ));
+
+  it('a deleteIdentity that leaves the passkeys behind', () =>
+    assertCaught(
+      () => new DeleteLeavesPasskeysStore(),
+      ['deleteIdentity removes the identity, its passkeys, addresses and flows, frees its keys, and nothing else'],
+    ));
+
+  it('a deleteIdentity that leaves the flows behind', () =>
+    assertCaught(
+      () => new DeleteKeepsFlowsStore(),
+      ['deleteIdentity removes the identity, its passkeys, addresses and flows, frees its keys, and nothing else'],
+    ));
+
+  it('a store that forgets backupFlagsUnknown', () =>
+    assertCaught(
+      () => new ForgetsFlagsUnknownStore(),
+      ['a passkey imported without backup flags keeps backupFlagsUnknown until a usage records backupEligible'],
+    ));
+
+  it('listIdentities out of order', () =>
+    assertCaught(
+      () => new ListIdentitiesUnorderedStore(),
+      ['listIdentities pages in ascending id order: limit, after (exclusive), identifier; [] past the end'],
+    ));
+
   it('address dates returned as strings', () =>
     assertCaught(
       () => new AddressDatesAsStringsStore(),
@@ -747,9 +909,39 @@ describe('the kit catches broken stores', () => {
           'a large identity: 500 passkeys listed in order, all but one removable at once',
           'sessions: of 20 concurrent revokeSession calls on one session exactly one is true',
           'sessions: concurrent revokeSessions count every valid session exactly once, across all of them',
+          'incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window',
         ],
       ));
   }
+
+  it('a non-atomic incrementCounter (read, await, write)', () =>
+    assertCaught(
+      () => new NonAtomicCounterStore(),
+      ['incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window'],
+    ));
+
+  it('a counter that never starts a new window', () =>
+    assertCaught(
+      () => new CounterNeverResetsStore(),
+      ['incrementCounter: the window is fixed; once it has passed the count starts again at 1'],
+    ));
+
+  it('a counter whose window slides with every event (a busy key never resets)', () =>
+    assertCaught(
+      () => new CounterSlidesStore(),
+      ['incrementCounter: the window is fixed; once it has passed the count starts again at 1'],
+    ));
+
+  it('a store without counters fails the limit cases with a message that says why', async () => {
+    const store = new NaiveStore('none') as Store;
+    (store as { incrementCounter?: unknown }).incrementCounter = undefined;
+    await assert.rejects(
+      cases['incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window'](
+        store,
+      ),
+      /incrementCounter is missing: it is required when a `courier` is set/,
+    );
+  });
 });
 
 // The same from-scratch store without the yield is correct: the kit does not just accept MemoryStore.
@@ -760,7 +952,10 @@ runStoreConformance({
   breakStore: (store) => {
     // Replace its maps with ones that throw, like a lost connection.
     const naive = store as NaiveStore;
-    for (const map of [naive.identities, naive.passkeys, naive.flows, naive.sessions] as Map<string, unknown>[]) {
+    for (const map of [naive.identities, naive.passkeys, naive.flows, naive.sessions, naive.counters] as Map<
+      string,
+      unknown
+    >[]) {
       for (const method of ['get', 'set', 'has', 'delete', 'values'] as const) {
         Object.defineProperty(map, method, {
           value: () => {

@@ -26,6 +26,7 @@ import {
   passkeys,
   requireSession,
 } from '../../src/index.js';
+import { adminRoutes } from './admin.js';
 import { nodemailerCourier } from './mailer.js';
 import {
   type Address,
@@ -226,6 +227,10 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
   app.get('/recovery', flowRoute('recovery'));
   // Sign-up lands here (the code is on its way); signed-in users come here from the home page too.
   app.get('/verification', flowRoute('verification'));
+
+  // Support tools at /admin (and Kratos's admin API at /admin-api), only when ADMIN_TOKEN is set.
+  const adminToken = process.env.ADMIN_TOKEN;
+  if (adminToken) app.use(adminRoutes(auth, adminToken, origin, send, pageOptions));
 
   // The error page: the router stored the error and sent the browser here with `?id=`.
   app.get('/error', async (req, res) => {

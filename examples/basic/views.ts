@@ -387,3 +387,70 @@ export function sessionsSection(sessions: OtherSession[], describe: (userAgent: 
 <p class="muted">This device, and:</p>
 ${list}`;
 }
+
+/** One identity as the admin page shows it (from `auth.admin`). */
+export interface AdminIdentityView {
+  id: string;
+  email: string;
+  state: 'active' | 'inactive';
+  createdAt: Date;
+  passkeys: number;
+}
+
+/**
+ * The support page at `/admin` (only with `ADMIN_TOKEN` set): sign in with the token, find an identity by email, then
+ * disable or enable it, make a recovery code, or delete it. `found` is the search result (`null`: nobody has that
+ * address); `notice` the outcome of the last action (with the recovery link and code once, right after making them).
+ */
+export function adminPage(
+  view:
+    | { signedIn: false; error?: string }
+    | {
+        signedIn: true;
+        query: string;
+        found?: AdminIdentityView | null;
+        notice?: { text: string; recovery?: { link: string; code: string; expiresAt: Date } };
+      },
+  page: PageOptions = {},
+): string {
+  if (!view.signedIn) {
+    const error = view.error ? `<p class="message error" id="admin-error">${esc(view.error)}</p>\n` : '';
+    const body = `<p class="lead">Support tools. Enter the admin token the server was started with.</p>
+${error}<form method="POST" action="/admin/login"><label>Admin token<input type="password" name="token" required autocomplete="off"></label>
+<button type="submit">Open support tools</button></form>`;
+    return layout('Support', body, page, 'narrow');
+  }
+  const notice = view.notice
+    ? `<p class="message success" id="admin-notice" role="status">${esc(view.notice.text)}</p>${
+        view.notice.recovery
+          ? `<dl id="recovery-code"><dt>Recovery link</dt><dd><code>${esc(view.notice.recovery.link)}</code></dd>
+<dt>Code</dt><dd><code>${esc(view.notice.recovery.code)}</code></dd>
+<dt>Valid until</dt><dd>${esc(view.notice.recovery.expiresAt.toISOString().replace('T', ' ').slice(0, 16))} UTC</dd></dl>
+<p class="muted">Give both to the user over a channel you trust. The code works once.</p>`
+          : ''
+      }`
+    : '';
+  let result = '';
+  if (view.found === null) result = `<p class="muted" id="admin-result">No account has this address.</p>`;
+  if (view.found) {
+    const f = view.found;
+    const badge =
+      f.state === 'active'
+        ? '<span class="badge verified">active</span>'
+        : '<span class="badge unverified">disabled</span>';
+    const action = (name: string, label: string, cls = 'secondary') =>
+      `<form method="POST" action="/admin/identities/${esc(f.id)}/${name}" class="inline"><button type="submit" class="${cls} small">${esc(label)}</button></form>`;
+    result = `<section id="admin-result"><h2>${esc(f.email)} ${badge}</h2>
+<p class="muted">${f.passkeys === 1 ? '1 passkey' : `${f.passkeys} passkeys`} · since ${esc(f.createdAt.toISOString().slice(0, 10))}</p>
+<div class="actions">${f.state === 'active' ? action('disable', 'Disable') : action('enable', 'Enable')}
+${action('recovery-code', 'Make a recovery code')}
+<button type="button" class="danger small" popovertarget="delete-${esc(f.id)}">Delete…</button></div>
+<div popover id="delete-${esc(f.id)}" class="confirm"><p>Delete <strong>${esc(f.email)}</strong> with its passkeys and sessions? This cannot be undone.</p>
+<div class="buttons"><button type="button" class="secondary" popovertarget="delete-${esc(f.id)}" popovertargetaction="hide">Cancel</button>
+${action('delete', 'Delete account', 'danger solid')}</div></div></section>`;
+  }
+  const body = `${notice}<form method="GET" action="/admin" id="admin-search"><label>Find an account by email<input type="email" name="email" value="${esc(view.query)}" required></label>
+<button type="submit">Find</button></form>
+${result}`;
+  return layout('Support', body, page);
+}

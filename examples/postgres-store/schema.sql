@@ -15,6 +15,10 @@ CREATE TABLE IF NOT EXISTS identities (
   user_handle text        NOT NULL,
   created_at  timestamptz NOT NULL,
   updated_at  timestamptz NOT NULL,
+  state            text   NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'inactive')),
+  state_changed_at timestamptz,
+  metadata_public  jsonb,
+  metadata_admin   jsonb,
   CONSTRAINT identities_pkey PRIMARY KEY (id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS identities_identifier_key ON identities (identifier);
@@ -32,6 +36,8 @@ CREATE TABLE IF NOT EXISTS passkeys (
   backed_up       boolean     NOT NULL,
   created_at      timestamptz NOT NULL,
   last_used_at    timestamptz,
+  -- An imported passkey whose backup flags are unknown: its next sign-in records them.
+  backup_flags_unknown boolean NOT NULL DEFAULT false,
   -- Insertion order: breaks ties between passkeys created in the same millisecond.
   seq             bigint      GENERATED ALWAYS AS IDENTITY,
   CONSTRAINT passkeys_pkey PRIMARY KEY (id)
@@ -46,6 +52,8 @@ CREATE TABLE IF NOT EXISTS flows (
   data       jsonb       NOT NULL,
   -- Optimistic version: 1 after the insert, +1 with every saveFlow and every successful consumeChallenge.
   version    bigint      NOT NULL DEFAULT 1 CHECK (version >= 1),
+  -- The identity the flow belongs to or acts on (no foreign key: deleteIdentity deletes them in its transaction).
+  identity_id text,
   CONSTRAINT flows_pkey PRIMARY KEY (id)
 );
 CREATE INDEX IF NOT EXISTS flows_expires_at_idx ON flows (expires_at);
@@ -79,9 +87,31 @@ CREATE TABLE IF NOT EXISTS verifiable_addresses (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS verifiable_addresses_value_key ON verifiable_addresses (value);
 
+-- Limit counters (recovery and verification by code): one row per key and fixed window, counted with one atomic
+-- UPSERT (see PostgresStore.incrementCounter), so that every instance of the app shares each limit. Rows whose window
+-- has ended are deleted by `sweep()`.
+CREATE TABLE IF NOT EXISTS limit_counters (
+  key      text        NOT NULL,
+  count    bigint      NOT NULL CHECK (count >= 1),
+  reset_at timestamptz NOT NULL,
+  CONSTRAINT limit_counters_pkey PRIMARY KEY (key)
+);
+CREATE INDEX IF NOT EXISTS limit_counters_reset_at_idx ON limit_counters (reset_at);
+
 -- Upgrades of a schema made by an earlier version of this file (no-ops on a fresh one). The new tables above are
 -- created by their `IF NOT EXISTS`; existing flows start at version 1.
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1 CHECK (version >= 1);
+-- Identity state and metadata (Kratos's `state`, `metadata_public`, `metadata_admin`): existing identities are active.
+ALTER TABLE identities ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'active'
+  CHECK (state IN ('active', 'inactive'));
+ALTER TABLE identities ADD COLUMN IF NOT EXISTS state_changed_at timestamptz;
+ALTER TABLE identities ADD COLUMN IF NOT EXISTS metadata_public jsonb;
+ALTER TABLE identities ADD COLUMN IF NOT EXISTS metadata_admin jsonb;
+-- Flows know their identity, so that deleting an identity deletes its flows.
+ALTER TABLE flows ADD COLUMN IF NOT EXISTS identity_id text;
+CREATE INDEX IF NOT EXISTS flows_identity_id_idx ON flows (identity_id) WHERE identity_id IS NOT NULL;
+-- Passkeys imported without their backup flags.
+ALTER TABLE passkeys ADD COLUMN IF NOT EXISTS backup_flags_unknown boolean NOT NULL DEFAULT false;
 
 -- Session records (express-passkeys issue 15): one row per session a browser cookie or a native token points at.
 -- Appended with IF NOT EXISTS, so running this file upgrades a schema made before it. The index serves the keyset

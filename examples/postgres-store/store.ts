@@ -12,9 +12,11 @@ import {
   FlowVersionConflictError,
 } from '../../src/store/errors.js';
 import type {
+  CounterState,
   FlowRecord,
   Identity,
   JsonValue,
+  ListIdentitiesOptions,
   ListSessionsOptions,
   Passkey,
   PasskeyUsage,
@@ -165,9 +167,30 @@ function toIdentity(row: Row): Identity {
     userHandle: String(row['user_handle']),
     recoveryAddresses: toJsonList(row['recovery_addresses']).map(toRecoveryAddress),
     verifiableAddresses: toJsonList(row['verifiable_addresses']).map(toVerifiableAddress),
+    state: row['state'] === 'inactive' ? 'inactive' : 'active',
+    stateChangedAt:
+      row['state_changed_at'] === null || row['state_changed_at'] === undefined
+        ? null
+        : toDate(row['state_changed_at']),
+    metadataPublic: toNullableJson(row['metadata_public']),
+    metadataAdmin: toNullableJson(row['metadata_admin']),
     createdAt: toDate(row['created_at']),
     updatedAt: toDate(row['updated_at']),
   };
+}
+
+/**
+ * A nullable `jsonb` column selected as text (a JSON string value would be ambiguous as parsed JSON): `null` for SQL
+ * NULL, else the parsed value.
+ */
+function toNullableJson(value: unknown): JsonValue | null {
+  if (value === null || value === undefined) return null;
+  return JSON.parse(String(value)) as JsonValue;
+}
+
+/** A JSON value for a nullable `jsonb` parameter: SQL NULL for `null`/absent. */
+function jsonParam(value: JsonValue | null | undefined): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
 /**
@@ -211,6 +234,7 @@ function toPasskey(row: Row): Passkey {
     name: String(row['name']),
     backupEligible: row['backup_eligible'] === true,
     backedUp: row['backed_up'] === true,
+    ...(row['backup_flags_unknown'] === true ? { backupFlagsUnknown: true } : {}),
     createdAt: toDate(row['created_at']),
     lastUsedAt: row['last_used_at'] === null ? null : toDate(row['last_used_at']),
   };
@@ -224,6 +248,7 @@ function toFlow(row: Row): FlowRecord {
     challenge: row['challenge'] === null ? null : String(row['challenge']),
     anonymous: row['anonymous'] === true,
     data: toJson(row['data']),
+    identityId: row['identity_id'] === null || row['identity_id'] === undefined ? null : String(row['identity_id']),
   };
 }
 
@@ -231,10 +256,11 @@ function bytes(value: Uint8Array): Buffer {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
-const IDENTITY_COLUMNS = 'id, schema_id, traits, identifier, user_handle, created_at, updated_at';
+const IDENTITY_COLUMNS =
+  'id, schema_id, traits, identifier, user_handle, created_at, updated_at, state, state_changed_at, metadata_public, metadata_admin';
 const PASSKEY_COLUMNS =
-  'id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible, backed_up, created_at, last_used_at';
-const FLOW_COLUMNS = 'id, expires_at, challenge, anonymous, data, version';
+  'id, identity_id, public_key, sign_count, transports, aaguid, name, backup_eligible, backed_up, created_at, last_used_at, backup_flags_unknown';
+const FLOW_COLUMNS = 'id, expires_at, challenge, anonymous, data, version, identity_id';
 
 /**
  * A {@link Store} on PostgreSQL. Give it a `pg` Pool; run {@link migrate} once before (at start-up is fine).
@@ -262,6 +288,7 @@ export class PostgresStore implements Store {
   readonly #identities: string;
   readonly #passkeys: string;
   readonly #flows: string;
+  readonly #counters: string;
   readonly #addresses: Record<AddressKind, string>;
   /** `SELECT` of an identity with its addresses (as JSON arrays, in order); append a `WHERE` on `i`. */
   readonly #selectIdentity: string;
@@ -281,13 +308,15 @@ export class PostgresStore implements Store {
     this.#passkeys = `${schema}.passkeys`;
     this.#flows = `${schema}.flows`;
     this.#sessions = new PostgresSessions(pool, `${schema}.sessions`);
+    this.#counters = `${schema}.limit_counters`;
     this.#addresses = {
       recovery: `${schema}.${ADDRESS_TABLES.recovery}`,
       verification: `${schema}.${ADDRESS_TABLES.verification}`,
     };
     // One statement, hence one snapshot: the identity and its addresses as they were at one moment.
     this.#selectIdentity = `
-      SELECT i.id, i.schema_id, i.traits, i.identifier, i.user_handle, i.created_at, i.updated_at,
+      SELECT i.id, i.schema_id, i.traits, i.identifier, i.user_handle, i.created_at, i.updated_at, i.state,
+        i.state_changed_at, i.metadata_public::text AS metadata_public, i.metadata_admin::text AS metadata_admin,
         COALESCE((SELECT jsonb_agg(jsonb_build_object('id', r.id, 'value', r.value, 'via', r.via,
                     'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.ord)
                   FROM ${this.#addresses.recovery} r WHERE r.identity_id = i.id), '[]'::jsonb) AS recovery_addresses,
@@ -299,28 +328,28 @@ export class PostgresStore implements Store {
       FROM ${this.#identities} i`;
   }
 
-  async createIdentity(identity: Identity, passkey: Passkey): Promise<void> {
-    if (passkey.identityId !== identity.id) {
+  async createIdentity(identity: Identity, passkey?: Passkey): Promise<void> {
+    if (passkey && passkey.identityId !== identity.id) {
       throw new Error('PostgresStore.createIdentity: passkey.identityId differs from identity.id.');
     }
     // One statement, hence atomic: a unique violation on any insert undoes them all. The passkey's and the addresses'
-    // identity_id come from the inserted identity row.
-    const addresses = this.#insertAddresses(identity, 18, 'identity.id', 'identity,');
+    // identity_id come from the inserted identity row. Without a passkey ($12 false) its insert selects no row.
+    const addresses = this.#insertAddresses(identity, 24, 'identity.id', 'identity,');
     const sql = `
       WITH identity AS (
         INSERT INTO ${this.#identities} (${IDENTITY_COLUMNS})
-        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
+        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9::timestamptz, $10::jsonb, $11::jsonb)
         RETURNING id
       ),
       passkey AS (
         INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS})
-        SELECT $8::text, identity.id, $9::bytea, $10::bigint, $11::text[], $12::text, $13::text, $14::boolean,
-               $15::boolean, $16::timestamptz, $17::timestamptz
-        FROM identity
+        SELECT $13::text, identity.id, $14::bytea, $15::bigint, $16::text[], $17::text, $18::text, $19::boolean,
+               $20::boolean, $21::timestamptz, $22::timestamptz, $23::boolean
+        FROM identity WHERE $12::boolean
         RETURNING 1
       )${addresses.ctes.map((cte) => `,\n      ${cte}`).join('')}
       SELECT 1`;
-    const [credentialId, , ...passkeyRest] = this.#passkeyValues(passkey);
+    const [credentialId, , ...passkeyRest] = passkey ? this.#passkeyValues(passkey) : Array(12).fill(null);
     try {
       await this.pool.query(sql, [
         identity.id,
@@ -330,13 +359,48 @@ export class PostgresStore implements Store {
         identity.userHandle,
         identity.createdAt,
         identity.updatedAt,
+        identity.state === 'inactive' ? 'inactive' : 'active',
+        identity.stateChangedAt ?? null,
+        jsonParam(identity.metadataPublic),
+        jsonParam(identity.metadataAdmin),
+        passkey !== undefined,
         credentialId,
         ...passkeyRest,
         ...addresses.values,
       ]);
     } catch (error) {
-      throw await this.#mapIdentityError(error, identity, passkey);
+      throw await this.#mapIdentityError(error, identity, passkey ?? null);
     }
+  }
+
+  async deleteIdentity(id: string): Promise<boolean> {
+    return transaction(this.pool, async (client) => {
+      // Passkeys and addresses go with the row (ON DELETE CASCADE); flows are deleted by their identity_id.
+      const deleted = await client.query(`DELETE FROM ${this.#identities} WHERE id = $1`, [id]);
+      if (deleted.rowCount !== 1) return false;
+      await client.query(`DELETE FROM ${this.#flows} WHERE identity_id = $1`, [id]);
+      return true;
+    });
+  }
+
+  async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
+    const conditions: string[] = [];
+    const values: unknown[] = [Math.max(0, Math.floor(options.limit))];
+    if (options.after !== undefined) {
+      values.push(options.after);
+      // COLLATE "C": byte order, the order JavaScript's string comparison gives for these ASCII ids.
+      conditions.push(`i.id COLLATE "C" > $${values.length}`);
+    }
+    if (options.identifier !== undefined) {
+      values.push(options.identifier);
+      conditions.push(`i.identifier = $${values.length}`);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { rows } = await this.pool.query(
+      `${this.#selectIdentity} ${where} ORDER BY i.id COLLATE "C" LIMIT $1`,
+      values,
+    );
+    return rows.map(toIdentity);
   }
 
   async getIdentity(id: string): Promise<Identity | null> {
@@ -366,7 +430,8 @@ export class PostgresStore implements Store {
         // same statement, only if the update applied.
         const updated = await client.query(
           `WITH updated AS (
-             UPDATE ${this.#identities} SET traits = $2::jsonb, identifier = $3, updated_at = $4
+             UPDATE ${this.#identities} SET traits = $2::jsonb, identifier = $3, updated_at = $4, state = $6,
+               state_changed_at = $7::timestamptz, metadata_public = $8::jsonb, metadata_admin = $9::jsonb
              WHERE id = $1 AND date_trunc('milliseconds', updated_at) = date_trunc('milliseconds', $5::timestamptz)
              RETURNING id
            ),
@@ -377,7 +442,17 @@ export class PostgresStore implements Store {
              DELETE FROM ${this.#addresses.verification} WHERE identity_id IN (SELECT id FROM updated)
            )
            SELECT id FROM updated`,
-          [identity.id, JSON.stringify(identity.traits), identity.identifier, identity.updatedAt, expectedUpdatedAt],
+          [
+            identity.id,
+            JSON.stringify(identity.traits),
+            identity.identifier,
+            identity.updatedAt,
+            expectedUpdatedAt,
+            identity.state === 'inactive' ? 'inactive' : 'active',
+            identity.stateChangedAt ?? null,
+            jsonParam(identity.metadataPublic),
+            jsonParam(identity.metadataAdmin),
+          ],
         );
         if (updated.rowCount !== 1) return false;
         // A second statement: in one statement, the new rows could be checked against the old ones still there.
@@ -415,7 +490,7 @@ export class PostgresStore implements Store {
   async addPasskey(passkey: Passkey): Promise<void> {
     try {
       await this.pool.query(
-        `INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        `INSERT INTO ${this.#passkeys} (${PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         this.#passkeyValues(passkey),
       );
     } catch (error) {
@@ -425,9 +500,18 @@ export class PostgresStore implements Store {
 
   async updatePasskeyUsage(credentialId: string, usage: PasskeyUsage): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE ${this.#passkeys} SET sign_count = $2, backed_up = $3, last_used_at = $4
+      `UPDATE ${this.#passkeys} SET sign_count = $2, backed_up = $3, last_used_at = $4,
+         backup_eligible = CASE WHEN backup_flags_unknown AND $6::boolean IS NOT NULL THEN $6 ELSE backup_eligible END,
+         backup_flags_unknown = backup_flags_unknown AND $6::boolean IS NULL
        WHERE id = $1 AND sign_count = $5`,
-      [credentialId, usage.signCount, usage.backedUp, usage.lastUsedAt, usage.expectedSignCount],
+      [
+        credentialId,
+        usage.signCount,
+        usage.backedUp,
+        usage.lastUsedAt,
+        usage.expectedSignCount,
+        usage.backupEligible ?? null,
+      ],
     );
     return rowCount === 1;
   }
@@ -475,21 +559,29 @@ export class PostgresStore implements Store {
     if (!Number.isSafeInteger(version) || version < 0) {
       throw new TypeError('PostgresStore.saveFlow: version must be a non-negative integer.');
     }
-    const values = [flow.id, flow.expiresAt, flow.challenge, flow.anonymous, JSON.stringify(flow.data)];
+    const values = [
+      flow.id,
+      flow.expiresAt,
+      flow.challenge,
+      flow.anonymous,
+      JSON.stringify(flow.data),
+      flow.identityId ?? null,
+    ];
     // Either write is one conditional statement: a concurrent insert of the same id waits for the first one and then
     // does nothing; a concurrent update of the same version waits for the row lock, re-checks `version` on the row
     // the first one committed, and matches nothing.
     const { rowCount } =
       version === 0
         ? await this.pool.query(
-            `INSERT INTO ${this.#flows} (${FLOW_COLUMNS}) VALUES ($1, $2, $3, $4, $5::jsonb, 1)
+            `INSERT INTO ${this.#flows} (${FLOW_COLUMNS}) VALUES ($1, $2, $3, $4, $5::jsonb, 1, $6)
              ON CONFLICT (id) DO NOTHING`,
             values,
           )
         : await this.pool.query(
             `UPDATE ${this.#flows}
-             SET expires_at = $2, challenge = $3, anonymous = $4, data = $5::jsonb, version = version + 1
-             WHERE id = $1 AND version = $6`,
+             SET expires_at = $2, challenge = $3, anonymous = $4, data = $5::jsonb, identity_id = $6,
+               version = version + 1
+             WHERE id = $1 AND version = $7`,
             [...values, version],
           );
     if (rowCount !== 1) throw new FlowVersionConflictError(flow.id);
@@ -519,11 +611,41 @@ export class PostgresStore implements Store {
   }
 
   /**
+   * One statement, hence atomic: the first event of a key (or the first after its window ended) writes count 1 and a
+   * new `reset_at`; any other adds 1 under the row lock. Concurrent first events: one inserts, the others wait for it
+   * and update. Times come from `Date.now()` (the contract's clock), not the database's `now()`.
+   */
+  async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    if (!(windowMs > 0)) throw new TypeError('PostgresStore.incrementCounter: windowMs must be a positive number.');
+    const now = Date.now();
+    const { rows } = await this.pool.query(
+      `INSERT INTO ${this.#counters} AS c (key, count, reset_at) VALUES ($1, 1, $2)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN c.reset_at <= $3 THEN 1 ELSE c.count + 1 END,
+         reset_at = CASE WHEN c.reset_at <= $3 THEN EXCLUDED.reset_at ELSE c.reset_at END
+       RETURNING count, reset_at`,
+      [key, new Date(now + windowMs), new Date(now)],
+    );
+    const row = rows[0] as { count: string | number; reset_at: Date };
+    return { count: Number(row.count), resetAt: row.reset_at };
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    const { rows } = await this.pool.query(
+      `SELECT count, reset_at FROM ${this.#counters} WHERE key = $1 AND reset_at > $2`,
+      [key, new Date(Date.now())],
+    );
+    const row = rows[0] as { count: string | number; reset_at: Date } | undefined;
+    return row ? { count: Number(row.count), resetAt: row.reset_at } : null;
+  }
+
+  /**
    * Deletes the flows that expired more than `flowRetentionSeconds` ago (the `flows_expires_at_idx` index makes it a
-   * range scan). `saveFlow` calls it at most once per `sweepIntervalMs`; call it from a timer or a cron job if you
+   * range scan), and the limit counters whose window has ended. `saveFlow` calls it at most once per `sweepIntervalMs`; call it from a timer or a cron job if you
    * set that to 0. Resolves to the number of flows deleted.
    */
   async sweep(): Promise<number> {
+    await this.pool.query(`DELETE FROM ${this.#counters} WHERE reset_at <= $1`, [new Date(Date.now())]);
     const { rowCount } = await this.pool.query(
       `DELETE FROM ${this.#flows} WHERE expires_at < now() - make_interval(secs => $1)`,
       [this.#retentionSeconds],
@@ -640,6 +762,7 @@ export class PostgresStore implements Store {
       passkey.backedUp,
       passkey.createdAt,
       passkey.lastUsedAt,
+      passkey.backupFlagsUnknown === true,
     ];
   }
 }

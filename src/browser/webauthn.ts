@@ -632,7 +632,7 @@
     if (typeof user['displayName'] !== 'string') user['displayName'] = user['name'];
     const publicKey = creationOptions(json);
     const rpId = (json['rp'] as Json | undefined)?.['id'];
-    return (settings ? Promise.resolve(true) : precheck(form)).then((go) => {
+    return precheck(form, settings).then((go) => {
       if (!go) return true;
       return navigator.credentials.create({ publicKey }).then((cred) => {
         if (!cred) throw new Error('no credential was created');
@@ -643,25 +643,29 @@
     });
   }
 
-  // The traits last found acceptable, per form: a retry right after (a cancelled ceremony) does not ask again, so
+  // What the server last accepted, per form: a retry right after (a cancelled ceremony) does not ask again, so
   // create() stays close to the click (Safari wants a recent user gesture).
   const prechecked = new WeakMap<HTMLFormElement, { body: string; at: number }>();
 
-  // Registration, before any passkey exists: the server validates the traits and the identifier's availability
-  // (the flow's `method: "profile"` step, posted with the form's own fields and answered as JSON). Resolves true to
-  // go on with create(); false when the server refused: the form is then submitted as it is, with no credential,
-  // so the page shows the server's messages (a missing or taken email) and no passkey is left without an account.
-  // When the answer says nothing (offline, a cross-origin action without CORS, a 5xx), the ceremony goes on as
-  // before, and a refusal after create() is signalled back (unknownCredential) to drop the passkey again.
-  function precheck(form: HTMLFormElement): Promise<boolean> {
+  // Before any passkey exists, the server says whether it would take one: for a sign-up it validates the traits and
+  // the identifier's availability (the flow's `method: "profile"` step, posted with the form's own fields); for
+  // "Add passkey" it checks that the session may still change settings (`method: "passkey"` with nothing in it).
+  // Both are answered as JSON. Resolves true to go on with create(); false when the server refused and the page is
+  // on its way to show why: a session too old to change settings goes to the sign-in the server names
+  // (redirect_browser_to, on this script's origin), anything else submits the form as it is, with no credential, so
+  // the page shows the server's messages (a missing or taken email, an expired flow). When the answer says nothing
+  // (offline, a cross-origin action without CORS, a 5xx), the ceremony goes on, and a refusal after create() is
+  // signalled back (unknownCredential) to drop the passkey again.
+  function precheck(form: HTMLFormElement, settings: boolean): Promise<boolean> {
     if (typeof fetch !== 'function' || typeof FormData !== 'function' || typeof URLSearchParams !== 'function') {
       return Promise.resolve(true);
     }
     const params = new URLSearchParams();
     new FormData(form).forEach((value, key) => {
-      if (typeof value === 'string' && key !== 'method' && key.indexOf('passkey_') !== 0) params.append(key, value);
+      if (typeof value !== 'string' || key === 'method' || key.indexOf('passkey_') === 0) return;
+      if (!settings || key === 'csrf_token') params.append(key, value);
     });
-    params.append('method', 'profile');
+    params.append('method', settings ? 'passkey' : 'profile');
     const body = params.toString();
     const last = prechecked.get(form);
     if (last && last.body === body && Date.now() - last.at < 60000) return Promise.resolve(true);
@@ -673,14 +677,23 @@
       redirect: 'manual',
     }).then(
       (res) => {
-        if (res.ok) {
+        // Settings: "nothing to do" (400) is the expected answer of a session that may add a passkey.
+        if (res.ok || (settings && res.status === 400)) {
           prechecked.set(form, { body, at: Date.now() });
           return true;
         }
         if (res.type !== 'opaqueredirect' && (res.status < 400 || res.status >= 500)) return true;
-        if (!flowKind(form)) throw new Error('the form no longer posts to a flow action');
-        HTMLFormElement.prototype.submit.call(form);
-        return false;
+        return res
+          .json()
+          .then(null, () => null)
+          .then((answer: { redirect_browser_to?: unknown } | null) => {
+            if (!flowKind(form)) throw new Error('the form no longer posts to a flow action');
+            const to = answer && typeof answer.redirect_browser_to === 'string' ? answer.redirect_browser_to : '';
+            const url = to ? attempt(() => new URL(to, actionOf!.call(form))) : undefined;
+            if (res.status === 403 && url && url.origin === SELF!.origin) location.assign(url.href);
+            else HTMLFormElement.prototype.submit.call(form);
+            return false;
+          });
       },
       () => true,
     );

@@ -4,11 +4,13 @@ import { Ajv } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
-import { codeHash, codeMatches, dispatch, newCode } from '../codes.js';
+import { CODE_LENGTH, codeHash, codeMatches, dispatch, LONG_CODE_LENGTH, newCode } from '../codes.js';
 import type { CourierModel, CourierTemplate } from '../courier.js';
 import { HttpError, notFound } from '../errors.js';
 import { baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
+import { clientBlocked, countFailure, countSend, needsLongCode, type Refusal } from '../limits.js';
 import type { ResolvedCodeOptions, ResolvedOptions } from '../options.js';
+import { mailBaseUrl } from '../public-url.js';
 import { normaliseIdentifier } from '../schema.js';
 import { identityJson } from '../session.js';
 import type { Identity } from '../store/types.js';
@@ -102,6 +104,10 @@ export function codeRenderer(config: ResolvedOptions, kind: CodeFlowKind): FlowR
           required: true,
           autocomplete: 'one-time-code',
           ...kind.codeAttributes,
+          // A long code (sent while the address is under attack) needs room to be typed.
+          ...(kind.codeAttributes.maxlength !== undefined && flow.data.codeLength === LONG_CODE_LENGTH
+            ? { maxlength: LONG_CODE_LENGTH }
+            : {}),
           label: kind.codeLabel(),
         }),
         inputNode('code', 'method', 'hidden', { value: 'code' }),
@@ -157,8 +163,8 @@ export function submitCodeFlow(kind: CodeFlowKind) {
         flow.data.email = email;
         return fail(400, [], { email: [messages.generic(`${JSON.stringify(email)} is not valid "email"`)] });
       }
-      const sent = await sendCode(config, req, flow, kind, codes, email, body);
-      return showFlow(config, req, res, sent, renderer, 200);
+      const { flow: sent, refused } = await sendCode(config, req, flow, kind, codes, email, body);
+      return showFlow(config, req, res, sent, renderer, refused ? 400 : 200);
     }
     if (flow.data.state !== 'sent_email') return fail(400, [], { email: [messages.required('email')] });
     const code = typeof body.code === 'string' ? body.code.trim() : '';
@@ -178,7 +184,8 @@ const isEmail = formats.compile({ type: 'string', format: 'email', maxLength: 32
 /**
  * Send a new code for `email` in this flow: earlier codes of the flow die (one live code per flow), the flow moves to
  * `sent_email`. A known and an unknown address do the same work and get the same flow; only a known one (or, with
- * `notifyUnknownRecipients`, any) gets a mail, handed to the courier after the answer.
+ * `notifyUnknownRecipients`, any) gets a mail, handed to the courier after the answer. Over a send limit nothing is
+ * sent and nothing changes but the flow's message, which says so honestly (`refused`), alike for every address.
  */
 export async function sendCode(
   config: ResolvedOptions,
@@ -188,15 +195,26 @@ export async function sendCode(
   codes: ResolvedCodeOptions,
   email: string,
   body: Record<string, unknown> = {},
-): Promise<Flow> {
+): Promise<{ flow: Flow; refused?: Refusal }> {
   const address = normaliseIdentifier(email);
   const now = Date.now();
-  const found = await config.store.findIdentityByAddress(kind.kind, address);
-  // Over the send limit, the code is bound to nobody, as for an unknown address: a flood of flows could otherwise
-  // mint unsent codes for one account and guess at each of them.
-  const allowed = codes.limiter.allow(`${kind.kind}:${address}`, now);
-  const identity = allowed ? found : null;
-  const code = newCode();
+  const identity = await config.store.findIdentityByAddress(kind.kind, address);
+  const refused = await countSend(config, codes, kind.kind, address, req);
+  if (refused) {
+    const limited = await updateFlow(config, flow, (f) => {
+      if (f.data.state === 'passed_challenge') return false;
+      // The typed address stays filled in; a flow waiting for a code keeps the address that code went to.
+      if (f.data.state === 'choose_method') f.data.email = email;
+      setMessages(f, [messages.tooManyRequests(refused.retryAfterMs)]);
+      return true;
+    });
+    log('%s flow %s: a send limit was reached; nothing sent', kind.kind, limited.id);
+    return { flow: limited, refused };
+  }
+  // While the address is under attack (or has had its share of short codes), codes are long: guessing one is
+  // hopeless, so no code ever has to be refused for someone else's failures.
+  const long = await needsLongCode(config, codes, kind.kind, address);
+  const code = newCode(long ? LONG_CODE_LENGTH : CODE_LENGTH);
   const sent = await updateFlow(config, flow, (f) => {
     if (f.data.state === 'passed_challenge') return false; // a racing submit finished the flow meanwhile
     f.challenge = codeHash(codes.keys, f.id, code);
@@ -205,19 +223,19 @@ export async function sendCode(
     f.data.address = address;
     f.data.recipient = identity?.id;
     f.data.codeExpiresAt = now + codes.lifespan;
+    f.data.codeLength = code.length;
     setMessages(f, [kind.sent()]);
     return true;
   });
-  const base = baseUrl(req, config);
+  // Links and URLs in the mail: from configuration, never from the request's Host (see publicBaseUrl).
+  const base = mailBaseUrl(config, req);
   const transientPayload = transientPayloadOf(body);
   const common = {
     requestUrl: sent.data.requestUrl,
     expiresInMinutes: Math.round(codes.lifespan / 60_000),
     ...(transientPayload ? { transientPayload } : {}),
   };
-  if (!allowed) {
-    log('%s flow %s: send limit reached for this address; nothing sent', kind.kind, sent.id);
-  } else if (identity) {
+  if (identity) {
     const to = addressesOf(identity, kind).find((a) => a.value === address)?.value;
     const codeField = kind.kind === 'recovery' ? { recoveryCode: code } : { verificationCode: code };
     dispatch(codes.courier, {
@@ -239,8 +257,8 @@ export async function sendCode(
   } else if (kind.notifyUnknownRecipients(codes)) {
     dispatch(codes.courier, { template: kind.templates.invalid, to: email, model: { to: email, ...common } });
   }
-  log('%s flow %s: code issued', kind.kind, sent.id);
-  return sent;
+  log('%s flow %s: code issued (%d digits)', kind.kind, sent.id, code.length);
+  return { flow: sent };
 }
 
 /**
@@ -267,8 +285,13 @@ async function checkCode(
 
   const stored = counted.challenge;
   const address = counted.data.address ?? '';
-  // Failed guesses per address, across flows: each flow allows a few, but new flows are free to make.
-  const guessesLeft = codes.failures.remaining(`${kind.kind}:${address}`);
+  // This client's own wrong codes (its browser's, or its IP address's without one) may stop it for a while; nobody
+  // else's do, and failures for the address never refuse a code (they make new codes long instead).
+  const blocked = await clientBlocked(config, codes, kind.kind, req);
+  if (blocked) {
+    setMessages(counted, [messages.tooManyRequests(blocked.retryAfterMs)]);
+    return answerFlow(config, req, res, counted, renderer, 400);
+  }
   // Compared whether or not the address has an account (same work either way).
   const matches = stored !== null && /^[0-9]{1,64}$/.test(code) && codeMatches(codes.keys, counted.id, code, stored);
   const live = Date.now() <= (counted.data.codeExpiresAt ?? 0);
@@ -277,14 +300,18 @@ async function checkCode(
     setMessages(counted, [kind.invalid()]);
     return answerFlow(config, req, res, counted, renderer, 200);
   };
-  if (!matches) codes.failures.allow(`${kind.kind}:${address}`);
-  if (!matches || !guessesLeft || !live || !recipient || stored === null) return invalid();
+  // A code support staff made (auth.admin.createRecoveryCode) was sent to no address: its flow is its own key.
+  if (!matches) await countFailure(config, codes, kind.kind, counted.data.address ?? `flow:${counted.id}`, req);
+  if (!matches || !live || !recipient || stored === null) return invalid();
   if (!(await config.store.consumeChallenge(counted.id, stored))) return invalid();
   counted.challenge = null;
   counted.version++; // consuming is a write of its own
   const identity = await config.store.getIdentity(recipient);
   // The address must still be the identity's: one removed from the traits since the code was sent proves nothing.
-  if (!identity || !addressesOf(identity, kind).some((a) => a.value === address)) return invalid();
+  if (!identity) return invalid();
+  if (counted.data.address !== undefined && !addressesOf(identity, kind).some((a) => a.value === address)) {
+    return invalid();
+  }
   log('%s flow %s: code accepted', kind.kind, counted.id);
   await kind.succeed(config, req, res, counted, identity);
 }

@@ -57,6 +57,8 @@ export interface FlowData {
   recipient?: string;
   /** Code flows: when the live code stops being accepted (epoch ms). */
   codeExpiresAt?: number;
+  /** Code flows: digits of the live code (6, or 12 when it was sent while the address was under attack). */
+  codeLength?: number;
   /** Code flows: code submissions so far (raised before each compare). */
   submissions?: number;
 }
@@ -162,6 +164,8 @@ function recordOf(flow: Flow): FlowRecord {
     challenge: flow.challenge,
     anonymous: flow.anonymous,
     data: data as FlowRecord['data'],
+    // The identity the flow acts on, so that deleting the identity deletes its flows.
+    identityId: flow.data.identityId ?? flow.data.recipient ?? null,
   };
 }
 

@@ -2,11 +2,12 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { isActive } from '../identities.js';
 import { decoyCredentialIds } from '../login-style.js';
 import type { ResolvedOptions } from '../options.js';
 import { normaliseIdentifier } from '../schema.js';
 import { signalNode, unknownCredentialSignals } from '../signals.js';
-import type { Identity, Passkey } from '../store/types.js';
+import type { Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { inputNode, scriptNode, type UiNode } from '../ui/nodes.js';
 import { requestOptions } from '../webauthn/index.js';
@@ -100,11 +101,6 @@ async function allowedCredentialIds(config: ResolvedOptions, typed: string): Pro
   const passkeys = await config.store.listPasskeys(identity?.id ?? randomUUID());
   if (identity && isActive(identity) && passkeys.length > 0) return passkeys.map((p) => p.id);
   return config.login.style === 'identifier_first' ? decoyCredentialIds(config.login.decoyKey, identifier) : [];
-}
-
-/** Identities are active unless their `state` says otherwise (SPEC §8). */
-function isActive(identity: Identity): boolean {
-  return (identity as Identity & { state?: string }).state !== 'inactive';
 }
 
 /**

@@ -5,6 +5,7 @@ import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { sessionInactive } from '../errors.js';
 import { baseUrl, isJsonSubmit, queryParam, requestUrl } from '../http.js';
+import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
 import { normaliseIdentifier } from '../schema.js';
 import { currentChecked, currentSession, sessionJson } from '../session.js';
@@ -222,15 +223,20 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     if (flow.data.refresh && identity.id !== flow.data.identityId) return fail([messages.passkeyLoginInvalid()]);
     const verified = await verifyAuthentication(config, credential, challenge, passkey);
     // WebAuthn §7.2 step 17: backup eligibility is fixed when the credential is created; a change is refused.
-    if (verified.backupEligible !== passkey.backupEligible) {
+    if (!passkey.backupFlagsUnknown && verified.backupEligible !== passkey.backupEligible) {
       throw new CeremonyError('The passkey changed its backup eligibility.');
     }
     ({ signCount, backedUp } = verified);
+    // An imported passkey whose flags were not known: this sign-in records them.
+    if (passkey.backupFlagsUnknown) passkey = { ...passkey, backupEligible: verified.backupEligible };
   } catch (error) {
     if (!(error instanceof CeremonyError)) throw error;
     log('flow %s: login ceremony failed: %s', flow.id, error.reason);
     return fail([messages.passkeyLoginInvalid()]);
   }
+
+  // §9 order: the assertion verified → the identity must be active → (hooks, usage, session).
+  if (!isActive(identity)) return fail([messages.identityDisabled()]);
 
   if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {
     return fail([messages.passkeyLoginInvalid()]);
@@ -299,6 +305,7 @@ async function recordUsage(
       signCount: Math.max(received, stored.signCount),
       backedUp,
       lastUsedAt: new Date(),
+      ...(stored.backupFlagsUnknown ? { backupEligible: passkey.backupEligible } : {}),
     });
     if (applied) return true;
     const fresh = await config.store.getPasskey(stored.id);

@@ -4,6 +4,7 @@ import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { sessionAlreadyAvailable } from '../errors.js';
 import { isJsonSubmit, seeOther } from '../http.js';
+import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession } from '../session.js';
 import { revokeOtherSessions } from '../session-records.js';
@@ -13,12 +14,13 @@ import {
   absoluteFlowPage,
   answerPassed,
   type CodeFlowKind,
+  codeRenderer,
   flowPage,
   initCodeFlow,
   submitCodeFlow,
 } from './code-method.js';
 import { createFlow, type Flow, saveFlow, setMessages } from './flow.js';
-import { startSession } from './respond.js';
+import { answerFlow, startSession } from './respond.js';
 import { markVerified } from './verification.js';
 
 const log = createDebug('express-passkeys:recovery');
@@ -57,6 +59,11 @@ async function recovered(
   flow: Flow,
   identity: Identity,
 ): Promise<void> {
+  // A disabled identity's code is sent as any other (no enumeration), but it opens nothing.
+  if (!isActive(identity)) {
+    setMessages(flow, [messages.identityDisabled()]);
+    return answerFlow(config, req, res, flow, codeRenderer(config, recovery), 400);
+  }
   if (flow.data.address) await markVerified(config, identity.id, flow.data.address);
   const { data, record, token } = await startSession(config, req, flow, identity.id, { method: 'code_recovery' });
   // Kratos's `revoke_active_sessions` hook: whoever else is signed in (a thief on a lost device) is signed out.

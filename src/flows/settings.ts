@@ -43,6 +43,7 @@ import {
   refuseBrowserContext,
   returnToOf,
   runHook,
+  showFlow,
   transientPayloadOf,
   uiUrl,
 } from './respond.js';
@@ -256,7 +257,17 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     return updateProfile(traits ?? {}, fromForm);
   }
   if (method !== undefined && method !== 'passkey') return fail([messages.noSettingsStrategy()]);
-  if (!register && !remove && !rename) return fail([messages.noSettingsStrategy()]);
+  if (!register && !remove && !rename) {
+    if (method === 'passkey' && isJsonSubmit(req)) {
+      // A passkey post with nothing in it, as JSON: webauthn.js asks this before "Add passkey" calls create(), so
+      // that no passkey is made for a submit that would be refused. A session past its privileged window gets the
+      // 403 first; otherwise the answer is the usual 400, not kept on the flow (nothing was tried).
+      checkPrivileged(config, req, session, flow);
+      setMessages(flow, [messages.noSettingsStrategy()]);
+      return showFlow(config, req, res, flow, renderer, 400);
+    }
+    return fail([messages.noSettingsStrategy()]);
+  }
   checkPrivileged(config, req, session, flow);
 
   // A credential id that is neither canonical base64url nor hex names no passkey, and is told so.

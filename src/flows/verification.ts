@@ -3,8 +3,8 @@
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { updateIdentityWith } from '../addresses.js';
-import { baseUrl } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
+import { mailBaseUrl } from '../public-url.js';
 import type { Identity, VerifiableAddress } from '../store/types.js';
 import { messages } from '../ui/messages.js';
 import { anchorNode } from '../ui/nodes.js';
@@ -133,10 +133,15 @@ export async function verifyAfterRegistration(
   codesFor(config, verification);
   const flow = await createFlow(
     config,
-    { kind: 'verification', type, requestUrl: `${baseUrl(req, config)}/self-service/verification/${type}`, returnTo },
+    {
+      kind: 'verification',
+      type,
+      requestUrl: `${mailBaseUrl(config, req)}/self-service/verification/${type}`,
+      returnTo,
+    },
     true,
   );
-  const sent = await sendCode(config, req, flow, verification, codes, address.value);
+  const { flow: sent } = await sendCode(config, req, flow, verification, codes, address.value);
   const ui = uiUrl(config, 'verification');
   const url = absoluteFlowPage(config, req, sent);
   return {

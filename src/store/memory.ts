@@ -8,9 +8,11 @@ import {
 } from './errors.js';
 import { MemorySessions } from './memory-sessions.js';
 import type {
+  CounterState,
   FlowRecord,
   Identity,
   JsonValue,
+  ListIdentitiesOptions,
   ListSessionsOptions,
   Passkey,
   PasskeyUsage,
@@ -69,6 +71,8 @@ class StoredFlow {
     readonly anonymous: boolean,
     /** `JSON.stringify(data)`. */
     readonly data: string,
+    /** `FlowRecord.identityId`, or null. */
+    readonly identityId: string | null = null,
   ) {}
 }
 
@@ -126,6 +130,10 @@ function copyIdentity(identity: Identity, pack = false): Identity {
     userHandle: str(identity.userHandle),
     recoveryAddresses: (identity.recoveryAddresses ?? []).map(copyRecoveryAddress),
     verifiableAddresses: (identity.verifiableAddresses ?? []).map(copyVerifiableAddress),
+    state: identity.state === 'inactive' ? 'inactive' : 'active',
+    stateChangedAt: identity.stateChangedAt ? copyDate(identity.stateChangedAt) : null,
+    metadataPublic: identity.metadataPublic === undefined ? null : copyJson(identity.metadataPublic),
+    metadataAdmin: identity.metadataAdmin === undefined ? null : copyJson(identity.metadataAdmin),
     createdAt: copyDate(identity.createdAt),
     updatedAt: copyDate(identity.updatedAt),
   };
@@ -152,6 +160,7 @@ function copyPasskey(passkey: Passkey, pack = false): Passkey {
     name: passkey.name,
     backupEligible: passkey.backupEligible,
     backedUp: passkey.backedUp,
+    ...(passkey.backupFlagsUnknown ? { backupFlagsUnknown: true } : {}),
     createdAt: new Date(passkey.createdAt.getTime()),
     lastUsedAt: passkey.lastUsedAt === null ? null : new Date(passkey.lastUsedAt.getTime()),
   };
@@ -189,8 +198,15 @@ export class MemoryStore implements Store {
   /** identity id → its credential ids, in insertion order. */
   readonly #passkeysByIdentity = new Map<string, Set<string>>();
   readonly #flows = new Map<string, StoredFlow>();
+  /** identity id → ids of the flows saved with that `identityId`. */
+  readonly #flowsByIdentity = new Map<string, Set<string>>();
+  /** Identity ids in ascending order for `listIdentities`; rebuilt on the first listing after a create or delete. */
+  #sortedIds: string[] | null = null;
   /** Ids of the anonymous flows with a pending challenge, oldest first: the eviction candidates. */
   readonly #evictable = new Set<string>();
+  /** Limit counters: key → count and end of window (ms). Swept as they expire (see {@link MemoryStore.incrementCounter}). */
+  readonly #counters = new Map<string, { count: number; resetAt: number }>();
+  #counterCursor: Iterator<[string, { count: number; resetAt: number }]> | null = null;
   #sweepCursor: Iterator<[string, StoredFlow]> | null = null;
   #lastSweepStart = 0;
   #sweepTimer: ReturnType<typeof setInterval> | null = null;
@@ -222,26 +238,71 @@ export class MemoryStore implements Store {
     return this.#flows.size;
   }
 
-  async createIdentity(identity: Identity, passkey: Passkey): Promise<void> {
-    if (passkey.identityId !== identity.id) {
+  async createIdentity(identity: Identity, passkey?: Passkey): Promise<void> {
+    if (passkey && passkey.identityId !== identity.id) {
       throw new Error('MemoryStore.createIdentity: passkey.identityId differs from identity.id.');
     }
     if (this.#byIdentifier.has(identity.identifier)) throw new DuplicateIdentifierError(identity.identifier);
     this.#checkAddresses(identity);
-    if (this.#passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
+    if (passkey && this.#passkeys.has(passkey.id)) throw new DuplicateCredentialError(passkey.id);
     if (this.#identities.has(identity.id)) throw new Error('MemoryStore.createIdentity: identity id exists already.');
     if (this.#byUserHandle.has(identity.userHandle)) {
       throw new Error('MemoryStore.createIdentity: user handle exists already.');
     }
     // Copy both before writing anything: a copy that throws (say, a trait that is not cloneable) leaves no trace.
     const storedIdentity = copyIdentity(identity, true);
-    const storedPasskey = copyPasskey(passkey, true);
+    const storedPasskey = passkey ? copyPasskey(passkey, true) : null;
     this.#identities.set(storedIdentity.id, storedIdentity);
     this.#byUserHandle.set(storedIdentity.userHandle, storedIdentity.id);
     this.#byIdentifier.set(storedIdentity.identifier, storedIdentity.id);
     for (const key of addressKeys(storedIdentity)) this.#byAddress.set(key, storedIdentity.id);
-    this.#passkeys.set(storedPasskey.id, storedPasskey);
-    this.#passkeysByIdentity.set(storedIdentity.id, new Set([storedPasskey.id]));
+    if (storedPasskey) this.#passkeys.set(storedPasskey.id, storedPasskey);
+    this.#passkeysByIdentity.set(storedIdentity.id, new Set(storedPasskey ? [storedPasskey.id] : []));
+    this.#sortedIds = null;
+  }
+
+  async deleteIdentity(id: string): Promise<boolean> {
+    const stored = this.#identities.get(id);
+    if (!stored) return false;
+    this.#identities.delete(id);
+    this.#byUserHandle.delete(stored.userHandle);
+    this.#byIdentifier.delete(stored.identifier);
+    for (const key of addressKeys(stored)) this.#byAddress.delete(key);
+    for (const credentialId of this.#passkeysByIdentity.get(id) ?? []) this.#passkeys.delete(credentialId);
+    this.#passkeysByIdentity.delete(id);
+    for (const flowId of [...(this.#flowsByIdentity.get(id) ?? [])]) this.#dropFlow(flowId);
+    this.#flowsByIdentity.delete(id);
+    this.#sortedIds = null;
+    return true;
+  }
+
+  async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
+    const limit = Math.max(0, Math.floor(options.limit));
+    if (options.identifier !== undefined) {
+      const id = this.#byIdentifier.get(options.identifier);
+      const identity = id === undefined ? undefined : this.#identities.get(id);
+      const after = options.after;
+      return identity && limit > 0 && (after === undefined || identity.id > after) ? [copyIdentity(identity)] : [];
+    }
+    this.#sortedIds ??= [...this.#identities.keys()].sort();
+    const ids = this.#sortedIds;
+    // Binary search for the first id after `after`.
+    let low = 0;
+    if (options.after !== undefined) {
+      const after = options.after;
+      let high = ids.length;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if ((ids[mid] as string) <= after) low = mid + 1;
+        else high = mid;
+      }
+    }
+    const page: Identity[] = [];
+    for (let i = low; i < ids.length && page.length < limit; i++) {
+      const identity = this.#identities.get(ids[i] as string);
+      if (identity) page.push(copyIdentity(identity));
+    }
+    return page;
   }
 
   async getIdentity(id: string): Promise<Identity | null> {
@@ -335,6 +396,10 @@ export class MemoryStore implements Store {
     if (!passkey || passkey.signCount !== usage.expectedSignCount) return false;
     passkey.signCount = usage.signCount;
     passkey.backedUp = usage.backedUp;
+    if (usage.backupEligible !== undefined && passkey.backupFlagsUnknown) {
+      passkey.backupEligible = usage.backupEligible;
+      delete passkey.backupFlagsUnknown;
+    }
     passkey.lastUsedAt = new Date(usage.lastUsedAt.getTime());
     return true;
   }
@@ -368,8 +433,25 @@ export class MemoryStore implements Store {
     if ((existing?.version ?? 0) !== version) throw new FlowVersionConflictError(flow.id);
     const id = compact(flow.id);
     const challenge = flow.challenge === null ? null : compact(flow.challenge);
-    const stored = new StoredFlow(version + 1, expiresAt, challenge, flow.anonymous === true, compact(data));
+    const identityId = typeof flow.identityId === 'string' ? compact(flow.identityId) : null;
+    const stored = new StoredFlow(
+      version + 1,
+      expiresAt,
+      challenge,
+      flow.anonymous === true,
+      compact(data),
+      identityId,
+    );
+    if (existing && existing.identityId !== identityId) this.#unindexFlow(id, existing);
     this.#flows.set(id, stored);
+    if (identityId !== null) {
+      let ids = this.#flowsByIdentity.get(identityId);
+      if (!ids) {
+        ids = new Set();
+        this.#flowsByIdentity.set(identityId, ids);
+      }
+      ids.add(id);
+    }
     // Re-queue: a flow becomes the newest eviction candidate each time it is saved with a pending challenge.
     this.#evictable.delete(id);
     if (stored.anonymous && stored.challenge !== null) this.#evictable.add(id);
@@ -392,6 +474,7 @@ export class MemoryStore implements Store {
       challenge: stored.challenge,
       anonymous: stored.anonymous,
       data: JSON.parse(stored.data) as { [key: string]: JsonValue },
+      identityId: stored.identityId,
     };
   }
 
@@ -451,6 +534,41 @@ export class MemoryStore implements Store {
     return this.#sessions.extend(id, expiresAt);
   }
 
+  async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    if (!(windowMs > 0)) throw new TypeError('MemoryStore.incrementCounter: windowMs must be a positive number.');
+    const now = Date.now();
+    if (this.#sweepTimer === null) this.#armSweepTimer();
+    this.#sweepCounters(now, SWEEP_STEP);
+    let counter = this.#counters.get(key);
+    if (!counter || counter.resetAt <= now) {
+      counter = { count: 0, resetAt: now + windowMs };
+      this.#counters.set(compact(key), counter);
+    }
+    counter.count++;
+    return { count: counter.count, resetAt: new Date(counter.resetAt) };
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    const counter = this.#counters.get(key);
+    if (!counter || counter.resetAt <= Date.now()) return null;
+    return { count: counter.count, resetAt: new Date(counter.resetAt) };
+  }
+
+  /** Drop up to `step` counters whose window has ended, going on from where the last call stopped. */
+  #sweepCounters(now: number, step: number): void {
+    if (this.#counters.size === 0) return;
+    this.#counterCursor ??= this.#counters.entries();
+    for (let i = 0; i < step; i++) {
+      const next = this.#counterCursor.next();
+      if (next.done) {
+        this.#counterCursor = null;
+        return;
+      }
+      const [key, counter] = next.value;
+      if (counter.resetAt <= now) this.#counters.delete(key);
+    }
+  }
+
   /**
    * Drop every flow that expired more than 2 h ago, and every session record that expired more than 1 h ago, now, in
    * one pass. Not needed in normal use (a timer and flow
@@ -469,6 +587,7 @@ export class MemoryStore implements Store {
     this.#sweepCursor = null;
     this.#lastSweepStart = now;
     this.#sessions.sweep();
+    for (const [key, counter] of this.#counters) if (counter.resetAt <= now) this.#counters.delete(key);
     return dropped;
   }
 
@@ -477,8 +596,17 @@ export class MemoryStore implements Store {
   }
 
   #dropFlow(id: string): void {
+    const stored = this.#flows.get(id);
+    if (stored) this.#unindexFlow(id, stored);
     this.#flows.delete(id);
     this.#evictable.delete(id);
+  }
+
+  #unindexFlow(id: string, stored: StoredFlow): void {
+    if (stored.identityId === null) return;
+    const ids = this.#flowsByIdentity.get(stored.identityId);
+    ids?.delete(id);
+    if (ids?.size === 0) this.#flowsByIdentity.delete(stored.identityId);
   }
 
   /**
@@ -522,7 +650,8 @@ export class MemoryStore implements Store {
 
   #sweepTick(): void {
     if (this.#sweepNextChunk !== null) return; // the pass under way goes on by itself
-    if (this.#flows.size === 0) {
+    this.#sweepCounters(Date.now(), SWEEP_BATCH);
+    if (this.#flows.size === 0 && this.#counters.size === 0) {
       if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
       this.#sweepTimer = null;
       this.#sweepCursor = null;

@@ -36,6 +36,9 @@ export interface VerifiableAddress {
   updatedAt: Date;
 }
 
+/** Whether an identity may sign in (Kratos's identity states). */
+export type IdentityState = 'active' | 'inactive';
+
 /** An identity (a user account). Traits are validated against the identity schema before they reach the store. */
 export interface Identity {
   /** UUID v4, chosen by the library. */
@@ -54,6 +57,18 @@ export interface Identity {
   recoveryAddresses: RecoveryAddress[];
   /** Verifiable addresses derived from the traits (`[]` when the schema marks none). */
   verifiableAddresses: VerifiableAddress[];
+  /**
+   * `active` (signs in) or `inactive` (disabled by an admin: no sign-in, no recovery, its sessions answer inactive).
+   * The library always writes it; an adapter must store and return it (the conformance kit checks it). Absent (a row
+   * written before this field existed) reads as `active`.
+   */
+  state?: IdentityState;
+  /** When `state` last changed (`null` or absent: never changed since creation). */
+  stateChangedAt?: Date | null;
+  /** Metadata the identity may see (Kratos's `metadata_public`, shown in whoami). Absent reads as `null`. */
+  metadataPublic?: JsonValue | null;
+  /** Metadata only admins see (Kratos's `metadata_admin`), never shown to the user. Absent reads as `null`. */
+  metadataAdmin?: JsonValue | null;
   createdAt: Date;
   /**
    * Last change. The library makes it strictly increase with each {@link Store.updateIdentity}, which uses it for
@@ -82,6 +97,12 @@ export interface Passkey {
   backupEligible: boolean;
   /** Backed up (BS flag): the passkey is currently synced. Refreshed at every login. */
   backedUp: boolean;
+  /**
+   * `true` for a passkey imported without its backup flags (`auth.admin.createIdentity`): its next sign-in records
+   * `backupEligible` and `backedUp` as the authenticator reports them instead of comparing (see
+   * {@link PasskeyUsage.backupEligible}). Absent or `false` otherwise. Store it (the conformance kit checks it).
+   */
+  backupFlagsUnknown?: boolean;
   createdAt: Date;
   /** Last successful sign-in with this passkey, `null` if never used since registration. */
   lastUsedAt: Date | null;
@@ -94,6 +115,11 @@ export interface PasskeyUsage {
   signCount: number;
   backedUp: boolean;
   lastUsedAt: Date;
+  /**
+   * Set only for a passkey whose `backupFlagsUnknown` is `true`: write it as its `backupEligible` and clear
+   * `backupFlagsUnknown`, in the same compare-and-set.
+   */
+  backupEligible?: boolean;
 }
 
 /** Outcome of {@link Store.removePasskey}. */
@@ -119,6 +145,22 @@ export interface FlowRecord {
   anonymous: boolean;
   /** Opaque, JSON-serialisable state of the flow. */
   data: { [key: string]: JsonValue };
+  /**
+   * The identity this flow belongs to or acts on (settings, refresh logins, recovery and verification flows holding a
+   * code for it), or `null`/absent. {@link Store.deleteIdentity} deletes the identity's flows by it, so index it if
+   * flows are many.
+   */
+  identityId?: string | null;
+}
+
+/** A keyset page request of {@link Store.listIdentities}. */
+export interface ListIdentitiesOptions {
+  /** At most this many identities. */
+  limit: number;
+  /** Continue after the identity with this id (exclusive), in the list's order (ascending `id`). */
+  after?: string;
+  /** Only the identity whose normalised `identifier` equals this (already normalised; compared exactly). */
+  identifier?: string;
 }
 
 /** One sign-in on a session (Kratos's `devices` entry): where it came from. */
@@ -172,6 +214,14 @@ export interface ListSessionsOptions {
   after?: { issuedAt: Date; id: string };
 }
 
+/** The state of a counter after {@link Store.incrementCounter}, or as read by {@link Store.getCounter}. */
+export interface CounterState {
+  /** Events counted in the current window (1 for the first). */
+  count: number;
+  /** When the current window ends: the counter then starts again from 0. */
+  resetAt: Date;
+}
+
 /**
  * The storage adapter. Implement it for your database; `MemoryStore` is the built-in one.
  *
@@ -185,9 +235,10 @@ export interface Store {
    * Required. Create an identity together with its first passkey, atomically: either both exist afterwards or
    * neither. Rejects with `DuplicateIdentifierError` if another identity has the same `identifier`, with
    * `DuplicateAddressError` if another identity has one of its recovery or verifiable addresses, and with
-   * `DuplicateCredentialError` if the passkey's credential id exists already (on any identity).
+   * `DuplicateCredentialError` if the passkey's credential id exists already (on any identity). Without `passkey`
+   * (an identity an admin creates, which signs in first through a recovery code), the identity alone.
    */
-  createIdentity(identity: Identity, passkey: Passkey): Promise<void>;
+  createIdentity(identity: Identity, passkey?: Passkey): Promise<void>;
   /** Required. The identity with this id, or `null`. */
   getIdentity(id: string): Promise<Identity | null>;
   /** Required. The identity whose `userHandle` equals this value (exact, base64url), or `null`. */
@@ -201,14 +252,26 @@ export interface Store {
    */
   findIdentityByAddress(kind: 'recovery' | 'verification', value: string): Promise<Identity | null>;
   /**
-   * Required. Replace an identity's `traits`, `identifier`, `recoveryAddresses`, `verifiableAddresses` and
-   * `updatedAt` with those of `identity`, as one compare-and-set: only if the stored `updatedAt` still equals
+   * Required. Replace an identity's `traits`, `identifier`, `recoveryAddresses`, `verifiableAddresses`, `state`,
+   * `stateChangedAt`, `metadataPublic`, `metadataAdmin` and `updatedAt` with those of `identity`, as one compare-and-set: only if the stored `updatedAt` still equals
    * `expectedUpdatedAt` (to the millisecond). Returns `true` if applied, `false` if it changed meanwhile or the
    * identity is gone (nothing changed). Rejects with `DuplicateIdentifierError` / `DuplicateAddressError` when another
    * identity has the new identifier / one of the new addresses, and then changes nothing. Never changes `id`,
    * `userHandle`, `schemaId` or `createdAt`; the old identifier and addresses no longer find the identity.
    */
   updateIdentity(identity: Identity, expectedUpdatedAt: Date): Promise<boolean>;
+  /**
+   * Required. Delete an identity with its passkeys, its addresses and the flows recorded with its `identityId`,
+   * atomically (its session records go through {@link Store.deleteSessions}; an adapter may delete them here too).
+   * Afterwards no lookup finds it and its identifier, user handle, addresses and credential ids are free. Returns
+   * `false` when there is no such identity.
+   */
+  deleteIdentity(id: string): Promise<boolean>;
+  /**
+   * Required. Identities in ascending `id` order, one keyset page at a time: at most `limit`, after `after` when given,
+   * only the one with `identifier` when given. `[]` past the end.
+   */
+  listIdentities(options: ListIdentitiesOptions): Promise<Identity[]>;
 
   /** Required. The passkey with this credential id (base64url), or `null`. */
   getPasskey(credentialId: string): Promise<Passkey | null>;
@@ -296,4 +359,18 @@ export interface Store {
   deleteSessions(identityId: string): Promise<number>;
   /** Required. Set an active session's `expiresAt`; `false` when it is missing or revoked. */
   extendSession(id: string, expiresAt: Date): Promise<boolean>;
+
+  // Limits (recovery and verification by code). Required when a `courier` is set, so that every limit holds across
+  // all instances of the app; the library checks for them at config time.
+
+  /**
+   * Required with `courier`. Count one event under `key`, atomically, in a fixed window: if there is no counter for
+   * `key`, or its window has ended (`resetAt <= Date.now()`), start a new one with `count` 1 and `resetAt` = now +
+   * `windowMs`; otherwise add 1 to `count` and keep `resetAt`. Returns the state after this event. Of N concurrent
+   * calls on one key within a window, each returns a different `count`, 1 to N (no lost update). Keys are opaque
+   * strings of at most 200 characters, compared exactly. Counters past `resetAt` may be deleted at any time.
+   */
+  incrementCounter?(key: string, windowMs: number): Promise<CounterState>;
+  /** Required with `courier`. The counter under `key` while its window lasts (`resetAt > Date.now()`), else `null`. */
+  getCounter?(key: string): Promise<CounterState | null>;
 }

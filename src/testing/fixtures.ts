@@ -35,7 +35,7 @@ export function randomBase64url(bytes = 32): string {
 
 /**
  * A valid identity with a random id, a unique identifier and a unique user handle; no recovery or verifiable
- * addresses unless given.
+ * addresses unless given; `active`, no metadata.
  *
  * @example
  * const identity = makeIdentity({ identifier: 'ada' });
@@ -53,6 +53,10 @@ export function makeIdentity(overrides: Partial<Identity> = {}): Identity {
     userHandle: randomBase64url(32),
     recoveryAddresses: [],
     verifiableAddresses: [],
+    state: 'active',
+    stateChangedAt: null,
+    metadataPublic: null,
+    metadataAdmin: null,
     createdAt: now,
     updatedAt: now,
     ...overrides,

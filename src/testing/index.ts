@@ -7,6 +7,7 @@ import {
   type CaseName,
   type ConformanceScale,
   cases,
+  caseTitle,
   checkFailuresReject,
   defaultScale,
 } from './cases/index.js';
@@ -21,6 +22,7 @@ export {
   type ConformanceCase,
   type ConformanceScale,
   cases,
+  caseTitle,
   checkFailuresReject,
   defaultScale,
 } from './cases/index.js';
@@ -106,7 +108,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
   describe(options.name, () => {
     for (const [name, fn] of Object.entries(cases)) {
       if (skip.has(name)) continue;
-      register(name, () => run((store) => fn(store, context)));
+      register(caseTitle(name as CaseName, context.scale), () => run((store) => fn(store, context)));
     }
     const breakStore = options.breakStore;
     if (breakStore) register(FAILURES_REJECT_CASE, () => run((store) => checkFailuresReject(store, breakStore)));

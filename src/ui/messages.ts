@@ -121,7 +121,14 @@ export const messages = {
   noSettingsStrategy: () =>
     error(4010004, 'Could not find a strategy to update your settings. Did you fill out the form correctly?'),
   passkeyLoginInvalid: () => error(4000043, 'The passkey you used is invalid or does not belong to a known account.'),
+  identityDisabled: () => error(4010011, 'This account has been disabled. Please contact support for assistance.'),
   // Ids of our own, in the 4000000 range above Kratos's (listed in the README).
+  tooManyRequests: (retryAfterMs: number) => {
+    const minutes = Math.max(1, Math.ceil(retryAfterMs / 60_000));
+    return error(4000505, `Too many requests. Please try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, {
+      retry_after_minutes: minutes,
+    });
+  },
   lastPasskey: () =>
     error(4000501, 'You cannot remove your last passkey: you would no longer be able to sign in. Add another first.'),
   passkeyNotFound: () => error(4000502, 'This passkey does not exist.'),

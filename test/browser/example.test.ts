@@ -134,7 +134,10 @@ async function postSettings(tab: Tab, click: () => Promise<void>): Promise<void>
   const page = tab.page.url();
   await tab.page.evaluate('document.documentElement.dataset.old = "1"');
   const posted = tab.page.waitForResponse(
-    (r) => r.request().method() === 'POST' && r.url().startsWith(`${base}/auth/self-service/settings?flow=`),
+    (r) =>
+      r.request().method() === 'POST' &&
+      r.request().resourceType() === 'document' && // the form post, not webauthn.js's pre-check (a fetch)
+      r.url().startsWith(`${base}/auth/self-service/settings?flow=`),
   );
   await click();
   const response = await posted;

@@ -190,6 +190,31 @@ describe('failures in the browser: no orphan passkeys, messages next to the butt
     assert.deepEqual(tab.errors, []);
   });
 
+  test('"Add passkey" with a session too old to change settings: to the sign-in again, no passkey created', async () => {
+    const tab = await newTab();
+    const auth = await addAuthenticator(tab);
+    await signUp(tab, newEmail('stale'));
+    const before = creates(tab);
+    // The server's clock (this process runs the example) moves past the privileged window (1 h); the settings flow
+    // is made after that, so it is fresh.
+    const realNow = Date.now;
+    const offset = 61 * 60 * 1000;
+    Date.now = () => realNow() + offset;
+    try {
+      await tab.page.goto(`${base}/settings`);
+      await scriptReady(tab);
+      await Promise.all([
+        tab.page.waitForURL(/\/login\?flow=/),
+        tab.page.getByRole('button', { name: 'Add passkey' }).click(),
+      ]);
+    } finally {
+      Date.now = realNow;
+    }
+    assert.equal(creates(tab), before, 'navigator.credentials.create() was not called');
+    assert.equal((await credentialsOn(tab, auth)).length, 1, 'only the sign-up passkey');
+    assert.deepEqual(tab.errors, []);
+  });
+
   test('a cancelled sign-in shows "Passkey request cancelled. Try again."; a listener may show it its own way', async () => {
     const tab = await newTab();
     await addAuthenticator(tab);

@@ -84,7 +84,10 @@ async function homeAddresses(tab: Tab) {
 async function post(tab: Tab, kind: string, click: () => Promise<void>): Promise<string> {
   await tab.page.evaluate('document.documentElement.dataset.old = "1"');
   const posted = tab.page.waitForResponse(
-    (r) => r.request().method() === 'POST' && r.url().startsWith(`${base}/auth/self-service/${kind}?flow=`),
+    (r) =>
+      r.request().method() === 'POST' &&
+      r.request().resourceType() === 'document' && // the form post, not webauthn.js's pre-check (a fetch)
+      r.url().startsWith(`${base}/auth/self-service/${kind}?flow=`),
   );
   await click();
   const response = await posted;

@@ -245,7 +245,10 @@ async function signIn(tab: Tab, base: string) {
 /** Click something that posts the settings form; resolves once the settings page shows the flow again. */
 async function postSettings(tab: Tab, click: () => Promise<void>) {
   const posted = tab.page.waitForResponse(
-    (r) => r.request().method() === 'POST' && r.url().includes('/auth/self-service/settings?flow='),
+    (r) =>
+      r.request().method() === 'POST' &&
+      r.request().resourceType() === 'document' && // the form post, not webauthn.js's pre-check (a fetch)
+      r.url().includes('/auth/self-service/settings?flow='),
   );
   await tab.page.evaluate('window.__flowShown = undefined');
   await click();
@@ -565,7 +568,10 @@ describe('Signal API in the basic example: its home page (auth.signals) and its 
     const form = tab.page.locator('form#profile');
     await form.locator('input[name="traits.email"]').fill(email);
     const posted = tab.page.waitForResponse(
-      (r) => r.request().method() === 'POST' && r.url().includes('/auth/self-service/settings?flow='),
+      (r) =>
+        r.request().method() === 'POST' &&
+        r.request().resourceType() === 'document' && // the form post, not webauthn.js's pre-check (a fetch)
+        r.url().includes('/auth/self-service/settings?flow='),
     );
     await form.getByRole('button', { name: 'Save' }).click();
     const answer = await posted;

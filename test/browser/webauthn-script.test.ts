@@ -61,7 +61,7 @@ interface Submission {
 const ceremonies = new Map<string, Ceremony>();
 const credentials = new Map<string, StoredCredential>();
 const submissions: Submission[] = [];
-/** Registration pre-checks (`method=profile` posts before create()). */
+/** Pre-checks before create(): registration (`method=profile`) and settings (`method=passkey`, nothing else). */
 const prechecks: { caseId: string; body: Record<string, string>; accept: string }[] = [];
 let origin = '';
 /** A second origin for the same app (another port of localhost). */
@@ -354,6 +354,12 @@ function createApp(): express.Express {
       prechecks.push({ caseId: String(req.query['flow']), body, accept: String(req.headers['accept']) });
       const ok = typeof body['traits.email'] === 'string' && body['traits.email'] !== '';
       res.status(ok ? 200 : 400).json({ state: ok ? 'show_form' : 'choose_method' });
+      return;
+    }
+    // The "Add passkey" pre-check: a passkey post with nothing in it; "nothing to do" (400) for a fresh session.
+    if (req.params['kind'] === 'settings' && body['method'] === 'passkey' && !body['passkey_settings_register']) {
+      prechecks.push({ caseId: String(req.query['flow']), body, accept: String(req.headers['accept']) });
+      res.status(400).json({ state: 'show_form' });
       return;
     }
     const sub: Submission = { caseId: String(req.query['flow']), body, verified: false };

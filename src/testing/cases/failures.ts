@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { JsonValue, Store } from '../../store/types.js';
 import { makeFlow, makeIdentity, makePasskey, makeRecoveryAddress, makeSession } from '../fixtures.js';
+import { counterCalls } from './limits.js';
 import { seed } from './support.js';
 
 /** How long one call on a broken store may take before the check gives up on it. */
@@ -54,6 +55,8 @@ export async function checkFailuresReject(
     ['saveFlow', () => store.saveFlow(makeFlow())],
     ['getFlow', () => store.getFlow(flow.id)],
     ['consumeChallenge', () => store.consumeChallenge(flow.id, flow.challenge!)],
+    ['deleteIdentity', () => store.deleteIdentity(identity.id)],
+    ['listIdentities', () => store.listIdentities({ limit: 10 })],
   ];
   calls.push(
     ['createSession', () => store.createSession(makeSession(identity.id))],
@@ -66,6 +69,7 @@ export async function checkFailuresReject(
     ['extendSession', () => store.extendSession(session.id, new Date(Date.now() + 60_000))],
   );
   if (store.deleteFlow) calls.push(['deleteFlow', () => store.deleteFlow!(flow.id)]);
+  calls.push(...counterCalls(store));
   const failures: string[] = [];
   for (const [name, call] of calls) {
     let timer: NodeJS.Timeout | undefined;

@@ -9,6 +9,7 @@ import {
   assertPasskey,
   type CaseContext,
   type ConformanceCase,
+  type ConformanceScale,
   inChunks,
   rejectsWith,
   scaleOf,
@@ -94,3 +95,17 @@ export const scaleCases = {
     );
   },
 } satisfies Record<string, ConformanceCase>;
+
+/** `100000` → "100,000": sizes in titles read as the defaults do. */
+const size = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * The titles the scale cases are registered under, with the sizes actually configured. Their names (the keys of
+ * `cases`, what `skip` takes) show the default sizes; with the default scale, title and name are the same.
+ */
+export const scaleCaseTitles: Record<keyof typeof scaleCases, (scale: ConformanceScale) => string> = {
+  'a large identity: 500 passkeys listed in order, all but one removable at once': (scale) =>
+    `a large identity: ${size(scale.passkeysPerIdentity)} passkeys listed in order, all but one removable at once`,
+  'many identities: create 100,000 (scale.identities), then find each sample by every key': (scale) =>
+    `many identities: create ${size(scale.identities)} (scale.identities), then find each sample by every key`,
+};

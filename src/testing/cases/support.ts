@@ -55,6 +55,15 @@ export function assertIdentity(actual: Identity | null, expected: Identity, what
   assert.equal(actual.userHandle, expected.userHandle, `${what}.userHandle`);
   assertAddresses(actual.recoveryAddresses, expected.recoveryAddresses ?? [], `${what}.recoveryAddresses`);
   assertAddresses(actual.verifiableAddresses, expected.verifiableAddresses ?? [], `${what}.verifiableAddresses`);
+  assert.equal(actual.state ?? 'active', expected.state ?? 'active', `${what}.state`);
+  if (expected.stateChangedAt) assertDate(actual.stateChangedAt, expected.stateChangedAt, `${what}.stateChangedAt`);
+  else
+    assert.ok(
+      actual.stateChangedAt == null,
+      `${what}.stateChangedAt must be null, got ${String(actual.stateChangedAt)}`,
+    );
+  assert.deepStrictEqual(actual.metadataPublic ?? null, expected.metadataPublic ?? null, `${what}.metadataPublic`);
+  assert.deepStrictEqual(actual.metadataAdmin ?? null, expected.metadataAdmin ?? null, `${what}.metadataAdmin`);
   assertDate(actual.createdAt, expected.createdAt, `${what}.createdAt`);
   assertDate(actual.updatedAt, expected.updatedAt, `${what}.updatedAt`);
 }
@@ -105,6 +114,11 @@ export function assertPasskey(actual: Passkey | null | undefined, expected: Pass
   assert.equal(actual.name, expected.name, `${what}.name`);
   assert.equal(actual.backupEligible, expected.backupEligible, `${what}.backupEligible`);
   assert.equal(actual.backedUp, expected.backedUp, `${what}.backedUp`);
+  assert.equal(
+    actual.backupFlagsUnknown === true,
+    expected.backupFlagsUnknown === true,
+    `${what}.backupFlagsUnknown (true, or false / absent)`,
+  );
   assertDate(actual.createdAt, expected.createdAt, `${what}.createdAt`);
   if (expected.lastUsedAt === null) assert.equal(actual.lastUsedAt, null, `${what}.lastUsedAt`);
   else assertDate(actual.lastUsedAt, expected.lastUsedAt, `${what}.lastUsedAt`);
