@@ -85,6 +85,8 @@ export type LoadJob =
       count?: number;
       /** Keep cookies per virtual client (a returning browser) or send none (a new visitor every request). */
       cookies: boolean;
+      /** A fixed `Cookie` header per virtual client (client i sends `cookieHeaders[i % length]`): signed-in browsers. */
+      cookieHeaders?: string[];
     }
   /**
    * Complete sign-ins (init, assertion, submit) or registrations, again and again for `durationMs`, through the router

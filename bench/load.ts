@@ -79,11 +79,12 @@ function fail(what: string): void {
 
 const JSON_HEADERS = { accept: 'application/json' };
 
-async function getClient(jar: Jar | null, path: string, deadline: number, remaining: { n: number }) {
+async function getClient(jar: Jar | null, path: string, deadline: number, remaining: { n: number }, cookie?: string) {
+  const fixed: Record<string, string> = cookie === undefined ? {} : { cookie };
   while (performance.now() < deadline && remaining.n > 0) {
     remaining.n--;
     const t0 = performance.now();
-    const answer = await call('GET', path, { ...JSON_HEADERS, ...jar?.header() });
+    const answer = await call('GET', path, { ...JSON_HEADERS, ...fixed, ...jar?.header() });
     const t1 = performance.now();
     result.requests++;
     jar?.take(answer.setCookies);
@@ -217,7 +218,18 @@ async function run(job: LoadJob): Promise<LoadResult> {
     const remaining = { n: job.count ?? Number.POSITIVE_INFINITY };
     start = performance.now();
     const deadline = job.durationMs === undefined ? Number.POSITIVE_INFINITY : start + job.durationMs;
-    await Promise.all(clients.map(() => getClient(job.cookies ? new Jar() : null, job.path, deadline, remaining)));
+    const fixed = job.cookieHeaders;
+    await Promise.all(
+      clients.map((i) =>
+        getClient(
+          job.cookies ? new Jar() : null,
+          job.path,
+          deadline,
+          remaining,
+          fixed?.length ? fixed[i % fixed.length] : undefined,
+        ),
+      ),
+    );
   } else if (job.kind === 'register') {
     const register = job.app === 'hand' ? registerHand : registerRouter;
     start = performance.now();

@@ -1,7 +1,7 @@
 // `npm run bench`: run the benches one after another, each in a fresh Node process, and print a summary table.
 //
 //   npm run bench [-- --seconds 5 --rounds 3 --count 200000 --sweep-count 100000 --concurrency 16]
-//   npm run bench -- login          (one bench only: flows | login | verify | growth | memory; no summary)
+//   npm run bench -- login          (one bench only: flows | login | session | verify | growth | memory; no summary)
 //
 // The arguments are passed to every bench (each reads those it knows). Nothing here asserts a figure: the benches
 // print ratios against baselines measured in the same run, to be read, compared and recorded in bench/README.md.
@@ -19,6 +19,7 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'flows', file: 'flows.ts', nodeArgs: [] },
   { name: 'login', file: 'login.ts', nodeArgs: [] },
+  { name: 'session', file: 'session.ts', nodeArgs: [] },
   { name: 'verify', file: 'verify.ts', nodeArgs: [] },
   { name: 'growth', file: 'growth.ts', nodeArgs: ['--max-old-space-size=6144'] },
   { name: 'memory', file: 'memory.ts', nodeArgs: ['--expose-gc'] },

@@ -24,6 +24,7 @@ export {
   consoleCourier,
 } from './courier.js';
 export { type ErrorBody, type ErrorId, HttpError } from './errors.js';
+export type { SessionInfo } from './flows/sessions.js';
 export type { PasskeyInfo } from './flows/settings.js';
 export { FlowRejection, type FlowRejectionMessage } from './hooks.js';
 export { type PasskeysRouter, passkeys } from './router.js';
@@ -84,6 +85,8 @@ export type {
   PasskeysSessionData,
   RecoveryOptions,
   RelyingPartyOptions,
+  SettingsOptions,
   UrlOptions,
   VerificationOptions,
 } from './types.js';
+export { describeUserAgent, type UserAgentDescription } from './user-agent.js';

@@ -52,6 +52,20 @@ export interface ResolvedOptions {
   hints: CredentialHint[];
   /** Sign-in policy: the login style (and identifier-first's decoy key), and whether a verified address is needed. */
   login: ResolvedLoginStyle & { requireVerifiedAddress: boolean };
+  /** Session lifecycle (SPEC §8). */
+  sessions: ResolvedSessionOptions;
+}
+
+/** What ends sessions besides logout, and the optional record cache. */
+export interface ResolvedSessionOptions {
+  /** `login.revokeOtherSessions`: every sign-in revokes the identity's other sessions. */
+  revokeOthersAtLogin: boolean;
+  /** `recovery.revokeOtherSessions`: a successful recovery revokes the identity's other sessions. */
+  revokeOthersAtRecovery: boolean;
+  /** `settings.revokeSessionsOfRemovedPasskey`: removing a passkey revokes the other sessions that used it. */
+  revokeSessionsOfRemovedPasskey: boolean;
+  /** `sessionCheckCacheMs`: how long an instance may trust a record it read (0: never, the default). */
+  checkCacheMs: number;
 }
 
 /** The `code` method's options, resolved. */
@@ -197,6 +211,7 @@ const optionsSchema = {
       properties: {
         enabled: { type: 'boolean' },
         notifyUnknownRecipients: { type: 'boolean' },
+        revokeOtherSessions: { type: 'boolean' },
         use: { const: 'code' },
       },
     },
@@ -229,8 +244,18 @@ const optionsSchema = {
     login: {
       type: 'object',
       additionalProperties: false,
-      properties: { style: { enum: ['unified', 'identifier_first'] }, requireVerifiedAddress: { type: 'boolean' } },
+      properties: {
+        style: { enum: ['unified', 'identifier_first'] },
+        requireVerifiedAddress: { type: 'boolean' },
+        revokeOtherSessions: { type: 'boolean' },
+      },
     },
+    settings: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { revokeSessionsOfRemovedPasskey: { type: 'boolean' } },
+    },
+    sessionCheckCacheMs: { type: 'integer', minimum: 0, maximum: 300_000 },
   },
 } as const;
 
@@ -335,6 +360,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxBodySize: opts.maxBodySize ?? 65_536,
     hints: [...(opts.hints ?? [])],
     login: { ...resolveLoginStyle(opts, secretKeys(opts)), ...login },
+    sessions: {
+      revokeOthersAtLogin: opts.login?.revokeOtherSessions ?? false,
+      revokeOthersAtRecovery: opts.recovery?.revokeOtherSessions ?? true,
+      revokeSessionsOfRemovedPasskey: opts.settings?.revokeSessionsOfRemovedPasskey ?? true,
+      checkCacheMs: opts.sessionCheckCacheMs ?? 0,
+    },
   };
 }
 

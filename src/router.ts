@@ -14,6 +14,13 @@ import { initRecovery, recovery, submitRecovery } from './flows/recovery.js';
 import { initRegistration, registrationRenderer, submitRegistration } from './flows/registration.js';
 import { isNativeRequest } from './flows/respond.js';
 import {
+  listMySessions,
+  otherSessionsOf,
+  revokeMyOtherSessions,
+  revokeMySession,
+  type SessionInfo,
+} from './flows/sessions.js';
+import {
   identityOf,
   initSettings,
   listPasskeysOf,
@@ -24,7 +31,13 @@ import {
 import { initVerification, submitVerification, verification, verifyByLink } from './flows/verification.js';
 import { acceptsJson, isJsonSubmit, seeOther } from './http.js';
 import { type ResolvedOptions, resolveOptions } from './options.js';
-import { loadTokenSession, MissingSessionMiddlewareError } from './session.js';
+import {
+  checkSession,
+  MissingSessionMiddlewareError,
+  type RequireSessionOptions,
+  registerRouter,
+  requireSessionOf,
+} from './session.js';
 import { type PasskeySignals, signalsOf } from './signals.js';
 import { FlowVersionConflictError } from './store/errors.js';
 import type { Identity } from './store/types.js';
@@ -42,6 +55,11 @@ export interface PasskeysRouter extends Router {
   /** The signed-in identity, or `null`. */
   getIdentity(req: Request): Promise<Identity | null>;
   /**
+   * The signed-in identity's other sessions in force, newest first, with their devices (`[]` without a session): what
+   * `GET /sessions` lists, for the app's own pages.
+   */
+  listSessions(req: Request): Promise<SessionInfo[]>;
+  /**
    * What the app's own pages should signal to the browser's authenticators (WebAuthn Signal API) for the signed-in
    * identity: all its passkeys and its current display name; `{}` without a session. Render it as the value
    * (JSON) of a hidden input named `passkey_signal` on a page that loads `webauthn.js`.
@@ -52,6 +70,11 @@ export interface PasskeysRouter extends Router {
    * root of the `rp.id` host: `app.get('/.well-known/webauthn', auth.wellKnown)`.
    */
   wellKnown: RequestHandler;
+  /**
+   * {@link requireSession} for this router: the app's route passes only with a session in force in this router's
+   * store. Prefer it to the free `requireSession()` when the process has several routers.
+   */
+  requireSession(options?: RequireSessionOptions): RequestHandler;
   /**
    * Administration in code (SPEC §8): identities (find, create with imported passkeys, disable, delete) and their
    * sessions, recovery codes for support staff. Typed; no HTTP and no authentication of its own.
@@ -85,9 +108,12 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
     adminRouter: () => createAdminRouter(config, admin),
     listPasskeys: (req: Request) => listPasskeysOf(config, req),
     getIdentity: (req: Request) => identityOf(config, req),
+    listSessions: (req: Request) => otherSessionsOf(config, req),
     signals: (req: Request) => signalsOf(config, req),
     wellKnown: wellKnownHandler(config.rp.relatedOrigins),
+    requireSession: (opts?: RequireSessionOptions) => requireSessionOf(config, opts),
   });
+  registerRouter(config);
   const limit = config.maxBodySize;
   const bodies = [
     express.json({ limit, type: ['application/json', 'application/*+json'] }),
@@ -108,12 +134,13 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
     next();
   });
 
-  router.use(function loadSessionToken(req: Request, _res: Response, next: NextFunction) {
-    if (req.headers['x-session-token'] === undefined) {
+  // Every request's session (cookie or `X-Session-Token`) is checked against its record once, before any route.
+  router.use(function checkPasskeysSession(req: Request, _res: Response, next: NextFunction) {
+    if (req.headers['x-session-token'] === undefined && !req.session?.passkeys) {
       next();
       return;
     }
-    loadTokenSession(req).then(() => next(), next);
+    checkSession(config, req).then(() => next(), next);
   });
 
   router.get('/self-service/registration/browser', route(initRegistration('browser')));
@@ -151,6 +178,9 @@ export function passkeys(options: PasskeysOptions): PasskeysRouter {
 
   router.get('/self-service/errors', route(getError));
   router.get('/sessions/whoami', route(whoami));
+  router.get('/sessions', route(listMySessions));
+  router.delete('/sessions', route(revokeMyOtherSessions));
+  router.delete('/sessions/:id', route(revokeMySession));
   router.get('/self-service/logout/browser', route(createLogoutUrl));
   router.get('/self-service/logout', route(logout));
   router.delete('/self-service/logout/api', ...bodies, route(logoutApi));

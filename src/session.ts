@@ -1,11 +1,13 @@
-// Sessions on express-session: issue (regenerated, no fixation), read, refresh, end, and their Kratos JSON.
+// Sessions: cookie and token pointers at store records, checked at every request; issue, refresh, end; Kratos JSON.
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { addressesJson } from './addresses.js';
 import { type HttpError, sessionInactive } from './errors.js';
-import { stateOf } from './identities.js';
-import type { Identity } from './store/types.js';
+import { isActive, stateOf } from './identities.js';
+import type { ResolvedOptions } from './options.js';
+import { forgetRecords, inForce, newRecord, readRecord, refreshed, type SignIn } from './session-records.js';
+import type { Identity, SessionRecord } from './store/types.js';
 import type { PasskeysSessionData } from './types.js';
 
 /** Thrown when express-session is not mounted before the router: a setup mistake, answered with a 500 and a hint. */
@@ -23,27 +25,90 @@ function sessionOf(req: Request) {
   return req.session;
 }
 
-/** Native-app sessions found by their `X-Session-Token` for this request (see {@link loadTokenSession}). */
-const tokenSessions = new WeakMap<Request, { token: string; data: PasskeysSessionData }>();
+/** A session read from the request (cookie or `X-Session-Token`) whose record in the store is in force. */
+export interface CheckedSession {
+  /** The pointer (express-session data or the token's), its times refreshed from the record. */
+  data: PasskeysSessionData;
+  /** The record in the store, as read for this request. */
+  record: SessionRecord;
+  /** The native app's session token, when the session came from `X-Session-Token`. */
+  token?: string;
+}
 
-function valid(data: PasskeysSessionData | undefined): PasskeysSessionData | undefined {
-  if (!data || typeof data !== 'object' || typeof data.identityId !== 'string') return undefined;
-  return data.expiresAt > Date.now() ? data : undefined;
+/** What {@link checkSession} found for each request: a session in force, or `null` (none, or not in force). */
+const checked = new WeakMap<Request, CheckedSession | null>();
+
+function pointer(data: unknown): PasskeysSessionData | undefined {
+  const value = data as PasskeysSessionData | undefined;
+  if (!value || typeof value !== 'object' || typeof value.identityId !== 'string' || typeof value.id !== 'string') {
+    return undefined;
+  }
+  return value;
 }
 
 /**
- * The current, unexpired passkeys session (from the `X-Session-Token` of a native app, or the session cookie), or
- * undefined. Reading never creates a session.
+ * Find the request's session (a native app's `X-Session-Token` first, else the session cookie) and check its record in
+ * the store: it must exist, be active, unexpired and of the same identity; otherwise the request has no session.
+ * Once per request (the result is kept); never creates a session.
+ */
+export async function checkSession(config: ResolvedOptions, req: Request): Promise<CheckedSession | null> {
+  const known = checked.get(req);
+  if (known !== undefined) return known;
+  let found: { data: PasskeysSessionData; token?: string } | undefined;
+  const header = req.get('x-session-token');
+  if (header && header.length <= 256 && req.sessionStore) {
+    const data = pointer((await readTokenEntry(req, header))?.passkeys);
+    if (data) found = { data, token: header };
+  }
+  if (!found) {
+    const data = pointer(req.session?.passkeys);
+    if (data) found = { data };
+  }
+  let result: CheckedSession | null = null;
+  if (found) {
+    const record = await readRecord(config, found.data.id);
+    if (inForce(record, found.data.identityId)) result = { ...found, record, data: withTimes(found.data, record) };
+  }
+  if (!checked.has(req)) checked.set(req, result);
+  return checked.get(req) ?? null;
+}
+
+/** The pointer with the record's times (a refresh or an admin's extend on another instance shows at once). */
+function withTimes(data: PasskeysSessionData, record: SessionRecord): PasskeysSessionData {
+  return {
+    ...data,
+    authenticatedAt: record.authenticatedAt.getTime(),
+    issuedAt: record.issuedAt.getTime(),
+    expiresAt: record.expiresAt.getTime(),
+  };
+}
+
+/**
+ * The request's session, as checked by {@link checkSession} (the router checks every request first), or undefined.
+ * Reading never creates a session.
  */
 export function currentSession(req: Request): PasskeysSessionData | undefined {
-  const byToken = tokenSessions.get(req);
-  if (byToken) return valid(byToken.data);
-  return valid(sessionOf(req).passkeys);
+  const session = checked.get(req);
+  if (!session?.token) sessionOf(req);
+  return session?.data;
+}
+
+/** The checked session with its record, or undefined. */
+export function currentChecked(req: Request): CheckedSession | undefined {
+  return checked.get(req) ?? undefined;
 }
 
 /** The session token the request authenticated with, if it is a native app's. */
 export function currentSessionToken(req: Request): string | undefined {
-  return tokenSessions.get(req)?.token;
+  return checked.get(req)?.token;
+}
+
+/**
+ * Whether an identity may hold a session: not disabled (`state: 'inactive'`). Where a route loads the identity
+ * anyway (whoami, settings, `auth.getIdentity`), an inactive one counts as no session.
+ */
+export function sessionIdentityActive(identity: Identity): boolean {
+  return isActive(identity);
 }
 
 // Native-app sessions live in the app's express-session store too, under an id derived from the token, so
@@ -53,6 +118,14 @@ const tokenSid = (token: string) => `passkeys-token:${createHash('sha256').updat
 function storeOf(req: Request) {
   if (!req.sessionStore) throw new MissingSessionMiddlewareError();
   return req.sessionStore;
+}
+
+function readTokenEntry(req: Request, token: string): Promise<{ passkeys?: unknown } | null> {
+  return new Promise((resolve, reject) =>
+    storeOf(req).get(tokenSid(token), (err: unknown, value?: unknown) =>
+      err ? reject(err) : resolve((value as { passkeys?: unknown } | null | undefined) ?? null),
+    ),
+  );
 }
 
 function saveTokenSession(req: Request, token: string, data: PasskeysSessionData): Promise<void> {
@@ -67,103 +140,116 @@ function saveTokenSession(req: Request, token: string, data: PasskeysSessionData
 }
 
 /**
- * Load the session named by `X-Session-Token` (native apps), if the request carries one, so that
- * {@link currentSession} sees it. Invalid or expired tokens simply leave the request without a session.
+ * The record of a sign-in: for a refresh of `previous` (same identity), its record with one more method and device;
+ * otherwise a new record. Written to the store before the cookie or token points at it.
  */
-export async function loadTokenSession(req: Request): Promise<void> {
-  const header = req.get('x-session-token');
-  if (tokenSessions.has(req)) return;
-  if (!header || header.length > 256) return;
-  const record = await new Promise<{ passkeys?: PasskeysSessionData } | null | undefined>((resolve, reject) =>
-    storeOf(req).get(tokenSid(header), (err: unknown, value?: unknown) =>
-      err ? reject(err) : resolve(value as { passkeys?: PasskeysSessionData } | null),
-    ),
-  );
-  const data = valid(record?.passkeys);
-  if (data) tokenSessions.set(req, { token: header, data });
+async function recordSignIn(
+  config: ResolvedOptions,
+  req: Request,
+  identityId: string,
+  signIn: SignIn,
+  previous: CheckedSession | undefined,
+  now: number,
+): Promise<{ record: SessionRecord; refresh: boolean }> {
+  if (previous && previous.data.identityId === identityId) {
+    const record = refreshed(previous.record, req, signIn, now);
+    if (await config.store.updateSession(record)) {
+      forgetRecords(config, [record.id]);
+      return { record, refresh: true };
+    }
+  }
+  const record = newRecord(config, req, randomUUID(), identityId, signIn, now);
+  await config.store.createSession(record);
+  return { record, refresh: false };
 }
 
 /** Sign a native app in: a new session and its token (or, for a refresh, the same token with a new auth time). */
 export async function issueTokenSession(
+  config: ResolvedOptions,
   req: Request,
   identityId: string,
-  lifespan: number,
-  method?: PasskeysSessionData['method'],
-): Promise<{ token: string; data: PasskeysSessionData }> {
+  signIn: SignIn,
+): Promise<CheckedSession & { token: string }> {
   const now = Date.now();
-  const previous = tokenSessions.get(req);
-  if (previous && previous.data.identityId === identityId) {
-    const data = { ...withoutMethod(previous.data), authenticatedAt: now };
-    await saveTokenSession(req, previous.token, data);
-    return { token: previous.token, data };
-  }
-  const token = `ory_st_${randomBytes(32).toString('base64url')}`;
-  const data = newSessionData(identityId, lifespan, now, method);
+  const previous = currentChecked(req);
+  const ofToken = previous?.token ? previous : undefined;
+  const { record, refresh } = await recordSignIn(config, req, identityId, signIn, ofToken, now);
+  const token = refresh && ofToken?.token ? ofToken.token : `ory_st_${randomBytes(32).toString('base64url')}`;
+  const data = refresh && ofToken ? { ...ofToken.data, authenticatedAt: now } : newSessionData(record, signIn.method);
   await saveTokenSession(req, token, data);
-  return { token, data };
+  const session = { data, record, token };
+  checked.set(req, session);
+  return session;
 }
 
-/** End a native app's session by its token. Returns false when the token names no session. */
-export async function destroyTokenSession(req: Request, token: string): Promise<boolean> {
+/** End a native app's session by its token: its record is revoked. Returns false when the token names no session. */
+export async function destroyTokenSession(config: ResolvedOptions, req: Request, token: string): Promise<boolean> {
   const store = storeOf(req);
+  const entry = await readTokenEntry(req, token);
+  if (!entry) return false;
+  const data = pointer(entry.passkeys);
+  if (data) {
+    await config.store.revokeSession(data.identityId, data.id);
+    forgetRecords(config, [data.id]);
+  }
   const sid = tokenSid(token);
-  const exists = await new Promise<boolean>((resolve, reject) =>
-    store.get(sid, (err: unknown, value?: unknown) => (err ? reject(err) : resolve(Boolean(value)))),
-  );
-  if (!exists) return false;
   await new Promise<void>((resolve, reject) => store.destroy(sid, (err?: unknown) => (err ? reject(err) : resolve())));
   return true;
 }
 
-/** A refresh re-authenticates with a passkey: the session is a passkey session from then on. */
-function withoutMethod({ method: _, ...rest }: PasskeysSessionData): PasskeysSessionData {
-  return rest;
-}
-
-function newSessionData(
-  identityId: string,
-  lifespan: number,
-  now: number,
-  method?: PasskeysSessionData['method'],
-): PasskeysSessionData {
+function newSessionData(record: SessionRecord, method: SignIn['method']): PasskeysSessionData {
   return {
-    ...(method && method !== 'passkey' ? { method } : {}),
-    id: randomUUID(),
-    identityId,
-    authenticatedAt: now,
-    issuedAt: now,
-    expiresAt: now + lifespan,
+    ...(method !== 'passkey' ? { method } : {}),
+    id: record.id,
+    identityId: record.identityId,
+    authenticatedAt: record.authenticatedAt.getTime(),
+    issuedAt: record.issuedAt.getTime(),
+    expiresAt: record.expiresAt.getTime(),
     logoutToken: randomBytes(24).toString('base64url'),
   };
 }
 
 /**
- * Sign in: regenerate the session id (no fixation), store the passkeys session, cap the cookie's lifetime, save.
- * A refresh keeps the session's id and issue time but moves `authenticatedAt`.
+ * Sign in: record the sign-in, regenerate the session id (no fixation), store the pointer, cap the cookie's lifetime,
+ * save. A refresh (`previous` of the same identity) keeps the session's id and issue time but moves `authenticatedAt`.
  */
 export async function issueSession(
+  config: ResolvedOptions,
   req: Request,
   identityId: string,
-  lifespan: number,
-  previous?: PasskeysSessionData,
-  method?: PasskeysSessionData['method'],
-): Promise<PasskeysSessionData> {
+  signIn: SignIn,
+  previous?: CheckedSession,
+): Promise<CheckedSession> {
   const session = sessionOf(req);
-  await new Promise<void>((resolve, reject) => session.regenerate((err) => (err ? reject(err) : resolve())));
   const now = Date.now();
+  const { record, refresh } = await recordSignIn(config, req, identityId, signIn, previous, now);
+  await new Promise<void>((resolve, reject) => session.regenerate((err) => (err ? reject(err) : resolve())));
+  // A refresh re-authenticates with a passkey: the session is a passkey session from then on.
   const data: PasskeysSessionData =
-    previous && previous.identityId === identityId
-      ? { ...withoutMethod(previous), authenticatedAt: now }
-      : newSessionData(identityId, lifespan, now, method);
+    refresh && previous
+      ? { ...withoutMethod(previous.data), authenticatedAt: now }
+      : newSessionData(record, signIn.method);
   req.session.passkeys = data;
-  req.session.cookie.maxAge = Math.max(1000, data.expiresAt - now);
+  req.session.cookie.maxAge = Math.max(1000, record.expiresAt.getTime() - now);
   await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
-  return data;
+  const checkedSession = { data, record };
+  checked.set(req, checkedSession);
+  return checkedSession;
 }
 
-/** End the session: destroy it in the session store. */
-export async function destroySession(req: Request): Promise<void> {
+function withoutMethod({ method: _, ...rest }: PasskeysSessionData): PasskeysSessionData {
+  return rest;
+}
+
+/** End the cookie session: revoke its record, then destroy it in the session store. */
+export async function destroySession(config: ResolvedOptions, req: Request): Promise<void> {
   const session = sessionOf(req);
+  const data = pointer(session.passkeys);
+  if (data) {
+    await config.store.revokeSession(data.identityId, data.id);
+    forgetRecords(config, [data.id]);
+  }
+  checked.set(req, null);
   await new Promise<void>((resolve, reject) => session.destroy((err) => (err ? reject(err) : resolve())));
 }
 
@@ -195,17 +281,26 @@ export function identityJson(identity: Identity, base: string) {
   };
 }
 
-/** Session JSON as Kratos shapes it. */
-export function sessionJson(data: PasskeysSessionData, identity: Identity, base: string) {
-  const authenticatedAt = new Date(data.authenticatedAt).toISOString();
+/** Session JSON as Kratos shapes it, from its record (`devices` included; credential ids never). */
+export function sessionJson(record: SessionRecord, identity: Identity, base: string) {
   return {
-    id: data.id,
-    active: true,
-    expires_at: new Date(data.expiresAt).toISOString(),
-    authenticated_at: authenticatedAt,
-    issued_at: new Date(data.issuedAt).toISOString(),
-    authenticator_assurance_level: 'aal1' as const,
-    authentication_methods: [{ method: data.method ?? 'passkey', aal: 'aal1' as const, completed_at: authenticatedAt }],
+    id: record.id,
+    active: record.active && record.expiresAt.getTime() > Date.now(),
+    expires_at: record.expiresAt.toISOString(),
+    authenticated_at: record.authenticatedAt.toISOString(),
+    issued_at: record.issuedAt.toISOString(),
+    authenticator_assurance_level: record.aal,
+    authentication_methods: record.methods.map((m) => ({
+      method: m.method,
+      aal: m.aal,
+      completed_at: m.completedAt.toISOString(),
+    })),
+    devices: record.devices.map((d) => ({
+      id: d.id,
+      ip_address: d.ipAddress,
+      user_agent: d.userAgent,
+      location: d.location,
+    })),
     identity: identityJson(identity, base),
   };
 }
@@ -220,18 +315,32 @@ export interface RequireSessionOptions {
 }
 
 /**
- * Middleware for the app's own routes: lets the request through when it carries a valid passkeys session, from the
- * session cookie or a native app's `X-Session-Token` (then `res.locals.passkeysSession` holds it), and answers 401
- * `session_inactive` (or redirects browsers) otherwise.
+ * Middleware for the app's own routes: lets the request through when it carries a passkeys session in force (its
+ * record in the store is active and unexpired), from the session cookie or a native app's `X-Session-Token` (then
+ * `res.locals.passkeysSession` holds it), and answers 401 `session_inactive` (or redirects browsers) otherwise.
+ * It checks the session with the store of the `passkeys()` router made last in this process (or, when the session is
+ * not found there, of the others); `auth.requireSession()` names the router explicitly.
  *
  * @example
- * app.get('/account', requireSession(), (req, res) => res.send(req.session.passkeys?.identityId));
+ * app.get('/account', requireSession(), (req, res) => res.send(res.locals.passkeysSession?.identityId));
  */
 export function requireSession(options: RequireSessionOptions = {}): RequestHandler {
+  return guard(options, (req) => resolveAnySession(req));
+}
+
+/** {@link requireSession} bound to one router's configuration (`auth.requireSession()`). */
+export function requireSessionOf(config: ResolvedOptions, options: RequireSessionOptions = {}): RequestHandler {
+  return guard(options, (req) => resolveSession(config, req));
+}
+
+function guard(
+  options: RequireSessionOptions,
+  resolve: (req: Request) => Promise<PasskeysSessionData | undefined>,
+): RequestHandler {
   return async function requirePasskeysSession(req: Request, res: Response, next: NextFunction) {
     let data: PasskeysSessionData | undefined;
     try {
-      data = await resolveSession(req);
+      data = await resolve(req);
     } catch (error) {
       next(error);
       return;
@@ -252,8 +361,47 @@ export function requireSession(options: RequireSessionOptions = {}): RequestHand
   };
 }
 
-/** {@link currentSession} for the app's own routes, outside the router: loads a native app's token session first. */
-export async function resolveSession(req: Request): Promise<PasskeysSessionData | undefined> {
-  if (req.headers['x-session-token'] !== undefined) await loadTokenSession(req);
-  return currentSession(req);
+/** {@link checkSession} for the app's own routes, outside the router: the session in force, or undefined. */
+export async function resolveSession(config: ResolvedOptions, req: Request): Promise<PasskeysSessionData | undefined> {
+  const session = await checkSession(config, req);
+  if (!session?.token && !req.session) throw new MissingSessionMiddlewareError();
+  return session?.data;
+}
+
+// The configurations of the `passkeys()` routers of this process (held weakly), for the free `requireSession()`.
+const routers: WeakRef<ResolvedOptions>[] = [];
+
+/** Remember a router's configuration for {@link requireSession}. */
+export function registerRouter(config: ResolvedOptions): void {
+  for (let i = routers.length - 1; i >= 0; i--) if (!routers[i]?.deref()) routers.splice(i, 1);
+  routers.push(new WeakRef(config));
+}
+
+/**
+ * The request's session checked against the last router's store; when its record is not there (another router's
+ * session), against the others'. A store that fails answers for the last router only (the others are skipped).
+ */
+async function resolveAnySession(req: Request): Promise<PasskeysSessionData | undefined> {
+  const configs = routers.map((ref) => ref.deref()).filter((c): c is ResolvedOptions => c !== undefined);
+  const last = configs.pop();
+  if (!last) {
+    throw new Error('express-passkeys: requireSession() needs a passkeys() router; create it before serving requests.');
+  }
+  const found = await resolveSession(last, req);
+  if (found || configs.length === 0 || !hasPointer(req)) return found;
+  for (const config of configs.reverse()) {
+    checked.delete(req);
+    try {
+      const other = await checkSession(config, req);
+      if (other) return other.data;
+    } catch {
+      // Not this router's store.
+    }
+  }
+  checked.set(req, null);
+  return undefined;
+}
+
+function hasPointer(req: Request): boolean {
+  return pointer(req.session?.passkeys) !== undefined || req.get('x-session-token') !== undefined;
 }

@@ -99,7 +99,7 @@ export function signalNode(signals: PasskeySignals): UiNode | undefined {
 
 /** `auth.signals(req)`: the session identity's signals (cookie or `X-Session-Token`); `{}` without a session. */
 export async function signalsOf(config: ResolvedOptions, req: Request): Promise<PasskeySignals> {
-  const session = await resolveSession(req);
+  const session = await resolveSession(config, req);
   if (!session) return {};
   const identity = await config.store.getIdentity(session.identityId);
   if (!identity) return {};

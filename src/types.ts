@@ -248,6 +248,24 @@ export interface PasskeysOptions {
   hints?: CredentialHint[];
   /** Sign-in policy (SPEC §9). */
   login?: LoginOptions;
+  /** Settings options. */
+  settings?: SettingsOptions;
+  /**
+   * How long (ms) an instance may trust a session record it read, instead of reading it from the store at every
+   * request. Defaults to `0`: every request that reads a session checks its record, so a revocation takes effect at
+   * the next request on every instance. A positive value trades that for speed: a session revoked on another instance
+   * (or by an admin) may still be accepted here for up to this long. At most 300000.
+   */
+  sessionCheckCacheMs?: number;
+}
+
+/** Settings options. */
+export interface SettingsOptions {
+  /**
+   * Removing a passkey revokes the identity's other sessions on which any sign-in (a refresh included) used it, such
+   * as a lost phone's. Defaults to `true`.
+   */
+  revokeSessionsOfRemovedPasskey?: boolean;
 }
 
 /** Account recovery options. */
@@ -256,6 +274,11 @@ export interface RecoveryOptions {
   enabled?: boolean;
   /** Send `recovery_code_invalid` to addresses that have no account. Defaults to `false` (nothing is sent). */
   notifyUnknownRecipients?: boolean;
+  /**
+   * A successful recovery revokes every other session of the identity (Kratos's `revoke_active_sessions` hook): a
+   * thief signed in on a stolen device is signed out. Defaults to `true`.
+   */
+  revokeOtherSessions?: boolean;
 }
 
 /** Address verification options. */
@@ -284,6 +307,8 @@ export interface LoginOptions {
    * `urls.ui.verification`. Needs `courier` and a verifiable trait in the schema. Defaults to `false`.
    */
   requireVerifiedAddress?: boolean;
+  /** Every sign-in revokes the identity's other sessions (one session per identity). Defaults to `false`. */
+  revokeOtherSessions?: boolean;
 }
 
 /** One-time code options. */

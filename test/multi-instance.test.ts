@@ -428,6 +428,77 @@ describe('several instances: store in PostgreSQL, sessions in Redis', () => {
     t.diagnostic(`winners by round: ${winners.join(', ')}`);
   });
 
+  it('a session revoked on one instance is refused by the other at its next request (browser and native)', async () => {
+    /** A native app's JSON request: no cookies, its session token when it has one. */
+    const native = async (
+      instance: Instance,
+      target: string,
+      init: { method?: string; body?: unknown; token?: string },
+    ) => {
+      const url = new URL(
+        new URL(target, instance.base).pathname + new URL(target, instance.base).search,
+        instance.base,
+      );
+      const headers: Record<string, string> = { Accept: 'application/json' };
+      if (init.token) headers['X-Session-Token'] = init.token;
+      if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+      const res = await fetch(url, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        headers,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, instance: res.headers.get('x-instance') };
+    };
+    const browserLogin = async (instance: Instance) => {
+      const flow = await initFlow(instance, 'login');
+      const done = await call(instance, flow.ui.action, {
+        body: {
+          method: 'passkey',
+          csrf_token: csrfOf(flow),
+          passkey_login: JSON.stringify(second.get(requestOptionsOf(flow), { origin: ORIGIN })),
+        },
+      });
+      expectStatus(done, 200, `browser login on ${instance.name}`);
+      return done.body.session.id as string;
+    };
+    await timed('revoke on one instance, refused on the other', async () => {
+      const browserSession = await browserLogin(A);
+      const flow = await native(B, '/auth/self-service/login/api', {});
+      expectStatus(flow, 200, 'native login flow on B');
+      const signed = await native(B, flow.body.ui.action, {
+        body: {
+          method: 'passkey',
+          passkey_login: JSON.stringify(second.get(requestOptionsOf(flow.body), { origin: ORIGIN })),
+        },
+      });
+      expectStatus(signed, 200, 'native login on B');
+      const token = signed.body.session_token as string;
+      // The native app, on B, ends the browser's session (which A issued).
+      const listed = await native(B, '/auth/sessions', { token });
+      expectStatus(listed, 200, 'list on B');
+      assert.ok(
+        listed.body.some((s: { id: string }) => s.id === browserSession),
+        'B lists the browser session',
+      );
+      expectStatus(
+        await native(B, `/auth/sessions/${browserSession}`, { method: 'DELETE', token }),
+        204,
+        'revoke on B',
+      );
+      expectStatus(await whoami(A), 401, 'the browser’s next request, on A');
+      expectStatus(await call(A, '/auth/sessions'), 401, 'its session list on A');
+      // The other way round: the browser signs in again on B and ends every other session through A.
+      await browserLogin(B);
+      const revoked = await call(A, '/auth/sessions', { method: 'DELETE' });
+      expectStatus(revoked, 200, 'revoke the others on A');
+      assert.equal(revoked.body.count, 1, 'the native app');
+      expectStatus(await native(B, '/auth/sessions/whoami', { token }), 401, 'the token’s next request, on B');
+      expectStatus(await whoami(B), 200, 'the browser goes on');
+      await logout(A);
+    });
+  });
+
   it('both instances shut down cleanly on SIGTERM', async () => {
     const codes = await timed('SIGTERM both instances until exit', () =>
       Promise.all([stopInstance(A), stopInstance(B)]),

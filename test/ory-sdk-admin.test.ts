@@ -65,9 +65,10 @@ describe("Ory's IdentityApi against adminRouter()", () => {
     assert.equal(created.state, IdentityStateEnum.Active);
     assert.deepEqual(created.metadata_public, { plan: 'team' });
     const passkey = created.credentials?.passkey;
-    assert.equal(passkey?.type, 'passkey');
+    assert.ok(passkey);
+    assert.equal(passkey.type, 'passkey');
     assert.deepEqual(
-      (passkey?.config as { credentials: { id: string }[] }).credentials.map((c) => c.id),
+      (passkey.config as { credentials: { id: string }[] }).credentials.map((c) => c.id),
       [row.id],
     );
     // The imported passkey signs in through the passkeys router.

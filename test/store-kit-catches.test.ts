@@ -17,10 +17,12 @@ import type {
   FlowRecord,
   Identity,
   ListIdentitiesOptions,
+  ListSessionsOptions,
   Passkey,
   PasskeyUsage,
   RecoveryAddress,
   RemovePasskeyResult,
+  SessionRecord,
   Store,
   VerifiableAddress,
 } from '../src/store/types.js';
@@ -398,10 +400,54 @@ type Flaw =
 type AddressKind = 'recovery' | 'verification';
 const fieldOf = { recovery: 'recoveryAddresses', verification: 'verifiableAddresses' } as const;
 
+/** Revokes by session id alone: forgets the identity scope (`WHERE id = $2` without `AND identity_id = $1`). */
+class UnscopedRevokeStore extends MemoryStore {
+  override async revokeSession(_identityId: string, sessionId: string): Promise<boolean> {
+    const session = await this.getSession(sessionId);
+    return session ? super.revokeSession(session.identityId, sessionId) : false;
+  }
+}
+
+/** Keeps revocation in a column it forgets to read back: a revoked session reads as active. */
+class RevokedReadsActiveStore extends MemoryStore {
+  override async getSession(id: string): Promise<SessionRecord | null> {
+    const session = await super.getSession(id);
+    return session ? { ...session, active: true } : null;
+  }
+}
+
+/** updateSession writes `active` as given: a refresh that read the record before a revocation undoes it. */
+class UpdateReactivatesStore extends MemoryStore {
+  readonly #reactivated = new Map<string, SessionRecord>();
+  override async updateSession(session: SessionRecord): Promise<boolean> {
+    const applied = await super.updateSession(session);
+    if (applied && session.active) this.#reactivated.set(session.id, session);
+    return applied;
+  }
+  override async revokeSession(identityId: string, sessionId: string): Promise<boolean> {
+    this.#reactivated.delete(sessionId);
+    return super.revokeSession(identityId, sessionId);
+  }
+  override async getSession(id: string): Promise<SessionRecord | null> {
+    const session = await super.getSession(id);
+    return session && this.#reactivated.has(id) ? { ...session, active: true } : session;
+  }
+}
+
+/** Counts every session it touches in revokeSessions, revoked and expired ones included. */
+class CountsEverythingStore extends MemoryStore {
+  override async revokeSessions(identityId: string, exceptId?: string): Promise<number> {
+    const all = await this.listSessions(identityId, { limit: 10_000 });
+    await super.revokeSessions(identityId, exceptId);
+    return all.filter((s) => s.id !== exceptId).length;
+  }
+}
+
 class NaiveStore implements Store {
   readonly identities = new Map<string, Identity>();
   readonly passkeys = new Map<string, Passkey>();
   readonly flows = new Map<string, FlowRecord>();
+  readonly sessions = new Map<string, SessionRecord>();
   readonly counters = new Map<string, CounterState>();
   constructor(
     readonly gap: Gap = 'none',
@@ -544,6 +590,62 @@ class NaiveStore implements Store {
     if (this.gap !== 'none') await this.#yield();
     flow.challenge = null;
     flow.version++;
+    return true;
+  }
+  async createSession(session: SessionRecord): Promise<void> {
+    this.sessions.set(session.id, structuredClone(session));
+  }
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const session = this.sessions.get(id);
+    return session ? structuredClone(session) : null;
+  }
+  async updateSession(session: SessionRecord): Promise<boolean> {
+    const stored = this.sessions.get(session.id);
+    if (!stored) return false;
+    const { authenticatedAt, expiresAt, methods, devices } = structuredClone(session);
+    Object.assign(stored, { authenticatedAt, expiresAt, methods, devices, active: stored.active && session.active });
+    return true;
+  }
+  async listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]> {
+    const now = Date.now();
+    const key = (s: { issuedAt: Date; id: string }) => `${String(s.issuedAt.getTime()).padStart(16, '0')}|${s.id}`;
+    return [...this.sessions.values()]
+      .filter((s) => s.identityId === identityId && (!options.active || (s.active && s.expiresAt.getTime() > now)))
+      .filter((s) => !options.after || key(s) < key(options.after))
+      .sort((a, b) => (key(a) < key(b) ? 1 : -1))
+      .slice(0, options.limit)
+      .map((s) => structuredClone(s));
+  }
+  async revokeSession(identityId: string, sessionId: string): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.identityId !== identityId || !session.active) return false;
+    if (this.gap !== 'none') await this.#yield();
+    session.active = false;
+    return true;
+  }
+  async revokeSessions(identityId: string, exceptId?: string): Promise<number> {
+    const now = Date.now();
+    const targets = [...this.sessions.values()].filter(
+      (s) => s.identityId === identityId && s.id !== exceptId && s.active && s.expiresAt.getTime() > now,
+    );
+    if (this.gap !== 'none') await this.#yield();
+    for (const session of targets) session.active = false;
+    return targets.length;
+  }
+  async deleteSessions(identityId: string): Promise<number> {
+    let count = 0;
+    for (const [id, session] of this.sessions) {
+      if (session.identityId === identityId) {
+        this.sessions.delete(id);
+        count++;
+      }
+    }
+    return count;
+  }
+  async extendSession(id: string, expiresAt: Date): Promise<boolean> {
+    const session = this.sessions.get(id);
+    if (!session?.active) return false;
+    session.expiresAt = new Date(expiresAt);
     return true;
   }
   async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
@@ -760,6 +862,37 @@ describe('the kit catches broken stores', () => {
       ['recovery and verifiable addresses round-trip with their dates, through every lookup'],
     ));
 
+  it('a revokeSession that forgets the identity scope', () =>
+    assertCaught(
+      () => new UnscopedRevokeStore(),
+      [
+        'sessions: revokeSession is scoped by identity: another identity, an unknown or a revoked id is false and untouched',
+      ],
+    ));
+
+  it('a revoked session that reads as active', () =>
+    assertCaught(
+      () => new RevokedReadsActiveStore(),
+      [
+        'sessions: a revoked session reads as revoked everywhere: getSession, listSessions, extendSession, revokeSessions',
+        'sessions: a refresh (updateSession) racing a revocation leaves the session revoked',
+      ],
+    ));
+
+  it('an updateSession that brings a revoked session back', () =>
+    assertCaught(
+      () => new UpdateReactivatesStore(),
+      [
+        'sessions: updateSession replaces the mutable fields; a revoked record never becomes active again; unknown is false',
+      ],
+    ));
+
+  it('a revokeSessions that counts revoked and expired sessions too', () =>
+    assertCaught(
+      () => new CountsEverythingStore(),
+      ['sessions: revokeSessions revokes all but one and counts the sessions that were valid'],
+    ));
+
   for (const gap of ['microtask', 'macrotask'] as const) {
     it(`a from-scratch store with an await (${gap}) between check and write`, () =>
       assertCaught(
@@ -774,6 +907,8 @@ describe('the kit catches broken stores', () => {
           'removePasskey: concurrent removal of an identity’s last two passkeys leaves exactly one (20 times)',
           'consumeChallenge: of 50 concurrent calls exactly one wins; a wrong challenge is false; a new one can be consumed',
           'a large identity: 500 passkeys listed in order, all but one removable at once',
+          'sessions: of 20 concurrent revokeSession calls on one session exactly one is true',
+          'sessions: concurrent revokeSessions count every valid session exactly once, across all of them',
           'incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window',
         ],
       ));
@@ -817,7 +952,10 @@ runStoreConformance({
   breakStore: (store) => {
     // Replace its maps with ones that throw, like a lost connection.
     const naive = store as NaiveStore;
-    for (const map of [naive.identities, naive.passkeys, naive.flows, naive.counters] as Map<string, unknown>[]) {
+    for (const map of [naive.identities, naive.passkeys, naive.flows, naive.sessions, naive.counters] as Map<
+      string,
+      unknown
+    >[]) {
       for (const method of ['get', 'set', 'has', 'delete', 'values'] as const) {
         Object.defineProperty(map, method, {
           value: () => {

@@ -23,6 +23,7 @@ import {
   type AuthenticatorSelectionOptions,
   type Courier,
   consoleCourier,
+  describeUserAgent,
   FlowRejection,
   type LoginOptions,
   MemoryStore,
@@ -41,6 +42,7 @@ import {
   flowPage,
   homePage,
   type PageOptions,
+  sessionsSection,
 } from './views.js';
 
 type LoginStyle = NonNullable<LoginOptions['style']>;
@@ -53,6 +55,8 @@ const ASSETS = fileURLToPath(new URL('./public/', import.meta.url));
 const FLASH_COOKIE = 'example_flash';
 const FLASHES: Record<string, string> = {
   account_created: 'Account created. Welcome!',
+  session_ended: 'Signed out of that device.',
+  sessions_ended: 'Signed out everywhere else.',
 };
 
 /** Who may sign up and sign in (see `createApp`). */
@@ -226,12 +230,37 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: P
     }
     if (answer.status !== 200) throw new Error(`fetching the ${kind} flow failed: ${answer.status}`);
     const flow = (await answer.json()) as Flow;
-    send(res, flowPage(kind, flow, String(res.locals.cspNonce), pageOptions(req, res)));
+    const page = pageOptions(req, res);
+    // Settings end with "Where you're signed in": the user's other sessions.
+    if (kind === 'settings') {
+      page.sections = [sessionsSection(await auth.listSessions(req), (ua) => describeUserAgent(ua).label)];
+    }
+    send(res, flowPage(kind, flow, String(res.locals.cspNonce), page));
   };
   app.get('/registration', flowRoute('registration'));
   app.get('/login', flowRoute('login'));
   // Settings need a session: without one, go sign in (the router would answer 401).
   app.get('/settings', requireSession({ redirectTo: '/login' }), flowRoute('settings'));
+  // "Sign out" of one other session, or of all of them: through the router's my-sessions routes, with the browser's
+  // cookie and its Origin (the router refuses a cookie-authenticated DELETE from a foreign origin), then back.
+  async function endSessions(req: Request, res: Response, path: string, flash: string) {
+    const from = req.get('origin');
+    const answer = await fetch(`${origin}/auth${path}`, {
+      method: 'DELETE',
+      headers: { accept: 'application/json', cookie: req.headers.cookie ?? '', ...(from ? { origin: from } : {}) },
+    });
+    if (answer.status === 401) return res.redirect(303, '/login');
+    if (answer.status >= 300) {
+      res.status(answer.status);
+      return send(res, errorPage(((await answer.json()) as { error: FlowError }).error, pageOptions(req, res)));
+    }
+    res.cookie(FLASH_COOKIE, flash, { path: '/', httpOnly: true, sameSite: 'lax', maxAge: 60_000 });
+    res.redirect(303, '/settings');
+  }
+  app.post('/settings/sessions/sign-out-others', (req, res) => endSessions(req, res, '/sessions', 'sessions_ended'));
+  app.post('/settings/sessions/:id/sign-out', (req, res) =>
+    endSessions(req, res, `/sessions/${encodeURIComponent(req.params.id)}`, 'session_ended'),
+  );
   // "Forgot your passkey?": a code by mail signs the user in, then the settings page adds a new passkey. With a
   // session, the router's recovery init sends the browser home instead.
   app.get('/recovery', flowRoute('recovery'));

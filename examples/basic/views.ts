@@ -355,6 +355,39 @@ ${details}
   return layout('Something went wrong', body, page, 'narrow');
 }
 
+/** One of the user's other sessions, as `auth.listSessions(req)` gives it. */
+export interface OtherSession {
+  id: string;
+  issuedAt: Date;
+  devices: { ipAddress: string; userAgent: string; location: string }[];
+}
+
+/**
+ * Settings, "Where you're signed in": the user's other sessions (browser and OS from the user agent of their last
+ * sign-in, IP, place, when signed in), each with "Sign out", then "Sign out everywhere else". Each button is a form
+ * posting to the example, which ends the session through the router (`DELETE /auth/sessions/...`).
+ */
+export function sessionsSection(sessions: OtherSession[], describe: (userAgent: string) => string): string {
+  const items = sessions.map((s) => {
+    const device = s.devices[s.devices.length - 1];
+    // A browser by name and system; anything else (a native app) by the start of what it calls itself.
+    const name = (device && (describe(device.userAgent) || device.userAgent.slice(0, 40))) || 'Unknown device';
+    const where = [device?.ipAddress, device?.location].filter(Boolean).join(' · ');
+    return `<li class="session" data-session-id="${esc(s.id)}">
+<div class="passkey-row"><div class="passkey-info"><strong class="session-device">${esc(name)}</strong>
+<small>signed in ${date(s.issuedAt.toISOString())}${where ? ` · ${esc(where)}` : ''}</small></div>
+<form class="passkey-actions" method="POST" action="/settings/sessions/${encodeURIComponent(s.id)}/sign-out">
+<button type="submit" class="danger small" aria-label="Sign out ${esc(name)}">Sign out</button></form></div></li>`;
+  });
+  const list = sessions.length
+    ? `<ul id="sessions" class="plain">${items.join('\n')}</ul>
+<form method="POST" action="/settings/sessions/sign-out-others"><button type="submit" class="secondary" id="sign-out-others">Sign out everywhere else</button></form>`
+    : '<p id="sessions-none" class="muted">You are signed in on this device only.</p>';
+  return `<h2 id="sessions-heading">Where you're signed in</h2>
+<p class="muted">This device, and:</p>
+${list}`;
+}
+
 /** One identity as the admin page shows it (from `auth.admin`). */
 export interface AdminIdentityView {
   id: string;

@@ -112,3 +112,21 @@ ALTER TABLE flows ADD COLUMN IF NOT EXISTS identity_id text;
 CREATE INDEX IF NOT EXISTS flows_identity_id_idx ON flows (identity_id) WHERE identity_id IS NOT NULL;
 -- Passkeys imported without their backup flags.
 ALTER TABLE passkeys ADD COLUMN IF NOT EXISTS backup_flags_unknown boolean NOT NULL DEFAULT false;
+
+-- Session records (express-passkeys issue 15): one row per session a browser cookie or a native token points at.
+-- Appended with IF NOT EXISTS, so running this file upgrades a schema made before it. The index serves the keyset
+-- pages of listSessions (newest issued_at first, then id) and the revocations of one identity.
+CREATE TABLE IF NOT EXISTS sessions (
+  id               text        NOT NULL,
+  identity_id      text        NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  active           boolean     NOT NULL,
+  issued_at        timestamptz NOT NULL,
+  authenticated_at timestamptz NOT NULL,
+  expires_at       timestamptz NOT NULL,
+  aal              text        NOT NULL,
+  methods          jsonb       NOT NULL,
+  devices          jsonb       NOT NULL,
+  CONSTRAINT sessions_pkey PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS sessions_identity_issued_idx ON sessions (identity_id, issued_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS sessions_expires_at_idx ON sessions (expires_at);

@@ -17,13 +17,16 @@ import type {
   Identity,
   JsonValue,
   ListIdentitiesOptions,
+  ListSessionsOptions,
   Passkey,
   PasskeyUsage,
   RecoveryAddress,
   RemovePasskeyResult,
+  SessionRecord,
   Store,
   VerifiableAddress,
 } from '../../src/store/types.js';
+import { PostgresSessions } from './sessions.js';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -289,6 +292,8 @@ export class PostgresStore implements Store {
   readonly #addresses: Record<AddressKind, string>;
   /** `SELECT` of an identity with its addresses (as JSON arrays, in order); append a `WHERE` on `i`. */
   readonly #selectIdentity: string;
+  /** The session records (sessions.ts). */
+  readonly #sessions: PostgresSessions;
 
   constructor(pool: Pool, options: PostgresStoreOptions = {}) {
     this.pool = pool;
@@ -302,6 +307,7 @@ export class PostgresStore implements Store {
     this.#identities = `${schema}.identities`;
     this.#passkeys = `${schema}.passkeys`;
     this.#flows = `${schema}.flows`;
+    this.#sessions = new PostgresSessions(pool, `${schema}.sessions`);
     this.#counters = `${schema}.limit_counters`;
     this.#addresses = {
       recovery: `${schema}.${ADDRESS_TABLES.recovery}`,
@@ -644,7 +650,35 @@ export class PostgresStore implements Store {
       `DELETE FROM ${this.#flows} WHERE expires_at < now() - make_interval(secs => $1)`,
       [this.#retentionSeconds],
     );
+    // Session records go an hour after they expired (an admin listing all sessions still sees recent ones).
+    await this.#sessions.sweep(3600);
     return rowCount ?? 0;
+  }
+
+  // Session records: see sessions.ts.
+  createSession(session: SessionRecord): Promise<void> {
+    return this.#sessions.createSession(session);
+  }
+  getSession(id: string): Promise<SessionRecord | null> {
+    return this.#sessions.getSession(id);
+  }
+  updateSession(session: SessionRecord): Promise<boolean> {
+    return this.#sessions.updateSession(session);
+  }
+  listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]> {
+    return this.#sessions.listSessions(identityId, options);
+  }
+  revokeSession(identityId: string, sessionId: string): Promise<boolean> {
+    return this.#sessions.revokeSession(identityId, sessionId);
+  }
+  revokeSessions(identityId: string, exceptId?: string): Promise<number> {
+    return this.#sessions.revokeSessions(identityId, exceptId);
+  }
+  deleteSessions(identityId: string): Promise<number> {
+    return this.#sessions.deleteSessions(identityId);
+  }
+  extendSession(id: string, expiresAt: Date): Promise<boolean> {
+    return this.#sessions.extendSession(id, expiresAt);
   }
 
   /** The identity matching `where` (a condition on `i` with one parameter, `$1`), with its addresses, or `null`. */

@@ -7,7 +7,8 @@ import { sessionInactive } from '../errors.js';
 import { baseUrl, isJsonSubmit, queryParam, requestUrl } from '../http.js';
 import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
-import { currentSession, sessionJson } from '../session.js';
+import { currentChecked, currentSession, sessionJson } from '../session.js';
+import { revokeOtherSessions } from '../session-records.js';
 import { credentialIdsOf, identitySignals, signalNode, unknownCredentialSignals } from '../signals.js';
 import type { Identity, Passkey } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
@@ -255,13 +256,21 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     transientPayload: transientPayloadOf(body),
     request: req,
   });
-  const { data, token } = await startSession(config, req, flow, identity.id, flow.data.refresh ? session : undefined);
+  const { record, token } = await startSession(
+    config,
+    req,
+    flow,
+    identity.id,
+    { method: 'passkey', credentialId: passkey.id },
+    flow.data.refresh ? currentChecked(req) : undefined,
+  );
   log('flow %s: identity %s signed in', flow.id, identity.id);
+  if (config.sessions.revokeOthersAtLogin) await revokeOtherSessions(config, identity.id, record.id);
   // Signal API: the identity just signed in, so it may learn its passkeys and display name. Only a JSON answer has a
   // body to carry them (a form post is redirected; its landing page uses `auth.signals(req)`).
   const json = isJsonSubmit(req) || flow.data.type === 'api';
   answerSuccess(config, req, res, flow, {
-    session: sessionJson(data, identity, baseUrl(req, config)),
+    session: sessionJson(record, identity, baseUrl(req, config)),
     ...(token ? { session_token: token } : {}),
     continue_with: [],
     ...(json ? { passkey_signal: identitySignals(config, identity, await credentialIdsOf(config, identity.id)) } : {}),

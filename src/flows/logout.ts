@@ -1,22 +1,30 @@
-// Sessions seen from outside: whoami, and logout (a URL with a token bound to the session, then destroy).
+// Sessions seen from outside: whoami, and logout (a URL with a token bound to the session, then revoke and destroy).
 
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { HttpError, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, checkReturnTo, queryParam, seeOther } from '../http.js';
-import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
-import { currentSession, currentSessionToken, destroySession, destroyTokenSession, sessionJson } from '../session.js';
+import {
+  currentChecked,
+  currentSession,
+  currentSessionToken,
+  destroySession,
+  destroyTokenSession,
+  sessionIdentityActive,
+  sessionJson,
+} from '../session.js';
 import { bodyOf } from './bodies.js';
 import { refuseBrowserContext } from './respond.js';
 
 /** `GET /sessions/whoami`: the session (200) or 401 `session_inactive`. */
 export async function whoami(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
-  const data = currentSession(req);
-  const identity = data ? await config.store.getIdentity(data.identityId) : null;
-  if (!data || !identity || !isActive(identity)) throw sessionInactive();
+  currentSession(req); // a missing express-session is a setup error, not "no session"
+  const session = currentChecked(req);
+  const identity = session ? await config.store.getIdentity(session.data.identityId) : null;
+  if (!session || !identity || !sessionIdentityActive(identity)) throw sessionInactive();
   res.set('Cache-Control', 'private, no-store');
-  res.status(200).json(sessionJson(data, identity, baseUrl(req, config)));
+  res.status(200).json(sessionJson(session.record, identity, baseUrl(req, config)));
 }
 
 /** `GET /self-service/logout/browser`: `{ logout_url, logout_token }` for the current session. */
@@ -48,7 +56,7 @@ export async function logout(config: ResolvedOptions, req: Request, res: Respons
       'Unable to log out because the logout token in the URL query does not match the session cookie.',
     );
   }
-  await destroySession(req);
+  await destroySession(config, req);
   if (acceptsJson(req)) {
     res.status(204).end();
     return;
@@ -70,10 +78,10 @@ function sameToken(a: string, b: string): boolean {
 }
 
 /** `DELETE /self-service/logout/api` with `{ session_token }`: end a native app's session (204). */
-export async function logoutApi(_config: ResolvedOptions, req: Request, res: Response): Promise<void> {
+export async function logoutApi(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   refuseBrowserContext(req);
   const token = bodyOf(req, 'logout').session_token as string;
-  if (!(await destroyTokenSession(req, token))) {
+  if (!(await destroyTokenSession(config, req, token))) {
     throw new HttpError(403, 'forbidden', 'Unable to log out because the session token is invalid.');
   }
   res.status(204).end();

@@ -7,6 +7,7 @@ import { isJsonSubmit, seeOther } from '../http.js';
 import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession } from '../session.js';
+import { revokeOtherSessions } from '../session-records.js';
 import type { Identity } from '../store/types.js';
 import { messages } from '../ui/messages.js';
 import {
@@ -64,7 +65,9 @@ async function recovered(
     return answerFlow(config, req, res, flow, codeRenderer(config, recovery), 400);
   }
   if (flow.data.address) await markVerified(config, identity.id, flow.data.address);
-  const { data, token } = await startSession(config, req, flow, identity.id, undefined, 'code_recovery');
+  const { data, record, token } = await startSession(config, req, flow, identity.id, { method: 'code_recovery' });
+  // Kratos's `revoke_active_sessions` hook: whoever else is signed in (a thief on a lost device) is signed out.
+  if (config.sessions.revokeOthersAtRecovery) await revokeOtherSessions(config, identity.id, record.id);
   const settings = await createFlow(
     config,
     {

@@ -240,8 +240,11 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   const continueWith: unknown[] = [];
   const result: Record<string, unknown> = { identity: identityJson(identity, base), continue_with: continueWith };
   if (config.hooks.session) {
-    const { data, token } = await startSession(config, req, flow, identity.id);
-    result.session = sessionJson(data, identity, base);
+    const { record, token } = await startSession(config, req, flow, identity.id, {
+      method: 'passkey',
+      credentialId: passkey.id,
+    });
+    result.session = sessionJson(record, identity, base);
     if (token) result.session_token = token;
   }
   // Kratos's verification hook: a code goes out now, and the client is told to show the verification UI.

@@ -15,9 +15,9 @@ import {
   withFlow,
 } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { currentSession, issueSession, issueTokenSession } from '../session.js';
+import { type CheckedSession, currentSession, issueSession, issueTokenSession } from '../session.js';
+import type { SignIn } from '../session-records.js';
 import type { JsonValue } from '../store/types.js';
-import type { PasskeysSessionData } from '../types.js';
 import type { UiText } from '../ui/messages.js';
 import {
   expiredFlowError,
@@ -176,19 +176,19 @@ export function refuseBrowserContext(req: Request): void {
 }
 
 /**
- * Start the session of a successful login or registration: a cookie session for browser flows, a session token for
- * API flows. `previous` is the session a refresh login re-authenticates.
+ * Start the session of a successful login or registration: a record in the store, pointed at by a cookie session for
+ * browser flows or a session token for API flows. `previous` is the session a refresh login re-authenticates.
  */
 export async function startSession(
   config: ResolvedOptions,
   req: Request,
   flow: Flow,
   identityId: string,
-  previous?: PasskeysSessionData,
-  method?: PasskeysSessionData['method'],
-): Promise<{ data: PasskeysSessionData; token?: string }> {
-  if (flow.data.type === 'api') return issueTokenSession(req, identityId, config.lifespans.session, method);
-  return { data: await issueSession(req, identityId, config.lifespans.session, previous, method) };
+  signIn: SignIn,
+  previous?: CheckedSession,
+): Promise<CheckedSession> {
+  if (flow.data.type === 'api') return issueTokenSession(config, req, identityId, signIn);
+  return issueSession(config, req, identityId, signIn, previous);
 }
 
 /** Refuse login/registration when a session exists (unless the flow is a refresh). */

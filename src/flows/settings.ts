@@ -9,7 +9,8 @@ import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, w
 import type { ResolvedOptions } from '../options.js';
 import { MAX_PASSKEY_NAME, newPasskey } from '../passkey.js';
 import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
-import { currentSession, identityJson, resolveSession } from '../session.js';
+import { currentSession, identityJson, resolveSession, sessionIdentityActive } from '../session.js';
+import { revokeSessionsOfPasskey } from '../session-records.js';
 import { identitySignals, refusedCredentialId, signalNode, unknownCredentialSignals } from '../signals.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { Identity, JsonValue, Passkey } from '../store/types.js';
@@ -139,7 +140,8 @@ export function initSettings(type: FlowType) {
     if (type === 'api') refuseBrowserContext(req);
     const returnTo = returnToOf(req, config);
     const session = currentSession(req);
-    if (!session || !(await config.store.getIdentity(session.identityId))) {
+    const identity = session ? await config.store.getIdentity(session.identityId) : null;
+    if (!session || !identity || !sessionIdentityActive(identity)) {
       // Browsers sign in first and come back here; apps get the 401.
       if (type === 'browser' && !acceptsJson(req)) {
         const query = new URLSearchParams({ return_to: req.originalUrl });
@@ -194,7 +196,7 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   // Said once, after the submit whose new passkey was refused.
   flow.data.unknownCredential = undefined;
   const identity = await config.store.getIdentity(session.identityId);
-  if (!identity) throw sessionInactive();
+  if (!identity || !sessionIdentityActive(identity)) throw sessionInactive();
 
   const fail = (ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
     setMessages(flow, ui, nodeMessages);
@@ -293,6 +295,11 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     if (result === 'not_found') return fail([], onNode(messages.passkeyNotFound()));
     await saveMetadata(config, identity.id, decided);
     log('identity %s removed a passkey', identity.id);
+    // A lost phone's passkey: the sessions it signed in (or refreshed) end with it; this one goes on.
+    if (config.sessions.revokeSessionsOfRemovedPasskey) {
+      const ended = await revokeSessionsOfPasskey(config, identity.id, passkey.id, session.id);
+      if (ended > 0) log('identity %s: %d sessions of the removed passkey revoked', identity.id, ended);
+    }
     await runHook('onPasskeyRemoved', config.hooks.onPasskeyRemoved, { identity, passkey, request: req });
     return succeed();
   }
@@ -394,7 +401,7 @@ export interface PasskeyInfo {
 
 /** The passkeys of the request's session identity (empty without a session). */
 export async function listPasskeysOf(config: ResolvedOptions, req: Request): Promise<PasskeyInfo[]> {
-  const session = await resolveSession(req);
+  const session = await resolveSession(config, req);
   if (!session) return [];
   const passkeys = await config.store.listPasskeys(session.identityId);
   return passkeys.map(({ id, name, createdAt, lastUsedAt, backupEligible, backedUp, transports, aaguid }) => ({
@@ -411,6 +418,7 @@ export async function listPasskeysOf(config: ResolvedOptions, req: Request): Pro
 
 /** The identity of the request's session, or null. */
 export async function identityOf(config: ResolvedOptions, req: Request): Promise<Identity | null> {
-  const session = await resolveSession(req);
-  return session ? config.store.getIdentity(session.identityId) : null;
+  const session = await resolveSession(config, req);
+  const identity = session ? await config.store.getIdentity(session.identityId) : null;
+  return identity && sessionIdentityActive(identity) ? identity : null;
 }

@@ -6,16 +6,19 @@ import {
   DuplicateIdentifierError,
   FlowVersionConflictError,
 } from './errors.js';
+import { MemorySessions } from './memory-sessions.js';
 import type {
   CounterState,
   FlowRecord,
   Identity,
   JsonValue,
   ListIdentitiesOptions,
+  ListSessionsOptions,
   Passkey,
   PasskeyUsage,
   RecoveryAddress,
   RemovePasskeyResult,
+  SessionRecord,
   Store,
   VerifiableAddress,
 } from './types.js';
@@ -29,6 +32,11 @@ export interface MemoryStoreOptions {
    * saved is never evicted. Default 100,000.
    */
   maxFlows?: number;
+  /**
+   * Most session records kept for one identity. Beyond it, the identity's ended sessions (revoked or expired) are
+   * dropped first, oldest first, then its oldest active ones (which ends them). Default 1,000.
+   */
+  maxSessionsPerIdentity?: number;
 }
 
 /** How long an expired flow is still returned by `getFlow` (the library answers 410 for it): 2 h. */
@@ -47,6 +55,7 @@ const SWEEP_CHUNK_MS = 2;
 /** Flows examined between two looks at the clock within a chunk. */
 const SWEEP_BATCH = 512;
 const DEFAULT_MAX_FLOWS = 100_000;
+const DEFAULT_MAX_SESSIONS_PER_IDENTITY = 1000;
 
 /**
  * A flow as kept in memory: a fixed-shape object with the expiry as a number and `data` as its JSON text (a ~200 byte
@@ -202,8 +211,14 @@ export class MemoryStore implements Store {
   #lastSweepStart = 0;
   #sweepTimer: ReturnType<typeof setInterval> | null = null;
   #sweepNextChunk: ReturnType<typeof setImmediate> | null = null;
+  readonly #sessions: MemorySessions;
 
   constructor(options: MemoryStoreOptions = {}) {
+    const maxSessions = options.maxSessionsPerIdentity ?? DEFAULT_MAX_SESSIONS_PER_IDENTITY;
+    if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+      throw new TypeError('MemoryStore: maxSessionsPerIdentity must be a positive integer.');
+    }
+    this.#sessions = new MemorySessions(maxSessions);
     const maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
     if (!Number.isInteger(maxFlows) || maxFlows < 1) {
       throw new TypeError('MemoryStore: maxFlows must be a positive integer.');
@@ -482,6 +497,43 @@ export class MemoryStore implements Store {
     this.#dropFlow(id);
   }
 
+  /** Number of session records held now (ended ones not yet swept included). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    this.#sessions.create(session);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return this.#sessions.get(id);
+  }
+
+  async updateSession(session: SessionRecord): Promise<boolean> {
+    return this.#sessions.update(session);
+  }
+
+  async listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]> {
+    return this.#sessions.list(identityId, options);
+  }
+
+  async revokeSession(identityId: string, sessionId: string): Promise<boolean> {
+    return this.#sessions.revoke(identityId, sessionId);
+  }
+
+  async revokeSessions(identityId: string, exceptId?: string): Promise<number> {
+    return this.#sessions.revokeAll(identityId, exceptId);
+  }
+
+  async deleteSessions(identityId: string): Promise<number> {
+    return this.#sessions.deleteAll(identityId);
+  }
+
+  async extendSession(id: string, expiresAt: Date): Promise<boolean> {
+    return this.#sessions.extend(id, expiresAt);
+  }
+
   async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
     if (!(windowMs > 0)) throw new TypeError('MemoryStore.incrementCounter: windowMs must be a positive number.');
     const now = Date.now();
@@ -518,7 +570,8 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Drop every flow that expired more than 2 h ago, now, in one pass. Not needed in normal use (a timer and flow
+   * Drop every flow that expired more than 2 h ago, and every session record that expired more than 1 h ago, now, in
+   * one pass. Not needed in normal use (a timer and flow
    * operations sweep in small steps); useful before measuring memory.
    * Returns how many flows were dropped.
    */
@@ -533,6 +586,7 @@ export class MemoryStore implements Store {
     }
     this.#sweepCursor = null;
     this.#lastSweepStart = now;
+    this.#sessions.sweep();
     for (const [key, counter] of this.#counters) if (counter.resetAt <= now) this.#counters.delete(key);
     return dropped;
   }

@@ -325,32 +325,40 @@ export interface Store {
   /** Optional. Delete a flow (no-op when absent). */
   deleteFlow?(id: string): Promise<void>;
 
-  /** Required. Store a new session record. */
-  createSession?(session: SessionRecord): Promise<void>;
+  /**
+   * Required. Store a new session record (its `id` is new: the library chooses a UUID v4). An adapter may drop records
+   * that expired long ago (the library treats a missing record as an ended session), and may bound how many records
+   * one identity keeps by dropping its ended or oldest ones.
+   */
+  createSession(session: SessionRecord): Promise<void>;
   /** Required. The session record with this id (revoked and expired ones included, until swept), or `null`. */
-  getSession?(id: string): Promise<SessionRecord | null>;
+  getSession(id: string): Promise<SessionRecord | null>;
   /**
    * Required. Replace a session record's mutable fields (`active`, `authenticatedAt`, `expiresAt`, `methods`,
    * `devices`); `false` when there is no such record. A revoked record stays revoked (`active` never goes back to
    * `true`).
    */
-  updateSession?(session: SessionRecord): Promise<boolean>;
-  /** Required. An identity's sessions, newest `issuedAt` first (ties: `id` descending), one keyset page at a time. */
-  listSessions?(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]>;
+  updateSession(session: SessionRecord): Promise<boolean>;
+  /**
+   * Required. An identity's sessions, newest `issuedAt` first (ties: `id` descending), one keyset page at a time: at
+   * most `limit`, strictly after `after` when given, only active and unexpired ones when `active` is `true`. `[]` past
+   * the end or for an unknown identity.
+   */
+  listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]>;
   /**
    * Required. Revoke one session of this identity (`active: false`). `false` when this identity has no such active
-   * session (another identity's session id is never touched).
+   * session (another identity's session id is never touched, nor an unknown or already revoked one).
    */
-  revokeSession?(identityId: string, sessionId: string): Promise<boolean>;
+  revokeSession(identityId: string, sessionId: string): Promise<boolean>;
   /**
    * Required. Revoke, atomically, every session of the identity that is active and unexpired, except `exceptId`
    * when given; returns how many were revoked.
    */
-  revokeSessions?(identityId: string, exceptId?: string): Promise<number>;
+  revokeSessions(identityId: string, exceptId?: string): Promise<number>;
   /** Required. Delete every session record of the identity (with the identity itself); returns how many. */
-  deleteSessions?(identityId: string): Promise<number>;
+  deleteSessions(identityId: string): Promise<number>;
   /** Required. Set an active session's `expiresAt`; `false` when it is missing or revoked. */
-  extendSession?(id: string, expiresAt: Date): Promise<boolean>;
+  extendSession(id: string, expiresAt: Date): Promise<boolean>;
 
   // Limits (recovery and verification by code). Required when a `courier` is set, so that every limit holds across
   // all instances of the app; the library checks for them at config time.

@@ -1,7 +1,14 @@
 // Fixtures for store tests: valid, unique identities, passkeys and flows, with overrides.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FlowRecord, Identity, Passkey, RecoveryAddress, VerifiableAddress } from '../store/types.js';
+import type {
+  FlowRecord,
+  Identity,
+  Passkey,
+  RecoveryAddress,
+  SessionRecord,
+  VerifiableAddress,
+} from '../store/types.js';
 
 // Random bytes come from a pool refilled 64 KiB at a time: one `randomBytes` call per value is slow on some hosts,
 // and the scale cases need hundreds of thousands of values.
@@ -134,6 +141,30 @@ export function makeFlow(overrides: Partial<FlowRecord> = {}): FlowRecord {
       return_to: 'https://app.example.com/',
       nodes: [{ group: 'passkey', name: 'passkey_login' }],
     },
+    ...overrides,
+  };
+}
+
+/**
+ * An active session record of `identityId`, issued now, expiring in an hour, with one passkey sign-in and its device.
+ *
+ * @example
+ * await store.createSession(makeSession(identity.id, { issuedAt: new Date(Date.now() - 1000) }));
+ */
+export function makeSession(identityId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    identityId,
+    active: true,
+    issuedAt: now,
+    authenticatedAt: now,
+    expiresAt: new Date(now.getTime() + 60 * 60 * 1000),
+    aal: 'aal1',
+    methods: [{ method: 'passkey', aal: 'aal1', completedAt: now, credentialId: randomBase64url(32) }],
+    devices: [
+      { id: randomUUID(), ipAddress: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', location: '' },
+    ],
     ...overrides,
   };
 }

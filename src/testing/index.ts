@@ -16,6 +16,7 @@ export {
   assertFlow,
   assertIdentity,
   assertPasskey,
+  assertSession,
   type CaseContext,
   type CaseName,
   type ConformanceCase,
@@ -30,6 +31,7 @@ export {
   makeIdentity,
   makePasskey,
   makeRecoveryAddress,
+  makeSession,
   makeVerifiableAddress,
   randomBase64url,
 } from './fixtures.js';

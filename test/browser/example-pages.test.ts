@@ -134,7 +134,12 @@ describe('the basic example: pages a person sees, in Chromium', { skip: skipWith
     await tab.page.goto(`${example.url}/settings`);
     await tab.page.waitForFunction('typeof window.oryPasskeySettingsRegistration === "function"');
     await assertStyled(tab);
-    assert.deepEqual(await tab.page.locator('h1, h2').allTextContents(), ['Account settings', 'Profile', 'Passkeys']);
+    assert.deepEqual(await tab.page.locator('h1, h2').allTextContents(), [
+      'Account settings',
+      'Profile',
+      'Passkeys',
+      "Where you're signed in",
+    ]);
     assert.deepEqual(await tab.page.locator('#passkeys .passkey-name').allTextContents(), [
       'Chrome on Linux',
       'Edge on Windows',

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import type { JsonValue, Store } from '../../store/types.js';
-import { makeFlow, makeIdentity, makePasskey, makeRecoveryAddress } from '../fixtures.js';
+import { makeFlow, makeIdentity, makePasskey, makeRecoveryAddress, makeSession } from '../fixtures.js';
 import { counterCalls } from './limits.js';
 import { seed } from './support.js';
 
@@ -23,6 +23,8 @@ export async function checkFailuresReject(
   const flow = makeFlow();
   await store.saveFlow(flow);
   const passkey = passkeys[0]!;
+  const session = makeSession(identity.id);
+  await store.createSession(session);
   await breakStore(store);
   const fresh = makeIdentity();
   const calls: [string, () => Promise<unknown>][] = [
@@ -56,6 +58,16 @@ export async function checkFailuresReject(
     ['deleteIdentity', () => store.deleteIdentity(identity.id)],
     ['listIdentities', () => store.listIdentities({ limit: 10 })],
   ];
+  calls.push(
+    ['createSession', () => store.createSession(makeSession(identity.id))],
+    ['getSession', () => store.getSession(session.id)],
+    ['updateSession', () => store.updateSession({ ...session, authenticatedAt: new Date() })],
+    ['listSessions', () => store.listSessions(identity.id, { limit: 10 })],
+    ['revokeSession', () => store.revokeSession(identity.id, session.id)],
+    ['revokeSessions', () => store.revokeSessions(identity.id)],
+    ['deleteSessions', () => store.deleteSessions(identity.id)],
+    ['extendSession', () => store.extendSession(session.id, new Date(Date.now() + 60_000))],
+  );
   if (store.deleteFlow) calls.push(['deleteFlow', () => store.deleteFlow!(flow.id)]);
   calls.push(...counterCalls(store));
   const failures: string[] = [];

@@ -9,9 +9,11 @@ import { limitCases } from './limits.js';
 import { passkeyCases } from './passkeys.js';
 import { recordCases } from './records.js';
 import { scaleCases, scaleCaseTitles } from './scale.js';
+import { sessionCases } from './sessions.js';
 import type { ConformanceScale } from './support.js';
 
 export { checkFailuresReject } from './failures.js';
+export { assertSession } from './sessions.js';
 export {
   assertAddresses,
   assertFlow,
@@ -33,6 +35,7 @@ export const cases = {
   ...passkeyCases,
   ...flowCases,
   ...recordCases,
+  ...sessionCases,
   ...administrationCases,
   ...scaleCases,
   ...limitCases,
