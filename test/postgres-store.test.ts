@@ -18,6 +18,7 @@ import {
   makeIdentity,
   makePasskey,
   makeRecoveryAddress,
+  makeSession,
   makeVerifiableAddress,
   runStoreConformance,
 } from '../src/testing/index.js';
@@ -277,6 +278,49 @@ describe('PostgresStore specifics', () => {
         await cases[name](store, { scale: { identities: 2_000, passkeysPerIdentity: 100 } });
       }
       assert.equal(await store.deleteIdentity(identity.id), true);
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS ${t} CASCADE`);
+      schemas.delete(schema);
+    }
+  });
+
+  it('migrate upgrades the schema from before session records (v2): sessions work for identities it holds', async () => {
+    const schema = `passkeys_test_v2_${randomBytes(6).toString('hex')}`;
+    schemas.add(schema);
+    const t = quoteIdentifier(schema);
+    try {
+      // The schema.sql of before issue 15, run as its migrate() ran it, with an identity written through the store.
+      const v2 = await readFile(new URL('./fixtures/postgres-schema-v2.sql', import.meta.url), 'utf8');
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`CREATE SCHEMA ${t}`);
+        await client.query(`SET LOCAL search_path TO ${t}`);
+        await client.query(v2);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const before = await pool.query(
+        `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'sessions'`,
+        [schema],
+      );
+      assert.equal(before.rows[0].n, 0, 'the v2 schema has no sessions table');
+      await Promise.all([migrate(pool, schema), migrate(pool, schema)]);
+      await migrate(pool, schema);
+      const store = new PostgresStore(pool, { schema });
+      const identity = makeIdentity({ recoveryAddresses: [makeRecoveryAddress()] });
+      await store.createIdentity(identity, makePasskey(identity.id));
+      const session = makeSession(identity.id);
+      await store.createSession(session);
+      assert.equal((await store.getSession(session.id))?.active, true);
+      assert.equal(await store.revokeSessions(identity.id), 1);
+      // Deleting an identity takes its session records with it (foreign key, ON DELETE CASCADE).
+      await pool.query(`DELETE FROM ${t}.identities WHERE id = $1`, [identity.id]);
+      assert.equal(await store.getSession(session.id), null);
+      for (const name of Object.keys(cases).filter((n) => n.startsWith('sessions:')) as CaseName[]) {
+        await cases[name](store);
+      }
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS ${t} CASCADE`);
       schemas.delete(schema);
