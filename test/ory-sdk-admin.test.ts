@@ -67,7 +67,7 @@ describe("Ory's IdentityApi against adminRouter()", () => {
     const passkey = created.credentials?.passkey;
     assert.equal(passkey?.type, 'passkey');
     assert.deepEqual(
-      (passkey?.config as { credentials: { id: string }[] }).credentials.map((c) => c.id),
+      (passkey?.config as { credentials: { id: string }[] } | undefined)?.credentials.map((c) => c.id),
       [row.id],
     );
     // The imported passkey signs in through the passkeys router.

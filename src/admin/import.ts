@@ -61,7 +61,7 @@ export function importedUserHandle(given: string | undefined, passkeys: readonly
     handles.set(bytes.toString('base64url'), path);
   };
   add(given, 'userHandle');
-  passkeys.forEach((p, i) => add(p.userHandle, `passkeys[${i}].userHandle`));
+  for (const [i, p] of passkeys.entries()) add(p.userHandle, `passkeys[${i}].userHandle`);
   if (handles.size > 1) {
     throw ValidationError.reason(
       'passkeys',

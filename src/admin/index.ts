@@ -347,7 +347,7 @@ export function createAdmin(config: ResolvedOptions): PasskeysAdmin {
 
     async extendSession(id) {
       const session = typeof id === 'string' ? await need('getSession')(id) : null;
-      if (!session || !session.active || session.expiresAt.getTime() <= Date.now()) throw new SessionNotFoundError(id);
+      if (!session?.active || session.expiresAt.getTime() <= Date.now()) throw new SessionNotFoundError(id);
       const expiresAt = new Date(Date.now() + config.lifespans.session);
       if (!(await need('extendSession')(id, expiresAt))) throw new SessionNotFoundError(id);
       return (await need('getSession')(id)) ?? { ...session, expiresAt };
