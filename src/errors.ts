@@ -16,7 +16,10 @@ export type ErrorId =
   | 'unsupported_media_type'
   | 'forbidden'
   | 'conflict'
-  | 'internal_server_error';
+  | 'internal_server_error'
+  | 'hook_failed'
+  | 'hook_timeout'
+  | 'session_verified_address_required';
 
 /** A Kratos error body. */
 export interface ErrorBody {
@@ -76,6 +79,9 @@ const shortMessages: Record<ErrorId, string> = {
   forbidden: 'The requested action was forbidden',
   conflict: 'The resource was changed by another request',
   internal_server_error: 'An internal server error occurred, please contact the system administrator',
+  hook_failed: 'A hook of the application failed',
+  hook_timeout: 'A hook of the application did not answer in time',
+  session_verified_address_required: 'identity has no verified address',
 };
 
 export const notFound = (reason = 'The requested flow could not be found.') => new HttpError(404, 'not_found', reason);

@@ -25,6 +25,7 @@ export {
 } from './courier.js';
 export { type ErrorBody, type ErrorId, HttpError } from './errors.js';
 export type { PasskeyInfo } from './flows/settings.js';
+export { FlowRejection, type FlowRejectionMessage } from './hooks.js';
 export { type PasskeysRouter, passkeys } from './router.js';
 export { defaultIdentitySchema } from './schema.js';
 export { type RequireSessionOptions, requireSession } from './session.js';
@@ -64,6 +65,13 @@ export type {
 } from './store/types.js';
 export type {
   AuthenticatorSelectionOptions,
+  BeforeHookContext,
+  BeforeHookResult,
+  BeforeHookReturn,
+  BeforeLoginContext,
+  BeforeRegistrationContext,
+  BeforeRegistrationResult,
+  BeforeSettingsContext,
   CloneWarning,
   CodeOptions,
   CredentialHint,

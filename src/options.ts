@@ -42,15 +42,16 @@ export interface ResolvedOptions {
     defaultReturnTo: string;
     allowedReturnTo: string[];
   };
-  hooks: HookOptions & { session: boolean };
+  /** `timeout`: how long a before-hook may run (ms). */
+  hooks: HookOptions & { session: boolean; timeout: number };
   signCountPolicy: 'reject' | 'warn';
   maxBodySize: number;
   /** Recovery and verification by code; absent without `courier`. */
   codes?: ResolvedCodeOptions;
   /** WebAuthn L3 `hints` for creation and request options (`[]`: none sent). */
   hints: CredentialHint[];
-  /** Sign-in policy: the login style (and identifier-first's decoy key). */
-  login: ResolvedLoginStyle;
+  /** Sign-in policy: the login style (and identifier-first's decoy key), and whether a verified address is needed. */
+  login: ResolvedLoginStyle & { requireVerifiedAddress: boolean };
 }
 
 /** The `code` method's options, resolved. */
@@ -87,7 +88,16 @@ const STORE_METHODS = [
   'consumeChallenge',
 ] as const;
 
-const HOOK_NAMES = ['onRegistered', 'onLogin', 'onPasskeyAdded', 'onPasskeyRemoved', 'onCloneWarning'] as const;
+const HOOK_NAMES = [
+  'onRegistered',
+  'onLogin',
+  'onPasskeyAdded',
+  'onPasskeyRemoved',
+  'onCloneWarning',
+  'beforeRegistration',
+  'beforeLogin',
+  'beforeSettings',
+] as const;
 
 const duration = { anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string' }] };
 const uv = { enum: ['required', 'preferred', 'discouraged'] };
@@ -164,6 +174,7 @@ const optionsSchema = {
       additionalProperties: false,
       properties: {
         session: { type: 'boolean' },
+        timeout: duration,
         ...Object.fromEntries(HOOK_NAMES.map((name) => [name, {}])),
       },
     },
@@ -218,7 +229,7 @@ const optionsSchema = {
     login: {
       type: 'object',
       additionalProperties: false,
-      properties: { style: { enum: ['unified', 'identifier_first'] } },
+      properties: { style: { enum: ['unified', 'identifier_first'] }, requireVerifiedAddress: { type: 'boolean' } },
     },
   },
 } as const;
@@ -285,6 +296,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       `express-passkeys: links in recovery and verification mails need a public base URL, and the first of \`rp.origins\` ("${origins[0]}") is not a web origin. Set \`urls.publicBase\` (e.g. "https://example.com/auth"), or put the web origin first in \`rp.origins\`. Mails never take their links from the request's Host header.`,
     );
   }
+  const schema = compileIdentitySchema(opts.identitySchema ?? defaultIdentitySchema);
+  const login = resolveLogin(opts, schema, codes);
 
   return {
     ...(codes ? { codes } : {}),
@@ -296,7 +309,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       allowedOrigins: [...new Set([...origins, ...relatedOrigins])],
     },
     store: opts.store,
-    schema: compileIdentitySchema(opts.identitySchema ?? defaultIdentitySchema),
+    schema,
     authenticatorSelection: {
       residentKey: opts.authenticatorSelection?.residentKey ?? 'required',
       userVerification: opts.authenticatorSelection?.userVerification ?? 'preferred',
@@ -313,11 +326,15 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       defaultReturnTo: checkUrlOrPath(urls.defaultReturnTo ?? '/', 'urls.defaultReturnTo'),
       allowedReturnTo,
     },
-    hooks: { ...opts.hooks, session: opts.hooks?.session ?? true },
+    hooks: {
+      ...opts.hooks,
+      session: opts.hooks?.session ?? true,
+      timeout: parseDuration(opts.hooks?.timeout ?? '10s', 'hooks.timeout'),
+    },
     signCountPolicy: opts.signCountPolicy ?? 'reject',
     maxBodySize: opts.maxBodySize ?? 65_536,
     hints: [...(opts.hints ?? [])],
-    login: resolveLoginStyle(opts, secretKeys(opts)),
+    login: { ...resolveLoginStyle(opts, secretKeys(opts)), ...login },
   };
 }
 
@@ -373,6 +390,28 @@ function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCode
     maxSubmissions: opts.code?.maxSubmissions ?? 5,
     limits: resolveLimits(opts),
   };
+}
+
+/** Sign-in policy: `requireVerifiedAddress` needs codes to send and an address to send them to. */
+function resolveLogin(
+  opts: PasskeysOptions,
+  schema: IdentitySchema,
+  codes: ResolvedCodeOptions | undefined,
+): { requireVerifiedAddress: boolean } {
+  const requireVerifiedAddress = opts.login?.requireVerifiedAddress ?? false;
+  if (requireVerifiedAddress) {
+    if (!codes?.verification.enabled) {
+      throw new TypeError(
+        'express-passkeys: `login.requireVerifiedAddress` sends a verification code at sign-in, which needs a `courier` (with `verification.enabled` left on).',
+      );
+    }
+    if (!schema.hasVerifiableTrait) {
+      throw new TypeError(
+        'express-passkeys: `login.requireVerifiedAddress` needs a verifiable trait in `identitySchema` (`"ory.sh/kratos": { "verification": { "via": "email" } }` on the email trait): otherwise no one could ever sign in.',
+      );
+    }
+  }
+  return { requireVerifiedAddress };
 }
 
 /** `secrets` (a list, or Kratos's `{ default: [...] }`) as HMAC keys, each checked to be long enough; undefined when unset. */

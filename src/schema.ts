@@ -84,6 +84,8 @@ export interface IdentitySchema {
    * `"ory.sh/kratos": { recovery: { via: "email" } }` / `{ verification: { via: "email" } }`.
    */
   addresses(traits: Record<string, JsonValue>): { recovery: string[]; verification: string[] };
+  /** Whether any trait is a verifiable address (`"ory.sh/kratos": { verification: { via: "email" } }`). */
+  hasVerifiableTrait: boolean;
 }
 
 type SchemaNode = {
@@ -173,6 +175,7 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
       return errors;
     },
     displayName: (value) => stringAt(value, displayNamePath),
+    hasVerifiableTrait: verificationPaths.length > 0,
     addresses(value) {
       const collect = (paths: string[][]) => {
         const found = new Set<string>();

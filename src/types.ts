@@ -104,7 +104,11 @@ export interface CloneWarning extends HookContext {
   action: 'reject' | 'warn';
 }
 
-/** Hooks run after a ceremony succeeded. Awaited; an error thrown in one is logged and does not undo anything. */
+/**
+ * Hooks. The `on*` hooks run after a ceremony succeeded: awaited; an error thrown in one is logged and does not undo
+ * anything. The `before*` hooks run before anything is written and may refuse or change the flow (see "Flow policy"
+ * in the README).
+ */
 export interface HookOptions {
   /** Issue a session right after registration. Defaults to `true`. */
   session?: boolean;
@@ -113,6 +117,81 @@ export interface HookOptions {
   onPasskeyAdded?: (event: HookContext) => void | Promise<void>;
   onPasskeyRemoved?: (event: Omit<HookContext, 'transientPayload'>) => void | Promise<void>;
   onCloneWarning?: (event: CloneWarning) => void | Promise<void>;
+  /**
+   * Runs after the traits validate and the new passkey's attestation verifies, before anything is written. Return
+   * nothing to go on, `{ traits?, metadataPublic?, metadataAdmin? }` to change the identity before it is saved (the
+   * traits are validated again), or throw a {@link FlowRejection} to refuse with messages on the form's nodes. Any
+   * other throw answers 502 `hook_failed`; running past `timeout`, 504 `hook_timeout`. Nothing is written either way.
+   */
+  beforeRegistration?: (context: BeforeRegistrationContext) => BeforeHookReturn<BeforeRegistrationResult>;
+  /**
+   * Runs after the assertion verifies (refresh logins included), before the passkey's usage is recorded and the
+   * session issued. Returns and throws as `beforeRegistration` (returned `traits` are ignored).
+   */
+  beforeLogin?: (context: BeforeLoginContext) => BeforeHookReturn<BeforeHookResult>;
+  /**
+   * Runs before any settings change is written: a passkey added (after its attestation verifies), removed or renamed,
+   * or the profile saved. Returns and throws as `beforeRegistration` (returned `traits` are ignored).
+   */
+  beforeSettings?: (context: BeforeSettingsContext) => BeforeHookReturn<BeforeHookResult>;
+  /**
+   * How long a before-hook may run: past it, `context.signal` aborts, the flow answers 504 `hook_timeout` and a late
+   * result is ignored. Milliseconds or a duration string (`"10s"`). Defaults to `"10s"`.
+   */
+  timeout?: Duration;
+}
+
+/** What a before-hook may return: nothing (go on) or values to save with the change; sync or async. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing is typed `void` by TypeScript.
+export type BeforeHookReturn<R> = void | R | Promise<void | R>;
+
+/** Values a before-hook may return; they are saved with the change (compare-and-set on the identity). */
+export interface BeforeHookResult {
+  /** Replaces the identity's public metadata (Kratos's `metadata_public`, shown to the user in whoami). */
+  metadataPublic?: JsonValue;
+  /** Replaces the identity's admin metadata (Kratos's `metadata_admin`, never shown to the user). */
+  metadataAdmin?: JsonValue;
+}
+
+/** What `beforeRegistration` may return. */
+export interface BeforeRegistrationResult extends BeforeHookResult {
+  /** Replace these top-level trait keys of the new identity; the result is validated as a submit would be. */
+  traits?: Record<string, JsonValue>;
+}
+
+/** What every before-hook learns. */
+export interface BeforeHookContext {
+  /** The flow being submitted. */
+  flow: { id: string; type: 'browser' | 'api' };
+  /** The Express request. */
+  request: import('express').Request;
+  /** `transient_payload` from the submit, if any (never stored). */
+  transientPayload?: { [key: string]: JsonValue };
+  /** Aborts when `hooks.timeout` passes: hand it to `fetch` and the like. */
+  signal: AbortSignal;
+}
+
+/** `hooks.beforeRegistration`'s context: the submitted traits and the verified, not yet saved, passkey. */
+export interface BeforeRegistrationContext extends BeforeHookContext {
+  traits: Record<string, JsonValue>;
+  passkey: Passkey;
+}
+
+/** `hooks.beforeLogin`'s context: who signs in, with which passkey (as stored before this sign-in). */
+export interface BeforeLoginContext extends BeforeHookContext {
+  identity: Identity;
+  passkey: Passkey;
+}
+
+/** `hooks.beforeSettings`'s context: the change about to be written. */
+export interface BeforeSettingsContext extends BeforeHookContext {
+  identity: Identity;
+  /** `add`, `remove` and `rename` a passkey, or save the `profile` (traits). */
+  change: 'add' | 'remove' | 'rename' | 'profile';
+  /** `add`: the verified, not yet saved passkey; `remove`: the passkey to remove; `rename`: it, with its new name. */
+  passkey?: Passkey;
+  /** `profile`: the new traits, validated. */
+  traits?: Record<string, JsonValue>;
 }
 
 /** Options of `passkeys()`. Kratos's snake_case keys (`display_name`, ...) are accepted too. */
@@ -135,7 +214,7 @@ export interface PasskeysOptions {
   lifespans?: LifespanOptions;
   /** Public URLs, UI pages and redirect rules. */
   urls?: UrlOptions;
-  /** Hooks run after ceremonies. */
+  /** Hooks: before a flow writes anything (they may refuse or change it), and after ceremonies. */
   hooks?: HookOptions;
   /**
    * What to do when a passkey's signature counter does not increase (a clone signal): `'reject'` the sign-in or
@@ -189,8 +268,7 @@ export interface VerificationOptions {
   notifyUnknownRecipients?: boolean;
 }
 
-/** One-time code options. */
-/** `login`: how sign-in looks. */
+/** `login`: how sign-in looks, and who may sign in. */
 export interface LoginOptions {
   /**
    * `'unified'` (default): one step, usernameless: the browser offers the user's discoverable passkeys (autofill or
@@ -199,7 +277,16 @@ export interface LoginOptions {
    * with decoy credential ids keyed by `secrets`. Applies to login flows, not to refresh logins.
    */
   style?: 'unified' | 'identifier_first';
+  /**
+   * Refuse sign-ins of identities with no verified address (Kratos's `require_verified_address`): no session; a
+   * verification flow is created and a code sent to the identity's first verifiable address; JSON answers 403
+   * `session_verified_address_required` with `show_verification_ui` in `error.details.continue_with`, browsers go to
+   * `urls.ui.verification`. Needs `courier` and a verifiable trait in the schema. Defaults to `false`.
+   */
+  requireVerifiedAddress?: boolean;
 }
+
+/** One-time code options. */
 
 export interface CodeOptions {
   /** Submissions a recovery or verification flow accepts before it must be started again. Defaults to `5`. */

@@ -13,7 +13,7 @@ import { actionPath, csrfOf, type FlowJson, initFlow, makeApp, register } from '
 describe('a csrf_token that is not a string is a CSRF violation (403), in every browser flow', () => {
   const kinds = ['registration', 'login', 'settings'] as const;
   const malformed: [string, (flow: FlowJson) => unknown][] = [
-    ['an array of the right token', (flow) => [csrfOf(flow), csrfOf(flow)]],
+    ['an array of the right token (JSON: an array is not a token)', (flow) => [csrfOf(flow), csrfOf(flow)]],
     ['an object', (flow) => ({ token: csrfOf(flow) })],
     ['a number', () => 12345],
     ['true', () => true],
@@ -45,17 +45,26 @@ describe('a csrf_token that is not a string is a CSRF violation (403), in every 
       assert.ok(ok.body.ui, 'a flow with a validation message, not an error');
     });
 
-    it(`${kind}: a form post repeating csrf_token (an array)`, async () => {
+    it(`${kind}: a form post repeating csrf_token: one value is that token (SPEC §9), two values a violation`, async () => {
       const { agent } = makeApp();
       const a = agent();
       if (kind === 'settings') await register(a);
       const flow = await initFlow(a, kind);
       const token = encodeURIComponent(csrfOf(flow));
-      const res = await a
+      // Ory Elements' method chooser posts hidden fields twice: the same token twice gets past the CSRF check.
+      const same = await a
         .post(actionPath(flow))
         .set('Accept', 'application/json')
         .type('form')
         .send(`csrf_token=${token}&csrf_token=${token}&method=passkey`);
+      assert.equal(same.status, 400, JSON.stringify(same.body));
+      assert.ok(same.body.ui, 'a flow with a validation message, not an error');
+      const other = encodeURIComponent(`${csrfOf(flow).slice(0, -2)}AA`);
+      const res = await a
+        .post(actionPath(flow))
+        .set('Accept', 'application/json')
+        .type('form')
+        .send(`csrf_token=${token}&csrf_token=${other}&method=passkey`);
       assert.equal(res.status, 403, JSON.stringify(res.body));
       assert.equal(res.body.error.id, 'security_csrf_violation');
     });

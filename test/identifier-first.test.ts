@@ -477,6 +477,16 @@ describe('identifier-first login: unknown identifiers look like known ones', () 
     assert.deepEqual(allowed((await stepTwo('nobody@example.com')).flow), decoys, 'stable across calls');
     assert.deepEqual(allowed((await stepTwo('  NoBody@Example.COM ')).flow), decoys, 'over the normalised identifier');
     assert.notDeepEqual(allowed((await stepTwo('somebody@example.com')).flow), decoys);
+    // An inactive identity (SPEC §8): decoys too, not its passkeys.
+    const inactive = await register(agent(), 'inactive@example.com');
+    const record = await store.getIdentity(inactive.body.identity.id);
+    assert.ok(record);
+    assert.ok(await store.updateIdentity({ ...record, state: 'inactive', updatedAt: new Date() }, record.updatedAt));
+    const inactiveDecoys = allowed((await stepTwo(inactive.email)).flow);
+    assert.ok(inactiveDecoys.length === 1 || inactiveDecoys.length === 2);
+    assert.ok(!inactiveDecoys.includes(String(inactive.authenticator.credentials[0]?.idB64u)));
+    assert.deepEqual(allowed((await stepTwo(inactive.email)).flow), inactiveDecoys, 'stable');
+
     const bareDecoys = allowed((await stepTwo(bare.email)).flow);
     assert.ok(bareDecoys.length === 1 || bareDecoys.length === 2, 'an identity without passkeys gets decoys');
     assert.ok(!bareDecoys.includes(String(bare.authenticator.credentials[0]?.idB64u)));

@@ -8,6 +8,9 @@
  * (SMTP_URL=smtp://user:pass@smtp.example.com:587 npm start); without it they are printed to stderr
  * (consoleCourier(), for development only).
  *
+ * Flow policy: SIGNUP_DOMAIN=example.com lets only addresses of that domain sign up (a `beforeRegistration` hook);
+ * REQUIRE_VERIFIED_ADDRESS=true refuses sign-ins until an address is verified (a code is sent at sign-in).
+ *
  * Open it as http://localhost:<port>, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
  */
 import { randomBytes } from 'node:crypto';
@@ -20,10 +23,12 @@ import {
   type AuthenticatorSelectionOptions,
   type Courier,
   consoleCourier,
+  FlowRejection,
   type LoginOptions,
   MemoryStore,
   passkeys,
   requireSession,
+  type Store,
 } from '../../src/index.js';
 import { adminRoutes } from './admin.js';
 import { nodemailerCourier } from './mailer.js';
@@ -50,11 +55,38 @@ const FLASHES: Record<string, string> = {
   account_created: 'Account created. Welcome!',
 };
 
+/** Who may sign up and sign in (see `createApp`). */
+interface Policy {
+  /** Only addresses of this domain may sign up; unset: anyone. */
+  signupDomain?: string;
+  /** Sign-ins need a verified address. */
+  requireVerifiedAddress: boolean;
+  store: Store;
+}
+
+/** A `beforeRegistration` hook that lets only addresses `@domain` sign up, saying so under the email field. */
+function signupDomainRule(domain: string) {
+  const suffix = `@${domain.toLowerCase()}`;
+  return ({ traits }: { traits: Record<string, unknown> }) => {
+    const email = String(traits.email ?? '')
+      .trim()
+      .toLowerCase();
+    if (!email.endsWith(suffix)) {
+      throw new FlowRejection({
+        instancePtr: '#/traits/email',
+        id: 4100001,
+        text: `Sign up with your ${suffix} address.`,
+        context: { domain },
+      });
+    }
+  };
+}
+
 /**
  * Build the app for the origin it is served from (the passkeys' `rp.origins` must match it exactly). `devCodes`:
  * the courier prints codes to the terminal (the pages say so in a banner).
  */
-function buildApp(origin: string, courier: Courier, devCodes: boolean): express.Express {
+function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: Policy): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -85,7 +117,7 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
   const auth = passkeys({
     rp: { id: 'localhost', displayName: 'Passkeys Example', origins: [origin] },
     // The library's built-in store (identities, passkeys, flows in memory): write an adapter for your database.
-    store: new MemoryStore(),
+    store: policy.store,
     // Flow inits redirect browsers to these pages with `?flow=<id>`.
     urls: {
       ui: {
@@ -103,6 +135,8 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
     courier,
     // The "Account created" notice on the page the sign-up lands on (a cookie: the session is renewed at sign-up).
     hooks: {
+      // SIGNUP_DOMAIN: refused sign-ups write nothing; the message shows under the email field.
+      ...(policy.signupDomain ? { beforeRegistration: signupDomainRule(policy.signupDomain) } : {}),
       onRegistered: ({ request }) => {
         request.res?.cookie(FLASH_COOKIE, 'account_created', {
           httpOnly: true,
@@ -114,7 +148,12 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
     },
     // LOGIN_STYLE=identifier_first: the email first, then a passkey of that account (security keys without
     // discoverable credentials too; RESIDENT_KEY=discouraged lets such keys sign up). Bad values fail at startup.
-    ...(process.env.LOGIN_STYLE ? { login: { style: process.env.LOGIN_STYLE as LoginStyle } } : {}),
+    // REQUIRE_VERIFIED_ADDRESS: an unverified user's sign-in lands on /verification, a code on its way; once the code
+    // is entered, "Continue" leads home, where "Sign in" now works.
+    login: {
+      requireVerifiedAddress: policy.requireVerifiedAddress,
+      ...(process.env.LOGIN_STYLE ? { style: process.env.LOGIN_STYLE as LoginStyle } : {}),
+    },
     ...(process.env.RESIDENT_KEY
       ? { authenticatorSelection: { residentKey: process.env.RESIDENT_KEY as ResidentKey } }
       : {}),
@@ -217,9 +256,19 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean): express.
 
 /**
  * Start the example at localhost on `port` (default: `PORT` or 3000; 0: any free port). Mail goes through the SMTP
- * server at `smtpUrl` (default: `SMTP_URL`); with neither, codes are printed to stderr.
+ * server at `smtpUrl` (default: `SMTP_URL`); with neither, codes are printed to stderr. `signupDomain` (default:
+ * `SIGNUP_DOMAIN`) and `requireVerifiedAddress` (default: `REQUIRE_VERIFIED_ADDRESS=true`) set the flow policy;
+ * `store` defaults to a new MemoryStore.
  */
-export async function createApp(options: { port?: number; smtpUrl?: string } = {}): Promise<{
+export async function createApp(
+  options: {
+    port?: number;
+    smtpUrl?: string;
+    signupDomain?: string;
+    requireVerifiedAddress?: boolean;
+    store?: Store;
+  } = {},
+): Promise<{
   url: string;
   server: Server;
   close: () => Promise<void>;
@@ -233,7 +282,14 @@ export async function createApp(options: { port?: number; smtpUrl?: string } = {
   const url = `http://localhost:${(server.address() as AddressInfo).port}`;
   const smtpUrl = options.smtpUrl ?? process.env.SMTP_URL;
   try {
-    const app = smtpUrl ? buildApp(url, nodemailerCourier(smtpUrl), false) : buildApp(url, consoleCourier(), true);
+    const policy: Policy = {
+      signupDomain: options.signupDomain ?? (process.env.SIGNUP_DOMAIN || undefined),
+      requireVerifiedAddress: options.requireVerifiedAddress ?? process.env.REQUIRE_VERIFIED_ADDRESS === 'true',
+      store: options.store ?? new MemoryStore(),
+    };
+    const app = smtpUrl
+      ? buildApp(url, nodemailerCourier(smtpUrl), false, policy)
+      : buildApp(url, consoleCourier(), true, policy);
     server.on('request', app);
   } catch (error) {
     server.close(); // a bad option throws at once: do not leave the port open

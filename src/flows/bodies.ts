@@ -2,7 +2,7 @@
 
 import { Ajv, type ErrorObject } from 'ajv';
 import type { Request } from 'express';
-import { HttpError } from '../errors.js';
+import { csrfViolation, HttpError } from '../errors.js';
 
 const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 const credential = text(65_536);
@@ -64,20 +64,28 @@ export function bodyOf(req: Request, kind: keyof typeof schemas): Record<string,
   }
   const bad = badStringIn(body);
   if (bad) throw new HttpError(400, 'bad_request', `The field \`${bad}\` contains characters that are not allowed.`);
-  // A page that renders every node of a code flow posts `method=code` twice (the hidden input and the button): a form
-  // field repeated with one value is that value, as Kratos's form decoder reads it.
-  const method = (body as Record<string, unknown>).method;
-  if (
-    Array.isArray(method) &&
-    method.length > 0 &&
-    method.every((m) => m === method[0]) &&
-    !req.is('application/json')
-  ) {
-    (body as Record<string, unknown>).method = method[0];
-  }
+  if (!req.is(['application/json', 'application/*+json'])) collapseRepeated(body as Record<string, unknown>);
   const validate = validators[kind];
   if (!validate(body)) throw new HttpError(400, 'bad_request', describe(validate.errors?.[0]));
   return body as Record<string, unknown>;
+}
+
+/**
+ * A urlencoded field sent more than once (the parser gives an array): with one value throughout, it is that value, as
+ * Kratos's form decoder reads it (Ory Elements' method chooser posts hidden fields twice; a page rendering every node
+ * of a code flow posts `method=code` twice). With different values it is ambiguous and refused: 400, or 403 for
+ * `csrf_token` (as any malformed token).
+ */
+function collapseRepeated(body: Record<string, unknown>): void {
+  for (const [field, value] of Object.entries(body)) {
+    if (!Array.isArray(value)) continue;
+    if (value.length > 0 && value.every((v) => typeof v === 'string' && v === value[0])) {
+      body[field] = value[0];
+      continue;
+    }
+    if (field === 'csrf_token') throw csrfViolation();
+    throw new HttpError(400, 'bad_request', `The field \`${field}\` was sent more than once, with different values.`);
+  }
 }
 
 /** Deeper bodies are refused before anything walks them (recursion, JSON.stringify in stores). */

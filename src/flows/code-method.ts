@@ -195,11 +195,13 @@ export async function sendCode(
   codes: ResolvedCodeOptions,
   email: string,
   body: Record<string, unknown> = {},
+  /** The send limit's bucket (default: the flow kind); sign-in's own sends count apart from anyone's requests. */
+  bucket: string = kind.kind,
 ): Promise<{ flow: Flow; refused?: Refusal }> {
   const address = normaliseIdentifier(email);
   const now = Date.now();
   const identity = await config.store.findIdentityByAddress(kind.kind, address);
-  const refused = await countSend(config, codes, kind.kind, address, req);
+  const refused = await countSend(config, codes, bucket, address, req);
   if (refused) {
     const limited = await updateFlow(config, flow, (f) => {
       if (f.data.state === 'passed_challenge') return false;

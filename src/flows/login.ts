@@ -39,6 +39,7 @@ import {
   submitIdentifier,
   usesIdentifierFirst,
 } from './identifier-first.js';
+import { beforeLogin } from './policy.js';
 import {
   answerFlow,
   answerInit,
@@ -235,6 +236,11 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
 
   // §9 order: the assertion verified → the identity must be active → (hooks, usage, session).
   if (!isActive(identity)) return fail([messages.identityDisabled()]);
+  // Flow policy (SPEC §9): the app's hook, then the verified-address rule; nothing is written before they passed.
+  const refuse = (ui: UiText[], nodes: Record<string, UiText[]>) => fail(ui, nodes);
+  const allowed = await beforeLogin({ config, req, res, flow, renderer, body, refuse }, identity, passkey);
+  if (!allowed) return;
+  identity = allowed;
 
   if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {
     return fail([messages.passkeyLoginInvalid()]);

@@ -35,6 +35,7 @@ import {
   setMessages,
   takeChallenge,
 } from './flow.js';
+import { beforeRegistration } from './policy.js';
 import {
   answerFlow,
   answerInit,
@@ -200,7 +201,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   }
 
   const now = new Date();
-  const identity: Identity = {
+  const candidate: Identity = {
     id: randomUUID(),
     schemaId: config.schema.id,
     traits,
@@ -210,7 +211,11 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
     createdAt: now,
     updatedAt: now,
   };
-  const passkey = newPasskey(identity.id, verified, { userAgent: req.get('user-agent') });
+  const passkey = newPasskey(candidate.id, verified, { userAgent: req.get('user-agent') });
+  // Flow policy (SPEC §9): the app's hook may refuse or change the identity; nothing is written before it decided.
+  const refuse = (ui: UiText[], nodes: Record<string, UiText[]>) => fail(400, ui, nodes);
+  const identity = await beforeRegistration({ config, req, res, flow, renderer, body, refuse }, candidate, passkey);
+  if (!identity) return;
   try {
     await config.store.createIdentity(identity, passkey);
   } catch (error) {

@@ -35,6 +35,7 @@ import {
   setMessages,
   takeChallenge,
 } from './flow.js';
+import { beforeSettings, saveMetadata, settingsMetadata } from './policy.js';
 import {
   answerFlow,
   answerInit,
@@ -200,6 +201,8 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     flow.data.state = 'show_form';
     return answerFlow(config, req, res, flow, renderer, 400);
   };
+  // Flow policy (SPEC §9): `hooks.beforeSettings` sees every change before it is written.
+  const step = { config, req, res, flow, renderer, body, refuse: fail };
   const succeed = async () => {
     renewCeremony(config, flow);
     setMessages(flow, [messages.settingsSaved()]);
@@ -223,13 +226,15 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     if (identifier === '') {
       return fail([], { [config.schema.displayNameField]: [messages.required(config.schema.displayNameField)] });
     }
+    const decided = await beforeSettings(step, { identity, change: 'profile', traits: next });
+    if (!decided) return;
     try {
-      await updateIdentityWith(config.store, identity.id, (current) => ({
-        ...current,
-        traits: next,
-        identifier,
-        ...addressesFor(config.schema, next, current),
-      }));
+      await updateIdentityWith(config.store, identity.id, (current) =>
+        settingsMetadata(
+          { ...current, traits: next, identifier, ...addressesFor(config.schema, next, current) },
+          decided,
+        ),
+      );
     } catch (error) {
       if (error instanceof DuplicateIdentifierError || error instanceof DuplicateAddressError) {
         return fail([messages.duplicateIdentifierSettings()]);
@@ -279,11 +284,14 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     const passkey = findPasskey(passkeys, remove);
     // No node shows a passkey this identity does not have: the message goes to `ui.messages`.
     if (!passkey) return fail([messages.passkeyNotFound()]);
+    const decided = await beforeSettings(step, { identity, change: 'remove', passkey });
+    if (!decided) return;
     const result = await config.store.removePasskey(identity.id, passkey.id);
     // On the remove button of that passkey (`name=value`), not on every remove button.
     const onNode = (message: UiText) => ({ [`passkey_remove=${passkey.id}`]: [message] });
     if (result === 'last_credential') return fail([], onNode(messages.lastPasskey()));
     if (result === 'not_found') return fail([], onNode(messages.passkeyNotFound()));
+    await saveMetadata(config, identity.id, decided);
     log('identity %s removed a passkey', identity.id);
     await runHook('onPasskeyRemoved', config.hooks.onPasskeyRemoved, { identity, passkey, request: req });
     return succeed();
@@ -296,9 +304,11 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
       return fail([messages.invalidPasskeyName(MAX_PASSKEY_NAME)]);
     }
     const passkey = findPasskey(await config.store.listPasskeys(identity.id), rename.id);
-    if (!passkey || !(await config.store.renamePasskey(identity.id, passkey.id, name))) {
-      return fail([messages.passkeyNotFound()]);
-    }
+    if (!passkey) return fail([messages.passkeyNotFound()]);
+    const decided = await beforeSettings(step, { identity, change: 'rename', passkey: { ...passkey, name } });
+    if (!decided) return;
+    if (!(await config.store.renamePasskey(identity.id, passkey.id, name))) return fail([messages.passkeyNotFound()]);
+    await saveMetadata(config, identity.id, decided);
     return succeed();
   }
 
@@ -310,17 +320,30 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
     // Named after the browser that made it ("Chrome on Linux"), numbered when the identity has that name already.
     const takenNames = (await config.store.listPasskeys(identity.id)).map((p) => p.name);
     passkey = newPasskey(identity.id, verified, { userAgent: req.get('user-agent'), takenNames });
-    await config.store.addPasskey(passkey);
   } catch (error) {
     renewCeremony(config, flow);
     // Signal API: the new passkey was not stored; its id goes back so that the browser's passkey manager drops it.
     flow.data.unknownCredential = await refusedCredentialId(config, register);
     if (error instanceof CeremonyError) return fail([messages.generic(error.reason)]);
+    throw error;
+  }
+  // Refused by the hook, the new passkey is not stored either: signalled like a failed ceremony's.
+  const refuseAdd = async (ui: UiText[], nodes: Record<string, UiText[]>) => {
+    flow.data.unknownCredential = await refusedCredentialId(config, register);
+    return fail(ui, nodes);
+  };
+  const decided = await beforeSettings({ ...step, refuse: refuseAdd }, { identity, change: 'add', passkey });
+  if (!decided) return;
+  try {
+    await config.store.addPasskey(passkey);
+  } catch (error) {
+    renewCeremony(config, flow);
     if (error instanceof DuplicateCredentialError) {
       return fail([], { passkey_settings_register: [messages.duplicatePasskey()] });
     }
     throw error;
   }
+  await saveMetadata(config, identity.id, decided);
   log('identity %s added a passkey', identity.id);
   await runHook('onPasskeyAdded', config.hooks.onPasskeyAdded, {
     identity,

@@ -1,0 +1,206 @@
+// Before-hooks (Kratos's `web_hook` with `response.parse`): FlowRejection, and running a hook under a timeout.
+
+import createDebug from 'debug';
+import { HttpError } from './errors.js';
+import type { JsonValue } from './store/types.js';
+import type { BeforeHookContext, BeforeRegistrationResult } from './types.js';
+import type { UiText } from './ui/messages.js';
+
+const log = createDebug('express-passkeys:hooks');
+
+/** A message a before-hook refuses a flow with. */
+export interface FlowRejectionMessage {
+  /**
+   * JSON pointer to the node the message belongs on: `#/traits/email` is the `traits.email` node. `#/`, a pointer to
+   * no node of the flow, or none at all puts it in `ui.messages`.
+   */
+  instancePtr?: string;
+  /** Message id, shown to UIs that translate (use one of your own above 4000000, or Kratos's where it has one). */
+  id: number;
+  text: string;
+  /** Defaults to `"error"`. */
+  type?: 'error' | 'info' | 'success';
+  /** Copied as given (UIs such as Ory Elements render from it). Defaults to `{}`. */
+  context?: { [key: string]: JsonValue };
+}
+
+const BRAND = Symbol.for('express-passkeys.FlowRejection');
+
+/**
+ * Thrown by a before-hook to refuse the flow: each message lands on the node its `instancePtr` names (or in
+ * `ui.messages`), the flow answers 400 (JSON) or 303 back to its UI page (form posts), and nothing is written.
+ *
+ * @example
+ * hooks: {
+ *   beforeRegistration({ traits }) {
+ *     if (!String(traits.email).endsWith('@example.com')) {
+ *       throw new FlowRejection([
+ *         { instancePtr: '#/traits/email', id: 4000100, text: 'Sign up with your @example.com address.' },
+ *       ]);
+ *     }
+ *   },
+ * }
+ */
+export class FlowRejection extends Error {
+  /** The messages, with `type` and `context` defaulted. */
+  readonly messages: ReadonlyArray<Required<Omit<FlowRejectionMessage, 'instancePtr'>> & { instancePtr?: string }>;
+
+  /** @throws TypeError when a message lacks a numeric `id` or a string `text`. */
+  constructor(messages: FlowRejectionMessage | FlowRejectionMessage[]) {
+    const list = Array.isArray(messages) ? messages : [messages];
+    const checked = list.map((message, index) => {
+      if (!message || typeof message !== 'object') {
+        throw new TypeError(`FlowRejection: message ${index} must be an object { id, text, instancePtr? }.`);
+      }
+      if (typeof message.id !== 'number' || !Number.isInteger(message.id)) {
+        throw new TypeError(`FlowRejection: message ${index} needs a numeric \`id\`.`);
+      }
+      if (typeof message.text !== 'string') {
+        throw new TypeError(`FlowRejection: message ${index} needs a string \`text\`.`);
+      }
+      if (message.instancePtr !== undefined && typeof message.instancePtr !== 'string') {
+        throw new TypeError(
+          `FlowRejection: message ${index}'s \`instancePtr\` must be a string like "#/traits/email".`,
+        );
+      }
+      const type = message.type ?? 'error';
+      if (type !== 'error' && type !== 'info' && type !== 'success') {
+        throw new TypeError(`FlowRejection: message ${index}'s \`type\` must be "error", "info" or "success".`);
+      }
+      return {
+        ...(message.instancePtr !== undefined ? { instancePtr: message.instancePtr } : {}),
+        id: message.id,
+        text: message.text,
+        type,
+        context: message.context ?? {},
+      };
+    });
+    super(checked.map((m) => m.text).join(' ') || 'The flow was refused.');
+    this.name = 'FlowRejection';
+    this.messages = checked;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** Also true for a FlowRejection of another copy of the library (ESM and CommonJS loaded side by side). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
+/** Messages of a rejection placed on the flow: on the nodes named (`traits.email`), the rest in `ui.messages`. */
+export function placeRejection(
+  rejection: FlowRejection,
+  nodeNames: ReadonlySet<string>,
+): { ui: UiText[]; nodes: Record<string, UiText[]> } {
+  const ui: UiText[] = [];
+  const nodes: Record<string, UiText[]> = {};
+  for (const message of rejection.messages) {
+    const text: UiText = { id: message.id, text: message.text, type: message.type, context: message.context };
+    const name = nodeNameOf(message.instancePtr);
+    if (name && nodeNames.has(name)) nodes[name] = [...(nodes[name] ?? []), text];
+    else ui.push(text);
+  }
+  return { ui, nodes };
+}
+
+/** `#/traits/email` → `traits.email` (JSON pointer segments joined with `.`); `#/` and non-pointers → undefined. */
+function nodeNameOf(pointer: string | undefined): string | undefined {
+  if (!pointer) return undefined;
+  const path = pointer.startsWith('#') ? pointer.slice(1) : pointer;
+  if (!path.startsWith('/')) return undefined;
+  const segments = path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const name = segments.join('.');
+  return name === '' ? undefined : name;
+}
+
+/** Kratos's answer to a web hook that failed: the hook's own error text never reaches the client. */
+export const hookFailed = () =>
+  new HttpError(502, 'hook_failed', 'A third-party upstream service responded improperly.');
+/** Kratos's answer to a web hook that did not answer in time. */
+export const hookTimedOut = () =>
+  new HttpError(504, 'hook_timeout', 'A third-party upstream service did not respond in time.');
+
+type AnyHook<C> = (context: C) => unknown;
+
+/**
+ * Run a before-hook with `context.signal`, under `timeoutMs`. Resolves with what it returned (checked: an object
+ * or nothing), rethrows a {@link FlowRejection}, and turns anything else into a 502 `hook_failed` (504
+ * `hook_timeout` past the timeout); the hook's error is logged with `debug` only. A late result is ignored.
+ */
+export async function runBeforeHook<C extends BeforeHookContext>(
+  name: string,
+  hook: AnyHook<C> | undefined,
+  context: Omit<C, 'signal'>,
+  timeoutMs: number,
+): Promise<BeforeRegistrationResult | undefined> {
+  if (!hook) return undefined;
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    // setTimeout fires at once beyond 2^31-1 ms.
+    const delay = Math.min(timeoutMs, 2_147_483_647);
+    timer = setTimeout(() => {
+      controller.abort(hookTimedOut());
+      resolve('timeout');
+    }, delay);
+  });
+  const running = Promise.resolve().then(() => hook({ ...context, signal: controller.signal } as C));
+  // A late result or error is ignored (logged), never an unhandled rejection.
+  running.catch(() => {});
+  let outcome: unknown;
+  try {
+    outcome = await Promise.race([running, timedOut]);
+  } catch (error) {
+    if (error instanceof FlowRejection) {
+      log('hook %s refused the flow (%d messages)', name, error.messages.length);
+      throw error;
+    }
+    log('hook %s failed: %s', name, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    throw hookFailed();
+  } finally {
+    clearTimeout(timer);
+  }
+  if (outcome === 'timeout' && controller.signal.aborted) {
+    log('hook %s did not answer within %d ms', name, timeoutMs);
+    running.then(
+      () => log('hook %s answered late; ignored', name),
+      (error: unknown) => log('hook %s failed late: %s', name, error instanceof Error ? error.message : String(error)),
+    );
+    throw hookTimedOut();
+  }
+  return checkResult(name, outcome);
+}
+
+/** What a hook returned, as plain JSON data: nothing, or an object with `traits` / metadata. */
+function checkResult(name: string, outcome: unknown): BeforeRegistrationResult | undefined {
+  if (outcome === undefined || outcome === null) return undefined;
+  if (typeof outcome !== 'object' || Array.isArray(outcome)) {
+    log('hook %s returned a %s, not an object', name, Array.isArray(outcome) ? 'array' : typeof outcome);
+    throw hookFailed();
+  }
+  const { traits, metadataPublic, metadataAdmin } = outcome as Record<string, unknown>;
+  if (traits !== undefined && (traits === null || typeof traits !== 'object' || Array.isArray(traits))) {
+    log('hook %s returned `traits` that are not an object', name);
+    throw hookFailed();
+  }
+  const result: BeforeRegistrationResult = {};
+  try {
+    if (traits !== undefined) result.traits = asJson(traits) as Record<string, JsonValue>;
+    if (metadataPublic !== undefined) result.metadataPublic = asJson(metadataPublic);
+    if (metadataAdmin !== undefined) result.metadataAdmin = asJson(metadataAdmin);
+  } catch (error) {
+    log('hook %s returned values that are not JSON: %s', name, (error as Error).message);
+    throw hookFailed();
+  }
+  return result;
+}
+
+/** A plain-JSON copy (what the store can keep); throws on cycles and BigInts. */
+function asJson(value: unknown): JsonValue {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new Error('not a JSON value');
+  return JSON.parse(text) as JsonValue;
+}
