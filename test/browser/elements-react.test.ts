@@ -2,13 +2,15 @@
  * Ory Elements React (`@ory/elements-react`, unchanged) in a real Chromium against the router: its Registration card
  * signs up with a security key, and its Login card renders the identifier-first steps (its method chooser keys on the
  * hidden `identifier` in group `identifier_first`) and signs in with that non-discoverable passkey. The virtual
- * authenticator signs; Elements calls the router through Ory's SDK and runs the router's webauthn.js.
+ * authenticator signs; Elements calls the router through Ory's SDK and runs the router's webauthn.js. A registration
+ * hook's refusal shows under the email field of Elements' Registration card.
  *
  * Run: npx tsx --test test/browser/elements-react.test.ts   (needs /usr/bin/chromium)
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { FlowRejection } from '../../src/index.js';
 import { type ElementsApp, elementsReady, startElementsApp } from './elements.js';
 import { addAuthenticator, credentialsOn, launchChromium, openTab, type Tab, waitFor } from './helpers.js';
 
@@ -139,3 +141,57 @@ describe('Ory Elements React: identifier-first login', () => {
     assert.deepEqual(tab.errors, []);
   });
 });
+
+describe('Ory Elements React: a registration hook that says no', () => {
+  const ONLY_EXAMPLE = 4_000_900; // the app's own message id (Elements shows the text of ids it does not know)
+  let hookApp: ElementsApp;
+
+  before(async () => {
+    hookApp = await startElementsApp({
+      hooks: {
+        beforeRegistration: ({ traits }) => {
+          if (!String(traits.email).endsWith('@example.com')) {
+            throw new FlowRejection({
+              instancePtr: '#/traits/email',
+              id: ONLY_EXAMPLE,
+              text: 'Only example.com addresses can sign up.',
+            });
+          }
+        },
+      },
+    });
+  });
+  after(() => hookApp?.close());
+
+  test("shows the hook's message under the email field, and nothing is written", async () => {
+    const tab = await openTab(browser);
+    tabs.push(tab);
+    const authenticatorId = await addAuthenticator(tab, 'internal');
+    const { page } = tab;
+    await page.goto(`${hookApp.url}/ui/registration`);
+    await elementsReady(page);
+    await page.getByLabel('E-Mail').fill('mallory@elsewhere.test');
+    await page.getByRole('button', { name: 'Sign up with passkey' }).click();
+
+    const message = page.getByTestId(`ory/message/${ONLY_EXAMPLE}`);
+    await message.waitFor();
+    assert.equal((await message.textContent())?.trim(), 'Only example.com addresses can sign up.');
+    // Under the email field: the closest element holding both the message and an input holds the email input only.
+    const inputs = await message.evaluate((element) => {
+      let box: Element | null = element.parentElement;
+      while (box && box.querySelectorAll('input').length === 0) box = box.parentElement;
+      return Array.from(box?.querySelectorAll('input') ?? [], (i) => i.name);
+    });
+    assert.deepEqual(inputs, ['traits.email']);
+    await page.screenshot({ path: '.tmp/elements-hook-message.png', fullPage: true });
+
+    assert.equal(await hookApp.store.findIdentityByIdentifier('mallory@elsewhere.test'), null, 'no identity');
+    assert.deepEqual(await credentialsOn(tab, authenticatorId), [], 'no passkey left on the authenticator');
+    assert.equal(await whoamiAt(tab, hookApp), 401, 'no session');
+  });
+});
+
+async function whoamiAt(tab: Tab, at: ElementsApp): Promise<number> {
+  const res = await tab.context.request.get(`${at.sdk}/sessions/whoami`, { headers: { accept: 'application/json' } });
+  return res.status();
+}
