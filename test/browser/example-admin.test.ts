@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
-import { addAuthenticator, launchChromium, openTab, skipWithoutChromium, type Tab } from './helpers.js';
+import { addAuthenticator, launchChromium, openTab, setPresence, skipWithoutChromium, type Tab } from './helpers.js';
 
 const TOKEN = 'example-admin-token-for-tests';
 const SHOTS = mkdtempSync(join(tmpdir(), 'passkeys-admin-screenshots-'));
@@ -67,7 +67,7 @@ describe('the example support page (/admin), in Chromium', { skip: skipWithoutCh
     const email = 'support-case@example.com';
     // The user signs up.
     const user = await newTab();
-    await addAuthenticator(user);
+    const authenticatorId = await addAuthenticator(user);
     await user.page.goto(`${example.url}/registration`);
     await user.page.waitForFunction('typeof window.oryPasskeyRegistration === "function"');
     await user.page.getByLabel('E-Mail').fill(email);
@@ -105,9 +105,19 @@ describe('the example support page (/admin), in Chromium', { skip: skipWithoutCh
     assert.match((await staff.page.locator('#admin-result h2').textContent()) ?? '', /disabled/);
     await user.page.goto(`${example.url}/`);
     assert.equal(await user.page.locator('h1').textContent(), 'Welcome', 'signed out');
+    // The authenticator holds back until the button is clicked, and again once the refusal is answered: with
+    // presence simulated, passkey autofill would sign in on its own each time the page loads.
+    await setPresence(user, authenticatorId, false);
     await user.page.goto(`${example.url}/login`);
     await user.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
-    await user.page.getByRole('button', { name: 'Sign in with passkey' }).click();
+    await setPresence(user, authenticatorId, true);
+    await Promise.all([
+      user.page.waitForResponse(
+        (r) => r.request().method() === 'POST' && r.url().includes('/auth/self-service/login?flow='),
+      ),
+      user.page.getByRole('button', { name: 'Sign in with passkey' }).click(),
+    ]);
+    await setPresence(user, authenticatorId, false);
     await user.page.locator('[data-message-id="4010011"]').waitFor();
     assert.match(
       (await user.page.locator('[data-message-id="4010011"]').textContent()) ?? '',
