@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { addressesFor, updateIdentityWith } from '../addresses.js';
 import { codeHash, newCode } from '../codes.js';
 import { createFlow, saveFlow } from '../flows/flow.js';
-import type { PasskeyInfo } from '../flows/settings.js';
+import { type PasskeyInfo, passkeyInfo } from '../flows/settings.js';
 import { withFlow } from '../http.js';
 import { isActive, stateOf } from '../identities.js';
 import { parseDuration, type ResolvedOptions } from '../options.js';
@@ -418,16 +418,7 @@ export function adminIdentity(identity: Identity, passkeys: Passkey[]): AdminIde
     identifier: identity.identifier,
     recoveryAddresses: identity.recoveryAddresses,
     verifiableAddresses: identity.verifiableAddresses,
-    passkeys: passkeys.map(({ id, name, createdAt, lastUsedAt, backupEligible, backedUp, transports, aaguid }) => ({
-      id,
-      name,
-      createdAt,
-      lastUsedAt,
-      backupEligible,
-      backedUp,
-      transports,
-      aaguid,
-    })),
+    passkeys: passkeys.map(passkeyInfo),
     createdAt: identity.createdAt,
     updatedAt: identity.updatedAt,
   };

@@ -404,16 +404,21 @@ export async function listPasskeysOf(config: ResolvedOptions, req: Request): Pro
   const session = await resolveSession(config, req);
   if (!session) return [];
   const passkeys = await config.store.listPasskeys(session.identityId);
-  return passkeys.map(({ id, name, createdAt, lastUsedAt, backupEligible, backedUp, transports, aaguid }) => ({
-    id,
-    name,
-    createdAt,
-    lastUsedAt,
-    backupEligible,
-    backedUp,
-    transports,
-    aaguid,
-  }));
+  return passkeys.map(passkeyInfo);
+}
+
+/** What an app may see of a passkey: everything but the key material, the counter and the owner. */
+export function passkeyInfo({
+  id,
+  name,
+  createdAt,
+  lastUsedAt,
+  backupEligible,
+  backedUp,
+  transports,
+  aaguid,
+}: Passkey): PasskeyInfo {
+  return { id, name, createdAt, lastUsedAt, backupEligible, backedUp, transports, aaguid };
 }
 
 /** The identity of the request's session, or null. */
