@@ -44,7 +44,8 @@ type BeforeHookName = 'beforeRegistration' | 'beforeLogin' | 'beforeSettings';
 async function beforeHook(
   step: PolicyStep,
   name: BeforeHookName,
-  context: Record<string, unknown>,
+  /** The hook's own part of the context, built (copied) only when the app set this hook. */
+  context: () => Record<string, unknown>,
 ): Promise<BeforeRegistrationResult | null> {
   const { config, req, flow, body } = step;
   const hook = config.hooks[name] as HookOptions[BeforeHookName];
@@ -59,7 +60,7 @@ async function beforeHook(
     const result = await runBeforeHook(
       name,
       hook as (context: BeforeHookContext) => unknown,
-      { ...base, ...context },
+      { ...base, ...context() },
       config.hooks.timeout,
     );
     return result ?? {};
@@ -112,10 +113,10 @@ export async function beforeRegistration(
   passkey: Passkey,
 ): Promise<Identity | null> {
   const { config, flow } = step;
-  const result = await beforeHook(step, 'beforeRegistration', {
+  const result = await beforeHook(step, 'beforeRegistration', () => ({
     traits: copy(identity.traits),
     passkey: copy(passkey),
-  });
+  }));
   if (!result) return null;
   let decided = withMetadata(identity, result);
   if (result.traits) {
@@ -146,7 +147,7 @@ export async function beforeRegistration(
  */
 export async function beforeLogin(step: PolicyStep, identity: Identity, passkey: Passkey): Promise<Identity | null> {
   const { config } = step;
-  const result = await beforeHook(step, 'beforeLogin', { identity: copy(identity), passkey: copy(passkey) });
+  const result = await beforeHook(step, 'beforeLogin', () => ({ identity: copy(identity), passkey: copy(passkey) }));
   if (!result) return null;
   if (config.login.requireVerifiedAddress && !identity.verifiableAddresses.some((a) => a.verified)) {
     await refuseUnverified(step, identity);
@@ -165,12 +166,12 @@ export async function beforeSettings(
   step: PolicyStep,
   context: Pick<BeforeSettingsContext, 'identity' | 'change' | 'passkey' | 'traits'>,
 ): Promise<BeforeHookResult | null> {
-  const result = await beforeHook(step, 'beforeSettings', {
+  const result = await beforeHook(step, 'beforeSettings', () => ({
     identity: copy(context.identity),
     change: context.change,
     ...(context.passkey ? { passkey: copy(context.passkey) } : {}),
     ...(context.traits ? { traits: copy(context.traits) } : {}),
-  });
+  }));
   if (!result) return null;
   const { metadataPublic, metadataAdmin } = result;
   return {
