@@ -380,11 +380,11 @@ export function sessionsSection(sessions: OtherSession[], describe: (userAgent: 
 <button type="submit" class="danger small" aria-label="Sign out ${esc(name)}">Sign out</button></form></div></li>`;
   });
   const list = sessions.length
-    ? `<ul id="sessions" class="plain">${items.join('\n')}</ul>
+    ? `<p class="muted">This device, and:</p>
+<ul id="sessions" class="plain">${items.join('\n')}</ul>
 <form method="POST" action="/settings/sessions/sign-out-others"><button type="submit" class="secondary" id="sign-out-others">Sign out everywhere else</button></form>`
     : '<p id="sessions-none" class="muted">You are signed in on this device only.</p>';
   return `<h2 id="sessions-heading">Where you're signed in</h2>
-<p class="muted">This device, and:</p>
 ${list}`;
 }
 
