@@ -12,7 +12,15 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { FlowRejection } from '../../src/index.js';
 import { type ElementsApp, elementsReady, startElementsApp } from './elements.js';
-import { addAuthenticator, credentialsOn, launchChromium, openTab, type Tab, waitFor } from './helpers.js';
+import {
+  addAuthenticator,
+  credentialsOn,
+  launchChromium,
+  openTab,
+  type Tab,
+  waitFor,
+  waitForGlobal,
+} from './helpers.js';
 
 let app: ElementsApp;
 let browser: Browser;
@@ -70,7 +78,7 @@ async function stepOne(tab: Tab, identifier: string): Promise<void> {
   const { page } = tab;
   await page.goto(`${app.url}/ui/login`);
   await elementsReady(page);
-  await page.waitForFunction('typeof window.oryPasskeyLogin === "function"'); // the flow's webauthn.js ran
+  await waitForGlobal(page, 'oryPasskeyLogin'); // the flow's webauthn.js ran
   await page.getByTestId('ory/form/node/input/identifier').fill(identifier);
   const answer = page.waitForResponse((r) => r.url().startsWith(`${app.sdk}/self-service/login?flow=`));
   await page.getByRole('button', { name: 'Continue' }).click();

@@ -13,7 +13,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
-import { addAuthenticator, launchChromium, openTab, setPresence, skipWithoutChromium, type Tab } from './helpers.js';
+import {
+  addAuthenticator,
+  launchChromium,
+  openTab,
+  setPresence,
+  skipWithoutChromium,
+  type Tab,
+  waitForGlobal,
+} from './helpers.js';
 
 const TOKEN = 'example-admin-token-for-tests';
 const SHOTS = mkdtempSync(join(tmpdir(), 'passkeys-admin-screenshots-'));
@@ -69,7 +77,7 @@ describe('the example support page (/admin), in Chromium', { skip: skipWithoutCh
     const user = await newTab();
     const authenticatorId = await addAuthenticator(user);
     await user.page.goto(`${example.url}/registration`);
-    await user.page.waitForFunction('typeof window.oryPasskeyRegistration === "function"');
+    await waitForGlobal(user.page, 'oryPasskeyRegistration');
     await user.page.getByLabel('E-Mail').fill(email);
     await Promise.all([
       user.page.waitForURL(/\/verification\?flow=/),
@@ -109,7 +117,7 @@ describe('the example support page (/admin), in Chromium', { skip: skipWithoutCh
     // presence simulated, passkey autofill would sign in on its own each time the page loads.
     await setPresence(user, authenticatorId, false);
     await user.page.goto(`${example.url}/login`);
-    await user.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    await waitForGlobal(user.page, 'oryPasskeyLogin');
     await setPresence(user, authenticatorId, true);
     await Promise.all([
       user.page.waitForResponse(

@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Response } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
-import { addAuthenticator, launchChromium, openTab, skipWithoutChromium, type Tab } from './helpers.js';
+import { addAuthenticator, launchChromium, openTab, skipWithoutChromium, type Tab, waitForGlobal } from './helpers.js';
 
 const SHOTS = process.env.UPDATE_SCREENSHOTS
   ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
@@ -102,7 +102,7 @@ describe('the basic example: pages a person sees, in Chromium', { skip: skipWith
 
     // Sign-up page.
     await tab.page.goto(`${example.url}/registration`);
-    await tab.page.waitForFunction('typeof window.oryPasskeyRegistration === "function"');
+    await waitForGlobal(tab.page, 'oryPasskeyRegistration');
     assert.match((await tab.page.locator('.dev-banner').textContent()) ?? '', /codes are\s+printed in the terminal/);
     await assertStyled(tab);
     await tab.page.getByLabel('E-Mail').fill(email);
@@ -129,14 +129,14 @@ describe('the basic example: pages a person sees, in Chromium', { skip: skipWith
     await addAuthenticator(edge);
     await edge.context.addCookies(await tab.context.cookies());
     await edge.page.goto(`${example.url}/settings`);
-    await edge.page.waitForFunction('typeof window.oryPasskeySettingsRegistration === "function"');
+    await waitForGlobal(edge.page, 'oryPasskeySettingsRegistration');
     await edge.page.evaluate('document.documentElement.dataset.old = "1"');
     await edge.page.getByRole('button', { name: 'Add passkey' }).click();
     await edge.page.locator('html:not([data-old]) [data-message-id="1050001"]').waitFor();
 
     // Settings: sections with headings, the passkeys by name.
     await tab.page.goto(`${example.url}/settings`);
-    await tab.page.waitForFunction('typeof window.oryPasskeySettingsRegistration === "function"');
+    await waitForGlobal(tab.page, 'oryPasskeySettingsRegistration');
     await assertStyled(tab);
     assert.deepEqual(await tab.page.locator('h1, h2').allTextContents(), [
       'Account settings',
@@ -186,7 +186,7 @@ describe('the basic example: pages a person sees, in Chromium', { skip: skipWith
     await shoot(tab, 'signed-out');
     const login = await newTab(); // no authenticator: autofill waits, as for a person who has not picked a passkey
     await login.page.goto(`${example.url}/login`);
-    await login.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    await waitForGlobal(login.page, 'oryPasskeyLogin');
     assert.equal(await login.page.getByLabel('E-Mail').getAttribute('name'), 'identifier');
     await assertStyled(login);
     await shoot(login, 'sign-in');

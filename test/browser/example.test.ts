@@ -25,6 +25,7 @@ import {
   skipWithoutChromium,
   type Tab,
   waitFor,
+  waitForGlobal,
 } from './helpers.js';
 
 let example: Awaited<ReturnType<typeof createApp>>;
@@ -49,7 +50,7 @@ async function newTab(): Promise<Tab> {
 // ---- steps a user takes -------------------------------------------------------------------------------------------
 
 async function scriptReady(tab: Tab): Promise<void> {
-  await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+  await waitForGlobal(tab.page, 'oryPasskeyLogin');
 }
 
 const whoamiText = async (tab: Tab) => (await tab.page.locator('#whoami').textContent())?.trim();

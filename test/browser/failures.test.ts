@@ -10,7 +10,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
-import { addAuthenticator, credentialsOn, launchChromium, openTab, skipWithoutChromium, type Tab } from './helpers.js';
+import {
+  addAuthenticator,
+  credentialsOn,
+  launchChromium,
+  openTab,
+  skipWithoutChromium,
+  type Tab,
+  waitForGlobal,
+} from './helpers.js';
 
 let example: Awaited<ReturnType<typeof createApp>>;
 let base = '';
@@ -26,7 +34,7 @@ async function newTab(): Promise<Tab> {
   return tab;
 }
 
-const scriptReady = (tab: Tab) => tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+const scriptReady = (tab: Tab) => waitForGlobal(tab.page, 'oryPasskeyLogin');
 const creates = (tab: Tab) => tab.calls.filter((c) => c.op === 'create' && c.phase === 'call').length;
 const message = (tab: Tab, id: number) => tab.page.locator(`[data-message-id="${id}"]`);
 /** The helper's own message region: the `role="alert"` element right after the trigger button. */
@@ -185,7 +193,7 @@ describe('failures in the browser: no orphan passkeys, messages next to the butt
 
     // Another try clears the message first; the same failure shows it again, in the same region.
     await tab.page.getByRole('button', { name: 'Add passkey' }).click();
-    await tab.page.waitForFunction('window.__errors.length === 2');
+    await tab.page.waitForFunction(() => (window as unknown as { __errors: unknown[] }).__errors.length === 2);
     assert.equal(await tab.page.locator('[role="alert"].passkeys-error').count(), 1);
     assert.deepEqual(tab.errors, []);
   });

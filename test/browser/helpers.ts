@@ -124,3 +124,14 @@ export async function waitFor(predicate: () => boolean, what: string, ms = 5000)
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * Wait until `window[name]` is of `type` (default: a function the flow's webauthn.js defines). A function predicate:
+ * a string predicate is evaluated with eval in the page, which a nonce-only CSP (the example's) blocks once it polls.
+ */
+export async function waitForGlobal(page: Page, name: string, type = 'function'): Promise<void> {
+  await page.waitForFunction(
+    ([key, expected]) => typeof (window as unknown as Record<string, unknown>)[key] === expected,
+    [name, type] as const,
+  );
+}

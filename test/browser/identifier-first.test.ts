@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
-import { credentialsOn, launchChromium, openTab, type Tab, waitFor } from './helpers.js';
+import { credentialsOn, launchChromium, openTab, type Tab, waitFor, waitForGlobal } from './helpers.js';
 
 let example: Awaited<ReturnType<typeof createApp>>;
 let base = '';
@@ -47,7 +47,7 @@ async function securityKeyTab(): Promise<{ tab: Tab; authenticatorId: string }> 
   return { tab, authenticatorId };
 }
 
-const scriptReady = (tab: Tab) => tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+const scriptReady = (tab: Tab) => waitForGlobal(tab.page, 'oryPasskeyLogin');
 
 async function sessionEmail(tab: Tab): Promise<string | number> {
   const res = await tab.context.request.get(`${base}/auth/sessions/whoami`, {

@@ -11,7 +11,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
-import { addAuthenticator, credentialsOn, launchChromium, openTab, skipWithoutChromium, type Tab } from './helpers.js';
+import {
+  addAuthenticator,
+  credentialsOn,
+  launchChromium,
+  openTab,
+  skipWithoutChromium,
+  type Tab,
+  waitForGlobal,
+} from './helpers.js';
 
 const EDGE_WINDOWS =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36 Edg/156.0.0.0';
@@ -33,7 +41,7 @@ const names = (tab: Tab) =>
 /** On /settings, "Add passkey"; resolves once the page the router sends back to shows "saved". */
 async function addPasskey(tab: Tab): Promise<void> {
   await tab.page.goto(`${example.url}/settings`);
-  await tab.page.waitForFunction('typeof window.oryPasskeySettingsRegistration === "function"');
+  await waitForGlobal(tab.page, 'oryPasskeySettingsRegistration');
   await tab.page.evaluate('document.documentElement.dataset.old = "1"');
   await tab.page.getByRole('button', { name: 'Add passkey' }).click();
   await tab.page.locator('html:not([data-old]) [data-message-id="1050001"]').waitFor();
@@ -57,7 +65,7 @@ describe('default passkey names in Chromium', { skip: skipWithoutChromium }, () 
     const chromeAuth = await addAuthenticator(chrome);
     assert.match(await chrome.page.evaluate('navigator.userAgent'), /Linux.*Chrome\//);
     await chrome.page.goto(`${example.url}/registration`);
-    await chrome.page.waitForFunction('typeof window.oryPasskeyRegistration === "function"');
+    await waitForGlobal(chrome.page, 'oryPasskeyRegistration');
     await chrome.page.getByLabel('E-Mail').fill(`names-${Date.now().toString(36)}@example.com`);
     await Promise.all([
       chrome.page.waitForURL(/\/verification\?flow=/),

@@ -22,6 +22,7 @@ import {
   skipWithoutChromium,
   type Tab,
   waitFor,
+  waitForGlobal,
 } from './helpers.js';
 
 let example: Awaited<ReturnType<typeof createApp>>;
@@ -102,7 +103,7 @@ async function post(tab: Tab, kind: string, click: () => Promise<void>): Promise
 /** /registration → the email → "Sign up with passkey" → the verification page, a code on its way by mail. */
 async function signUp(tab: Tab, email: string): Promise<void> {
   await tab.page.goto(`${base}/registration`);
-  await tab.page.waitForFunction('typeof window.oryPasskeyRegistration === "function"');
+  await waitForGlobal(tab.page, 'oryPasskeyRegistration');
   await tab.page.getByLabel('E-Mail').fill(email);
   await Promise.all([tab.page.waitForURL(FLOW_PAGE('verification')), button(tab, 'Sign up with passkey').click()]);
   await message(tab, 1080003).waitFor();
@@ -352,7 +353,7 @@ describe('recovery and verification on the basic example, in Chromium, with mail
     assert.equal(session?.identity.verifiable_addresses[0]?.verified, true);
 
     // Add a passkey on this device, on the settings page the recovery led to.
-    await tab.page.waitForFunction('typeof window.oryPasskeySettingsRegistration === "function"');
+    await waitForGlobal(tab.page, 'oryPasskeySettingsRegistration');
     const ids = () =>
       tab.page.locator('#passkeys li').evaluateAll((items) => items.map((li) => li.getAttribute('data-passkey-id')));
     assert.deepEqual(await ids(), [oldCred.id]);

@@ -25,6 +25,7 @@ import {
   skipWithoutChromium,
   type Tab,
   waitFor,
+  waitForGlobal,
 } from './helpers.js';
 
 let example: Awaited<ReturnType<typeof createApp>>;
@@ -53,7 +54,7 @@ async function whoamiStatus(tab: Tab): Promise<number> {
 
 async function signUp(tab: Tab, email: string): Promise<void> {
   await tab.page.goto(`${base}/registration`);
-  await tab.page.waitForFunction('typeof window.oryPasskeyRegistration === "function"');
+  await waitForGlobal(tab.page, 'oryPasskeyRegistration');
   await tab.page.getByLabel('E-Mail').fill(email);
   await Promise.all([
     tab.page.waitForURL(/\/verification\?flow=/),
@@ -215,7 +216,7 @@ describe('sessions you can see and end, on the basic example in Chromium', { ski
     const phoneKey = await addAuthenticator(laptop, 'usb');
     await setPresence(laptop, a, false);
     await laptop.page.goto(`${base}/settings`);
-    await laptop.page.waitForFunction('typeof window.oryPasskeySettingsRegistration === "function"');
+    await waitForGlobal(laptop.page, 'oryPasskeySettingsRegistration');
     await laptop.page.getByRole('button', { name: 'Add passkey' }).click();
     await waitFor(() => laptop.calls.some((c) => c.op === 'create' && c.phase === 'ok'), 'the new passkey');
     await laptop.page.locator('[data-message-id="1050001"]').waitFor();

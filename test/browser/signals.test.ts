@@ -43,6 +43,7 @@ import {
   skipWithoutChromium,
   type Tab,
   waitFor,
+  waitForGlobal,
 } from './helpers.js';
 
 // ---- the app --------------------------------------------------------------------------------------------------
@@ -213,8 +214,8 @@ const callsOf = (tab: SignalTab, name: string, page?: string) =>
 
 async function flowShown(tab: Tab, kind: string) {
   await tab.page.waitForURL((url) => url.pathname === `/page/${kind}`);
-  await tab.page.waitForFunction('typeof window.__flowShown === "string"');
-  await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+  await waitForGlobal(tab.page, '__flowShown', 'string');
+  await waitForGlobal(tab.page, 'oryPasskeyLogin');
 }
 
 async function signUp(tab: Tab, base: string, email: string) {
@@ -372,7 +373,7 @@ describe('Signal API in Chromium: webauthn.js passes the server’s passkey_sign
     await logOut(tab, base);
     tab.signals.length = 0;
     await tab.page.goto(`${base}/account`);
-    await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    await waitForGlobal(tab.page, 'oryPasskeyLogin');
     assert.equal(await tab.page.locator('#who').textContent(), 'nobody');
     assert.deepEqual(tab.signals, []);
     assert.deepEqual(tab.errors, []);
@@ -484,7 +485,7 @@ describe('Signal API in Chromium: webauthn.js passes the server’s passkey_sign
   test('injected signal nodes are not acted on: another tab’s credential id, an empty list, malformed values', async () => {
     const tab = await newTab('record');
     await tab.page.goto(`${base}/forged`);
-    await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    await waitForGlobal(tab.page, 'oryPasskeyLogin');
     // The well-formed control shows the page's nodes were read.
     await waitFor(() => tab.signals.length > 0, 'the control signal');
     await new Promise((r) => setTimeout(r, 100));
@@ -552,7 +553,7 @@ describe('Signal API in the basic example: its home page (auth.signals) and its 
   /** Sign up on /registration with the tab's authenticator; the example goes on to /verification (a code is sent). */
   async function signUpInExample(tab: SignalTab, email: string) {
     await tab.page.goto(`${example.url}/registration`);
-    await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    await waitForGlobal(tab.page, 'oryPasskeyLogin');
     await tab.page.getByLabel('E-Mail').fill(email);
     await Promise.all([
       tab.page.waitForURL(/\/verification\?flow=/),
@@ -579,7 +580,7 @@ describe('Signal API in the basic example: its home page (auth.signals) and its 
     assert.match(answer.headers().location ?? '', /\/settings\?flow=/);
     // Only the page after the save carries the flow's success message (a fresh flow has none).
     await tab.page.locator('[data-message-id="1050001"]').waitFor();
-    await tab.page.waitForFunction('typeof window.oryPasskeyLogin === "function"');
+    await waitForGlobal(tab.page, 'oryPasskeyLogin');
     assert.equal(await tab.page.locator('form#profile input[name="traits.email"]').inputValue(), email);
   }
 
