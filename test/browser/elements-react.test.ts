@@ -45,15 +45,7 @@ after(async () => {
 async function securityKeyTab(): Promise<{ tab: Tab; authenticatorId: string }> {
   const tab = await openTab(browser);
   tabs.push(tab);
-  const { authenticatorId } = await tab.cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'usb',
-      hasResidentKey: false,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
-  });
+  const authenticatorId = await addAuthenticator(tab, 'usb', { hasResidentKey: false });
   return { tab, authenticatorId };
 }
 

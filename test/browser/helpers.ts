@@ -95,10 +95,17 @@ export async function openTab(browser: Browser, options: BrowserContextOptions =
   return tab;
 }
 
-/** Add a CTAP2 virtual authenticator with resident keys and user verification; returns its id. */
-export async function addAuthenticator(tab: Tab, transport: 'internal' | 'usb' = 'internal'): Promise<string> {
+/**
+ * Add a CTAP2 virtual authenticator with user verification and, unless `hasResidentKey` is false (a security key
+ * whose every credential is non-discoverable), resident keys; returns its id.
+ */
+export async function addAuthenticator(
+  tab: Tab,
+  transport: 'internal' | 'usb' = 'internal',
+  { hasResidentKey = true }: { hasResidentKey?: boolean } = {},
+): Promise<string> {
   const { authenticatorId } = await tab.cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    options: { protocol: 'ctap2', transport, hasResidentKey, hasUserVerification: true, isUserVerified: true },
   });
   return authenticatorId;
 }

@@ -10,7 +10,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
-import { credentialsOn, launchChromium, openTab, type Tab, waitFor, waitForGlobal } from './helpers.js';
+import {
+  addAuthenticator,
+  credentialsOn,
+  launchChromium,
+  openTab,
+  type Tab,
+  waitFor,
+  waitForGlobal,
+} from './helpers.js';
 
 let example: Awaited<ReturnType<typeof createApp>>;
 let base = '';
@@ -35,15 +43,7 @@ after(async () => {
 async function securityKeyTab(): Promise<{ tab: Tab; authenticatorId: string }> {
   const tab = await openTab(browser);
   tabs.push(tab);
-  const { authenticatorId } = await tab.cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'usb',
-      hasResidentKey: false,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
-  });
+  const authenticatorId = await addAuthenticator(tab, 'usb', { hasResidentKey: false });
   return { tab, authenticatorId };
 }
 
