@@ -15,6 +15,7 @@ import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
 import {
   addAuthenticator,
+  autofillWaiting,
   launchChromium,
   openTab,
   setPresence,
@@ -116,8 +117,10 @@ describe('the example support page (/admin), in Chromium', { skip: skipWithoutCh
     // The authenticator holds back until the button is clicked, and again once the refusal is answered: with
     // presence simulated, passkey autofill would sign in on its own each time the page loads.
     await setPresence(user, authenticatorId, false);
+    const since = user.calls.length;
     await user.page.goto(`${example.url}/login`);
     await waitForGlobal(user.page, 'oryPasskeyLogin');
+    await autofillWaiting(user, since);
     await setPresence(user, authenticatorId, true);
     await Promise.all([
       user.page.waitForResponse(

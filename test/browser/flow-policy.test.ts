@@ -14,7 +14,15 @@ import { createApp } from '../../examples/basic/server.js';
 import { MemoryStore } from '../../src/index.js';
 import { codeFrom, type Inbox, startSmtp } from '../helpers/smtp.js';
 import { watchStore } from '../helpers/store-watch.js';
-import { addAuthenticator, credentialsOn, launchChromium, openTab, setPresence, type Tab } from './helpers.js';
+import {
+  addAuthenticator,
+  autofillWaiting,
+  credentialsOn,
+  launchChromium,
+  openTab,
+  setPresence,
+  type Tab,
+} from './helpers.js';
 
 /** webauthn.js has loaded (a function predicate: a string one is eval'd in the page, which its CSP forbids). */
 async function scriptReady(tab: Tab, name: string): Promise<void> {
@@ -142,8 +150,10 @@ describe('flow policy on the basic example, in Chromium', () => {
     // (The authenticator holds back until the button is clicked: with presence simulated, passkey autofill would
     // sign in on its own as soon as the page loads.)
     await setPresence(tab, authenticator, false);
+    let since = tab.calls.length;
     await tab.page.goto(`${base}/login`);
     await scriptReady(tab, 'oryPasskeyLogin');
+    await autofillWaiting(tab, since);
     await setPresence(tab, authenticator, true);
     await Promise.all([tab.page.waitForURL(FLOW_PAGE('verification')), button(tab, 'Sign in with passkey').click()]);
     await message(tab, 1080003).waitFor();
@@ -159,11 +169,13 @@ describe('flow policy on the basic example, in Chromium', () => {
     // "Continue" leads home; the user signs in now.
     await Promise.all([tab.page.waitForURL(`${base}/`), tab.page.locator('a#continue').click()]);
     await setPresence(tab, authenticator, false);
+    since = tab.calls.length;
     await Promise.all([
       tab.page.waitForURL(FLOW_PAGE('login')),
       tab.page.getByRole('link', { name: 'Sign in' }).first().click(),
     ]);
     await scriptReady(tab, 'oryPasskeyLogin');
+    await autofillWaiting(tab, since);
     await setPresence(tab, authenticator, true);
     await Promise.all([tab.page.waitForURL(`${base}/`), button(tab, 'Sign in with passkey').click()]);
     assert.equal(await whoami(tab, base), email);

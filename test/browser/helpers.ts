@@ -115,6 +115,23 @@ export async function setPresence(tab: Tab, authenticatorId: string, enabled: bo
   await tab.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
 }
 
+/**
+ * Wait until the passkey autofill request the page made (a conditional `navigator.credentials.get`, recorded in
+ * `tab.calls` from index `since`) has reached the authenticators, which hold back (presence off). Only then may a
+ * test switch presence on for a button's modal request: the request reaches the authenticator a few milliseconds
+ * after the page makes it, and an authenticator whose presence is on by then answers it, so the page signs in by
+ * itself and the button is gone (seen here 1 time in 40 with no wait, 0 in 80 with 10 ms; we wait 150 ms).
+ */
+export async function autofillWaiting(tab: Tab, since: number): Promise<void> {
+  await waitFor(
+    () => tab.calls.slice(since).some((c) => c.op === 'get' && c.mediation === 'conditional' && c.phase === 'call'),
+    'the passkey autofill request',
+  );
+  await new Promise((r) => setTimeout(r, AUTOFILL_REACHES_AUTHENTICATOR_MS));
+}
+
+const AUTOFILL_REACHES_AUTHENTICATOR_MS = 150;
+
 /** The credentials on an authenticator, with ids and user handles converted to base64url (WebAuthn JSON's). */
 export async function credentialsOn(tab: Tab, authenticatorId: string) {
   const { credentials } = await tab.cdp.send('WebAuthn.getCredentials', { authenticatorId });

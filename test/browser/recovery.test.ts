@@ -15,13 +15,13 @@ import { createApp } from '../../examples/basic/server.js';
 import { codeFrom, type Inbox, linkFrom, type Mail, startSmtp } from '../helpers/smtp.js';
 import {
   addAuthenticator,
+  autofillWaiting,
   credentialsOn,
   launchChromium,
   openTab,
   setPresence,
   skipWithoutChromium,
   type Tab,
-  waitFor,
   waitForGlobal,
 } from './helpers.js';
 
@@ -367,10 +367,9 @@ describe('recovery and verification on the basic example, in Chromium, with mail
     // Sign out, then in with the new passkey (the "Sign in with passkey" button; autofill held back until then).
     await logOut(tab);
     await setPresence(tab, auth, false);
-    const conditional = () => tab.calls.filter((c) => c.mediation === 'conditional' && c.phase === 'call').length;
-    const before = conditional();
+    const since = tab.calls.length;
     await tab.page.goto(`${base}/login`);
-    await waitFor(() => conditional() > before, 'the conditional UI request');
+    await autofillWaiting(tab, since);
     await setPresence(tab, auth, true);
     await Promise.all([tab.page.waitForURL(`${base}/`), button(tab, 'Sign in with passkey').click()]);
     assert.equal(await whoamiText(tab), `Signed in as ${email}.`);

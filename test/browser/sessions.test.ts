@@ -18,6 +18,7 @@ import { CHROME_MAC, FIREFOX_LINUX } from '../helpers/sessions.js';
 import { codeFrom, type Inbox, startSmtp } from '../helpers/smtp.js';
 import {
   addAuthenticator,
+  autofillWaiting,
   credentialsOn,
   launchChromium,
   openTab,
@@ -66,9 +67,9 @@ async function signUp(tab: Tab, email: string): Promise<void> {
 /** /login with the authenticator held back (conditional UI waits), then "Sign in with passkey" with it answering. */
 async function signIn(tab: Tab, authenticator: string): Promise<void> {
   await setPresence(tab, authenticator, false);
-  const before = tab.calls.length;
+  const since = tab.calls.length;
   await tab.page.goto(`${base}/login`);
-  await waitFor(() => tab.calls.slice(before).some((c) => c.mediation === 'conditional'), 'conditional UI');
+  await autofillWaiting(tab, since);
   await setPresence(tab, authenticator, true);
   await Promise.all([
     tab.page.waitForURL(`${base}/`),
