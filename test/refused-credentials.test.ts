@@ -92,6 +92,58 @@ describe('refused new passkeys are signalled unknown', () => {
     assert.deepEqual(signal.unknownCredential, { rpId: 'localhost', credentialId: credential.id });
     assert.deepEqual(signal.allAcceptedCredentials.allAcceptedCredentialIds, [first.id]);
   });
+
+  it('a flow that expired while the browser created the passkey: the flow replacing it names the passkey', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const { agent } = makeApp();
+    const a = agent();
+    const flow = await initFlow(a, 'registration');
+    const credential = new SoftwareAuthenticator().create(creationOptionsOf(flow), { origin: ORIGIN });
+    t.mock.timers.tick(61 * 60 * 1000);
+    const late = await a
+      .post(actionPath(flow))
+      .type('form')
+      .send({
+        csrf_token: csrfOf(flow),
+        'traits.email': 'late@example.com',
+        passkey_register: JSON.stringify(credential),
+      });
+    assert.equal(late.status, 303);
+    const successorId = new URL(late.headers.location ?? '', ORIGIN).searchParams.get('id');
+    const successor = await a.get(`/auth/self-service/registration/flows?id=${successorId}`).expect(200);
+    assert.equal(successor.body.ui.messages?.[0]?.id, 4040001);
+    assert.deepEqual(signalOf(successor.body), {
+      unknownCredential: { rpId: 'localhost', credentialId: credential.id },
+    });
+    // A JSON client is told 410 and fetches the same successor, which names it too.
+    const json = await signUp(a, flow, 'late@example.com', credential);
+    assert.equal(json.status, 410);
+    assert.equal(json.body.use_flow_id, successorId);
+
+    // Settings: an "Add passkey" posted after its flow expired.
+    const b = agent();
+    const { credential: first } = await register(b);
+    const settings = await initFlow(b, 'settings');
+    const added = new SoftwareAuthenticator().create(creationOptionsOf(settings), { origin: ORIGIN });
+    t.mock.timers.tick(61 * 60 * 1000);
+    const gone = await b
+      .post(actionPath(settings))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: csrfOf(settings), method: 'passkey', passkey_settings_register: JSON.stringify(added) });
+    assert.equal(gone.status, 410);
+    const next = await b.get(`/auth/self-service/settings/flows?id=${gone.body.use_flow_id}`).expect(200);
+    assert.deepEqual(signalOf(next.body).unknownCredential, { rpId: 'localhost', credentialId: added.id });
+    assert.notEqual(added.id, first.id);
+
+    // A late post of a passkey the store already has (a replay) names nothing.
+    const c = agent();
+    const replayFlow = await initFlow(c, 'registration');
+    t.mock.timers.tick(61 * 60 * 1000);
+    const replay = await signUp(c, replayFlow, 'replay@example.com', first);
+    assert.equal(replay.status, 410);
+    const replaySuccessor = await c.get(`/auth/self-service/registration/flows?id=${replay.body.use_flow_id}`);
+    assert.equal(signalOf(replaySuccessor.body), undefined);
+  });
 });
 
 describe('the "Add passkey" pre-check', () => {

@@ -15,6 +15,7 @@ import {
   withFlow,
 } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
+import { refusedCredentialId } from '../signals.js';
 import { type CheckedSession, currentSession, issueSession, issueTokenSession } from '../session.js';
 import type { SignIn } from '../session-records.js';
 import type { JsonValue } from '../store/types.js';
@@ -129,6 +130,10 @@ export async function checkSubmit(
   if (isExpired(flow)) {
     const { error, successor } = await expiredFlowError(config, flow);
     setMessages(successor, [opts.expiredMessage(flow.expiresAt)]);
+    // Signal API: a passkey created for the expired flow (the person sat at the browser's dialog past its lifespan)
+    // is not stored; the flow that replaces it names it, so that the browser's passkey manager drops it.
+    const created = opts.body.passkey_register || opts.body.passkey_settings_register;
+    if (created) successor.data.unknownCredential = await refusedCredentialId(config, created);
     await saveFlow(config, successor);
     // Browser form posts go on with the new flow: its UI page, or without one its JSON.
     if (!isJsonSubmit(req) && flow.data.type === 'browser') {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createApp } from '../../examples/basic/server.js';
+import { MemoryStore } from '../../src/index.js';
 import {
   addAuthenticator,
   credentialsOn,
@@ -21,6 +22,7 @@ import {
 } from './helpers.js';
 
 let example: Awaited<ReturnType<typeof createApp>>;
+const store = new MemoryStore();
 let base = '';
 let browser: Browser;
 const tabs: Tab[] = [];
@@ -82,7 +84,7 @@ describe('failures in the browser: no orphan passkeys, messages next to the butt
   skip: skipWithoutChromium,
 }, () => {
   before(async () => {
-    example = await createApp({ port: 0 });
+    example = await createApp({ port: 0, store });
     base = example.url;
     browser = await launchChromium();
   });
@@ -164,6 +166,43 @@ describe('failures in the browser: no orphan passkeys, messages next to the butt
     assert.deepEqual(Object.keys(signal), ['unknownCredential']);
     assert.equal(signal.unknownCredential.rpId, 'localhost');
     // Chromium's Signal API removes it from the virtual authenticator.
+    let left = await credentialsOn(tab, auth);
+    const until = Date.now() + 5000;
+    while (left.length > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = await credentialsOn(tab, auth);
+    }
+    assert.deepEqual(left, [], 'the orphan passkey is gone from the authenticator');
+    assert.deepEqual(tab.errors, []);
+  });
+
+  test('a sign-up whose flow expired while the passkey was created: the new flow names it, and it is dropped', async () => {
+    const tab = await newTab();
+    const auth = await addAuthenticator(tab);
+    await openRegistration(tab);
+    const flowId = new URL(tab.page.url()).searchParams.get('flow')!;
+    await tab.page.getByLabel('E-Mail').fill(newEmail('expired'));
+    // The pre-check passes; the post carrying the new passkey is held while the flow's lifespan runs out (as when a
+    // person leaves the browser's passkey dialog open past it).
+    let held = false;
+    await tab.page.route(/\/auth\/self-service\/registration\?flow=/, async (route) => {
+      const body = new URLSearchParams(route.request().postData() ?? '');
+      if (route.request().resourceType() === 'document' && body.get('passkey_register')) {
+        held = true;
+        const flow = (await store.getFlow(flowId))!;
+        await store.saveFlow({ ...flow, expiresAt: new Date(Date.now() - 1000) });
+      }
+      await route.continue();
+    });
+    const posted = tab.page.waitForResponse(
+      (r) => r.request().method() === 'POST' && r.request().resourceType() === 'document',
+    );
+    await tab.page.getByRole('button', { name: 'Sign up with passkey' }).click();
+    assert.equal((await posted).status(), 303);
+    assert.ok(held, 'the post with the passkey went through the hold');
+    await tab.page.waitForURL((url) => url.pathname === '/registration' && url.searchParams.get('flow') !== flowId);
+    await message(tab, 4040001).waitFor();
+    assert.equal(creates(tab), 1, 'the passkey was created: the pre-check had passed');
     let left = await credentialsOn(tab, auth);
     const until = Date.now() + 5000;
     while (left.length > 0 && Date.now() < until) {
