@@ -90,6 +90,9 @@ function signupDomainRule(domain: string) {
  * Build the app for the origin it is served from (the passkeys' `rp.origins` must match it exactly). `devCodes`:
  * the courier prints codes to the terminal (the pages say so in a banner).
  */
+const VERIFY_TO_SIGN_IN =
+  'This app signs you in once your email address is verified. Enter the code we sent you, then sign in with your passkey.';
+
 function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: Policy): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -234,6 +237,10 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: P
     // Settings end with "Where you're signed in": the user's other sessions.
     if (kind === 'settings') {
       page.sections = [sessionsSection(await auth.listSessions(req), (ua) => describeUserAgent(ua).label)];
+    }
+    // REQUIRE_VERIFIED_ADDRESS: a signed-out visitor with a code on its way was most likely just refused at sign-in.
+    if (kind === 'verification' && policy.requireVerifiedAddress && flow.state === 'sent_email') {
+      if (!(await auth.getIdentity(req))) page.lead = VERIFY_TO_SIGN_IN;
     }
     send(res, flowPage(kind, flow, String(res.locals.cspNonce), page));
   };

@@ -46,6 +46,8 @@ export interface PageOptions {
    * trusted HTML, each starting with its own `<h2>`; escape what goes into them.
    */
   sections?: string[];
+  /** The line under the heading, instead of the flow's own (for example why a sign-in led to verification). */
+  lead?: string;
 }
 
 const DEV_BANNER = `<p class="dev-banner" role="note"><strong>Development mode:</strong> recovery and verification codes are
@@ -248,7 +250,8 @@ ${nodes.join('\n')}
   const messages = messageList(flow.ui.messages);
   if (kind !== 'settings') {
     const asking = flow.state === 'choose_method' || kind === 'registration' || kind === 'login';
-    const lead = LEADS[kind] && asking ? `<p class="lead">${esc(LEADS[kind])}</p>\n` : '';
+    const text = page.lead ?? (asking ? LEADS[kind] : '');
+    const lead = text ? `<p class="lead" id="lead">${esc(text)}</p>\n` : '';
     return layout(TITLES[kind], `${lead}${signingInAs(flow)}${messages}\n${form}\n${footer}`, page, 'narrow');
   }
   const body = `${messages}

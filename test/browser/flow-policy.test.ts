@@ -158,6 +158,11 @@ describe('flow policy on the basic example, in Chromium', () => {
     await Promise.all([tab.page.waitForURL(FLOW_PAGE('verification')), button(tab, 'Sign in with passkey').click()]);
     await message(tab, 1080003).waitFor();
     assert.equal(await whoami(tab, base), 401, 'no session before the address is verified');
+    // The page says why a sign-in led here.
+    assert.equal(
+      await tab.page.locator('#lead').textContent(),
+      'This app signs you in once your email address is verified. Enter the code we sent you, then sign in with your passkey.',
+    );
     await tab.page.screenshot({ path: `${SHOTS}/verification-at-sign-in.png`, fullPage: true });
 
     const code = codeFrom(await inbox.waitForMail(email));
