@@ -15,9 +15,9 @@ import {
   withFlow,
 } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { refusedCredentialId } from '../signals.js';
 import { type CheckedSession, currentSession, issueSession, issueTokenSession } from '../session.js';
 import type { SignIn } from '../session-records.js';
+import { refusedCredentialId } from '../signals.js';
 import type { JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
 import {
