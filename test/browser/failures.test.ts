@@ -43,6 +43,17 @@ const message = (tab: Tab, id: number) => tab.page.locator(`[data-message-id="${
 const alertAfter = (tab: Tab, button: string) =>
   tab.page.locator(`button:text-is("${button}") + [role="alert"].passkeys-error`);
 
+/** The authenticator's credentials once Chromium has acted on a signal (it drops a signalled one asynchronously). */
+async function credentialsAfterSignal(tab: Tab, authenticatorId: string) {
+  let left = await credentialsOn(tab, authenticatorId);
+  const until = Date.now() + 5000;
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 20));
+    left = await credentialsOn(tab, authenticatorId);
+  }
+  return left;
+}
+
 /** Every `passkeys:error` event the page sees (listening on document, so it must bubble there). */
 async function recordErrors(tab: Tab): Promise<void> {
   await tab.page.evaluate(`window.__errors = [];
@@ -166,13 +177,7 @@ describe('failures in the browser: no orphan passkeys, messages next to the butt
     assert.deepEqual(Object.keys(signal), ['unknownCredential']);
     assert.equal(signal.unknownCredential.rpId, 'localhost');
     // Chromium's Signal API removes it from the virtual authenticator.
-    let left = await credentialsOn(tab, auth);
-    const until = Date.now() + 5000;
-    while (left.length > 0 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 20));
-      left = await credentialsOn(tab, auth);
-    }
-    assert.deepEqual(left, [], 'the orphan passkey is gone from the authenticator');
+    assert.deepEqual(await credentialsAfterSignal(tab, auth), [], 'the orphan passkey is gone from the authenticator');
     assert.deepEqual(tab.errors, []);
   });
 
@@ -203,13 +208,7 @@ describe('failures in the browser: no orphan passkeys, messages next to the butt
     await tab.page.waitForURL((url) => url.pathname === '/registration' && url.searchParams.get('flow') !== flowId);
     await message(tab, 4040001).waitFor();
     assert.equal(creates(tab), 1, 'the passkey was created: the pre-check had passed');
-    let left = await credentialsOn(tab, auth);
-    const until = Date.now() + 5000;
-    while (left.length > 0 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 20));
-      left = await credentialsOn(tab, auth);
-    }
-    assert.deepEqual(left, [], 'the orphan passkey is gone from the authenticator');
+    assert.deepEqual(await credentialsAfterSignal(tab, auth), [], 'the orphan passkey is gone from the authenticator');
     assert.deepEqual(tab.errors, []);
   });
 
