@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MemoryStore } from '../src/store/memory.js';
 import type { FlowRecord } from '../src/store/types.js';
+import { makeSession } from '../src/testing/fixtures.js';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -208,5 +209,33 @@ describe('MemoryStore production warning', () => {
     }
     assert.equal(warn.mock.callCount(), 1);
     assert.match(String(warn.mock.calls[0]?.arguments[0]), /lost at restart.*not shared between instances/s);
+  });
+});
+
+describe('MemoryStore sessions', () => {
+  it('caps sessions per identity: ended records go first, then the oldest live ones; the new one stays', async () => {
+    const store = new MemoryStore({ maxSessionsPerIdentity: 3 });
+    const identity = randomUUID();
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    const oldest = makeSession(identity, { issuedAt: at(50) });
+    const revoked = makeSession(identity, { issuedAt: at(10), active: false });
+    const middle = makeSession(identity, { issuedAt: at(30) });
+    for (const s of [oldest, revoked, middle]) await store.createSession(s);
+    const other = makeSession(randomUUID(), { issuedAt: at(60) });
+    await store.createSession(other);
+
+    // A fourth: the revoked record goes, though it is newer than the live ones.
+    const fourth = makeSession(identity, { issuedAt: at(20) });
+    await store.createSession(fourth);
+    assert.equal(await store.getSession(revoked.id), null);
+    assert.ok(await store.getSession(oldest.id));
+
+    // A fifth, issued in the past (an import): the oldest live record goes, never the one just created.
+    const fifth = makeSession(identity, { issuedAt: at(90) });
+    await store.createSession(fifth);
+    assert.equal(await store.getSession(oldest.id), null);
+    const left = (await store.listSessions(identity, { limit: 10 })).map((s) => s.id);
+    assert.deepEqual(left.sort(), [middle.id, fourth.id, fifth.id].sort());
+    assert.ok(await store.getSession(other.id), "another identity's records are untouched");
   });
 });

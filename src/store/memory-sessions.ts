@@ -191,16 +191,25 @@ export class MemorySessions {
     }
   }
 
-  /** Over the cap: drop the identity's ended records (revoked or expired) oldest first, then its oldest live ones. */
+  /**
+   * Over the cap: drop every ended record of the identity (revoked or expired: they answer as signed out anyway),
+   * then its oldest live ones down to the cap, never `keep`. One pass, plus one per live record over the cap (usually
+   * none or one), so a sign-in at the cap costs no sort.
+   */
   #trim(ids: Set<string>, keep: string): void {
     const now = Date.now();
-    const records = [...ids].map((id) => this.#sessions.get(id)).filter((s): s is SessionRecord => s !== undefined);
-    records.sort((a, b) => newestFirst(b, a)); // oldest first
-    const ended = records.filter((s) => !live(s, now));
-    const alive = records.filter((s) => live(s, now));
-    for (const session of [...ended, ...alive]) {
-      if (ids.size <= this.maxPerIdentity) return;
-      if (session.id !== keep) this.#drop(session.id);
+    for (const id of ids) {
+      const session = this.#sessions.get(id);
+      if (session && !live(session, now)) this.#drop(id);
+    }
+    while (ids.size > this.maxPerIdentity) {
+      let oldest: SessionRecord | undefined;
+      for (const id of ids) {
+        const session = this.#sessions.get(id);
+        if (session && id !== keep && (!oldest || newestFirst(session, oldest) > 0)) oldest = session;
+      }
+      if (!oldest) return;
+      this.#drop(oldest.id);
     }
   }
 }
