@@ -40,7 +40,7 @@ import {
   submitIdentifier,
   usesIdentifierFirst,
 } from './identifier-first.js';
-import { beforeLogin } from './policy.js';
+import { beforeLogin, saveMetadata } from './policy.js';
 import {
   answerFlow,
   answerInit,
@@ -239,13 +239,14 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   if (!isActive(identity)) return fail([messages.identityDisabled()]);
   // Flow policy (SPEC §9): the app's hook, then the verified-address rule; nothing is written before they passed.
   const refuse = (ui: UiText[], nodes: Record<string, UiText[]>) => fail(ui, nodes);
-  const allowed = await beforeLogin({ config, req, res, flow, renderer, body, refuse }, identity, passkey);
-  if (!allowed) return;
-  identity = allowed;
+  const decided = await beforeLogin({ config, req, res, flow, renderer, body, refuse }, identity, passkey);
+  if (!decided) return;
 
   if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {
     return fail([messages.passkeyLoginInvalid()]);
   }
+  // The hook's metadata is saved with the sign-in: only once nothing can refuse it any more.
+  identity = (await saveMetadata(config, identity.id, decided)) ?? identity;
 
   flow.data.state = 'success';
   setMessages(flow);
