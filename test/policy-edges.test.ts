@@ -2,8 +2,23 @@
 // a duration string, identifier-first with identifiers spelled unlike the stored one, and refusals at step two.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { FlowRejection, MemoryStore, type PasskeysOptions } from '../src/index.js';
+import {
+  Configuration,
+  FrontendApi,
+  instanceOfUiNodeInputAttributes,
+  isResponseError,
+  RegistrationFlowFromJSON,
+  type UiContainer,
+  type UiNodeInputAttributes,
+} from '@ory/client-fetch';
+import express from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import { FlowRejection, MemoryStore, type PasskeysOptions, passkeys } from '../src/index.js';
 import {
   type Agent,
   actionPath,
@@ -16,7 +31,9 @@ import {
   register,
   requestOptionsOf,
 } from './helpers/app.js';
-import type { SoftwareAuthenticator } from './helpers/authenticator.js';
+import { SoftwareAuthenticator } from './helpers/authenticator.js';
+import { RecordingCourier } from './helpers/codes.js';
+import { cookieFetch } from './helpers/cookie-fetch.js';
 import { watchStore } from './helpers/store-watch.js';
 
 const postJson = (agent: Agent, flow: FlowJson, fields: object) =>
@@ -221,5 +238,204 @@ describe('identifier-first: identifiers spelled unlike the stored one, and refus
     const again = authenticator.get(requestOptionsOf(refused.body), { origin: ORIGIN, userHandle: null });
     const ok = await postJson(a, refused.body, { ...fields, passkey_login: JSON.stringify(again) });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  });
+});
+
+describe("Ory's SDK: what beforeRegistration sees and returns", () => {
+  /** An app behind a real HTTP server, its beforeRegistration doing what `answer` says; every context recorded. */
+  async function sdkApp(answer: (ctx: { traits: Record<string, unknown> }) => unknown) {
+    const store = new MemoryStore();
+    const seen: Record<string, unknown>[] = [];
+    const server = createServer();
+    server.listen(0, 'localhost');
+    await once(server, 'listening');
+    const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+    const app = express();
+    app.use(session({ secret: 'sdk policy edges', resave: false, saveUninitialized: false, name: 'sid' }));
+    app.use(
+      '/auth',
+      passkeys({
+        rp: { id: 'localhost', displayName: 'SDK', origins: [origin] },
+        store,
+        hooks: {
+          beforeRegistration: ((ctx: Record<string, unknown> & { traits: Record<string, unknown> }) => {
+            seen.push(ctx);
+            return answer(ctx);
+          }) as never,
+        },
+      }),
+    );
+    server.on('request', app);
+    const api = () => {
+      const jar = cookieFetch();
+      return new FrontendApi(
+        new Configuration({
+          basePath: `${origin}/auth`,
+          fetchApi: jar.fetch,
+          credentials: 'include',
+          headers: { Accept: 'application/json' },
+        }),
+      );
+    };
+    const close = () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    return { store, seen, origin, api, close };
+  }
+
+  const value = (ui: UiContainer, name: string) => {
+    const found = ui.nodes.find((n) => instanceOfUiNodeInputAttributes(n.attributes) && n.attributes.name === name);
+    assert.ok(found, `node ${name}`);
+    return found;
+  };
+
+  async function signUp(api: FrontendApi, origin: string, email: string, transient?: object) {
+    const flow = await api.createBrowserRegistrationFlow();
+    const data = JSON.parse(String((value(flow.ui, 'passkey_create_data').attributes as UiNodeInputAttributes).value));
+    const credential = new SoftwareAuthenticator().create(data.credentialOptions.publicKey, { origin });
+    return api.updateRegistrationFlow({
+      flow: flow.id,
+      updateRegistrationFlowBody: {
+        method: 'passkey',
+        csrf_token: String((value(flow.ui, 'csrf_token').attributes as UiNodeInputAttributes).value),
+        traits: { email },
+        passkey_register: JSON.stringify(credential),
+        ...(transient ? { transient_payload: transient } : {}),
+      },
+    });
+  }
+
+  async function refusal(promise: Promise<unknown>) {
+    const caught = await promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(isResponseError(caught), `expected a ResponseError, got ${String(caught)}`);
+    return { status: caught.response.status, flow: RegistrationFlowFromJSON(await caught.response.json()) };
+  }
+
+  it('transient_payload reaches the hook; returned traits failing the schema or taken: 400 flows the SDK parses', async () => {
+    let rewrite: string | undefined;
+    const { store, seen, origin, api, close } = await sdkApp(() => (rewrite ? { traits: { email: rewrite } } : {}));
+    try {
+      const done = await signUp(api(), origin, 'first@example.com', { invite: 'xyz', n: 2 });
+      assert.equal((done.identity?.traits as { email: string }).email, 'first@example.com');
+      assert.deepEqual(seen[0]?.transientPayload, { invite: 'xyz', n: 2 });
+      assert.deepEqual(seen[0]?.flow, { id: (seen[0]?.flow as { id: string }).id, type: 'browser' });
+
+      rewrite = 'not an email';
+      const bad = await refusal(signUp(api(), origin, 'second@example.com'));
+      assert.equal(bad.status, 400);
+      assert.deepEqual(
+        value(bad.flow.ui, 'traits.email').messages.map((m) => m.id),
+        [4000001],
+      );
+      assert.equal(await store.findIdentityByIdentifier('second@example.com'), null);
+
+      rewrite = 'FIRST@example.com';
+      const taken = await refusal(signUp(api(), origin, 'third@example.com'));
+      assert.equal(taken.status, 400);
+      const ids = [...(taken.flow.ui.messages ?? []), ...value(taken.flow.ui, 'traits.email').messages].map(
+        (m) => m.id,
+      );
+      assert.ok(ids.includes(4000028), JSON.stringify(ids));
+      assert.equal(await store.findIdentityByIdentifier('third@example.com'), null);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('requireVerifiedAddress with the other policy steps', () => {
+  function verifiedApp(overrides: Partial<PasskeysOptions> = {}) {
+    const courier = new RecordingCourier();
+    const calls: string[] = [];
+    let refuse = false;
+    const app = makeApp({
+      courier,
+      login: { requireVerifiedAddress: true },
+      verification: { afterRegistration: false },
+      hooks: {
+        beforeLogin: () => {
+          calls.push('beforeLogin');
+          if (refuse) throw new FlowRejection({ id: 4000100, text: 'No.' });
+        },
+      },
+      ...overrides,
+    });
+    const sent = async (to: string) => (await courier.to(to, 'verification')).length;
+    return { ...app, courier, calls, sent, refuse: (on: boolean) => (refuse = on) };
+  }
+
+  it('API flows: 403 with continue_with, its url only with urls.ui.verification', async () => {
+    for (const ui of [undefined, 'https://ui.example.com/verify']) {
+      const { agent, server, sent } = verifiedApp(ui ? { urls: { ui: { verification: ui } } } : {});
+      const { authenticator } = await register(agent(), 'api@example.com');
+      const init = await request(server).get('/auth/self-service/login/api').expect(200);
+      const assertion = authenticator.get(requestOptionsOf(init.body), { origin: ORIGIN });
+      const res = await request(server)
+        .post(actionPath(init.body))
+        .send({ method: 'passkey', passkey_login: JSON.stringify(assertion) });
+      assert.equal(res.status, 403, JSON.stringify(res.body));
+      assert.equal(res.body.error.id, 'session_verified_address_required');
+      assert.equal(res.body.session_token, undefined);
+      const [item] = res.body.error.details.continue_with;
+      assert.equal(item.action, 'show_verification_ui');
+      assert.equal(item.flow.verifiable_address, 'api@example.com');
+      if (ui) assert.equal(item.flow.url, `${ui}?flow=${item.flow.id}`);
+      else assert.equal(item.flow.url, undefined);
+      assert.equal(await sent('api@example.com'), 1);
+    }
+  });
+
+  it('order: an inactive identity is refused before beforeLogin; a beforeLogin refusal sends no code', async () => {
+    const { agent, store, calls, sent, refuse } = verifiedApp();
+    const { authenticator, body } = await register(agent(), 'order@example.com');
+    refuse(true);
+    const a = agent();
+    const refused = await loginFields(a, authenticator);
+    const res = await postJson(a, refused.flow, refused.fields);
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.deepEqual(
+      res.body.ui.messages.map((m: { id: number }) => m.id),
+      [4000100],
+    );
+    assert.equal(await sent('order@example.com'), 0, 'the hook refused first: no code');
+    assert.deepEqual(calls, ['beforeLogin']);
+
+    const record = await store.getIdentity(body.identity.id);
+    assert.ok(record);
+    assert.ok(await store.updateIdentity({ ...record, state: 'inactive', updatedAt: new Date() }, record.updatedAt));
+    const b = agent();
+    const inactive = await loginFields(b, authenticator);
+    const res2 = await postJson(b, inactive.flow, inactive.fields);
+    assert.equal(res2.status, 400, JSON.stringify(res2.body));
+    assert.deepEqual(calls, ['beforeLogin'], 'the hook never sees an inactive identity');
+    assert.equal(await sent('order@example.com'), 0);
+    assert.equal(await whoami(b), 401);
+  });
+
+  it('identifier-first step two with a non-discoverable passkey: refused the same way', async () => {
+    const { agent, sent } = verifiedApp({ login: { requireVerifiedAddress: true, style: 'identifier_first' } });
+    const { authenticator } = await register(agent(), 'idf@example.com');
+    const a = agent();
+    const flow = await initFlow(a, 'login');
+    const two = await postJson(a, flow, {
+      csrf_token: csrfOf(flow),
+      method: 'identifier_first',
+      identifier: 'idf@example.com',
+    });
+    const assertion = authenticator.get(requestOptionsOf(two.body), { origin: ORIGIN, userHandle: null });
+    const res = await postJson(a, two.body, {
+      csrf_token: csrfOf(two.body),
+      method: 'passkey',
+      passkey_login: JSON.stringify(assertion),
+    });
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.equal(res.body.error.details.continue_with[0].action, 'show_verification_ui');
+    assert.equal(await sent('idf@example.com'), 1);
+    assert.equal(await whoami(a), 401);
   });
 });
