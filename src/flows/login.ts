@@ -20,7 +20,6 @@ import {
   requestOptions,
   verifyAuthentication,
 } from '../webauthn/index.js';
-import { bodyOf } from './bodies.js';
 import {
   createFlow,
   type Flow,
@@ -47,6 +46,7 @@ import {
   answerSuccess,
   checkNoSession,
   checkSubmit,
+  flowBodyOf,
   refuseBrowserContext,
   returnToOf,
   runHook,
@@ -147,7 +147,7 @@ export function initLogin(type: FlowType) {
 export async function submitLogin(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const renderer = loginRenderer(config);
   const flow = await loadFlow(config, 'login', queryParam(req, 'flow'));
-  const body = bodyOf(req, 'login');
+  const body = flowBodyOf(req, flow, 'login');
   const proceed = await checkSubmit(config, req, res, flow, {
     body,
     expiredMessage: messages.loginExpired,
