@@ -321,9 +321,9 @@ describe("Ory's SDK: what beforeRegistration sees and returns", () => {
     const { store, seen, origin, api, close } = await sdkApp(() => (rewrite ? { traits: { email: rewrite } } : {}));
     try {
       const done = await signUp(api(), origin, 'first@example.com', { invite: 'xyz', n: 2 });
-      assert.equal((done.identity?.traits as { email: string }).email, 'first@example.com');
+      assert.equal((done.identity?.traits as { email?: string } | undefined)?.email, 'first@example.com');
       assert.deepEqual(seen[0]?.transientPayload, { invite: 'xyz', n: 2 });
-      assert.deepEqual(seen[0]?.flow, { id: (seen[0]?.flow as { id: string }).id, type: 'browser' });
+      assert.equal((seen[0]?.flow as { type?: string } | undefined)?.type, 'browser');
 
       rewrite = 'not an email';
       const bad = await refusal(signUp(api(), origin, 'second@example.com'));

@@ -12,7 +12,6 @@ import {
   csrfOf,
   type FlowJson,
   initFlow,
-  makeApp,
   ORIGIN,
   register,
   requestOptionsOf,
