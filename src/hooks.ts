@@ -174,14 +174,19 @@ export async function runBeforeHook<C extends BeforeHookContext>(
   return checkResult(name, outcome);
 }
 
-/** What a hook returned, as plain JSON data: nothing, or an object with `traits` / metadata. */
+/**
+ * What a hook returned, as plain JSON data: nothing, or an object with metadata (and `traits`, read from
+ * `beforeRegistration` only: any other hook's `traits`, like anything else it returns, is ignored).
+ */
 function checkResult(name: string, outcome: unknown): BeforeRegistrationResult | undefined {
   if (outcome === undefined || outcome === null) return undefined;
   if (typeof outcome !== 'object' || Array.isArray(outcome)) {
     log('hook %s returned a %s, not an object', name, Array.isArray(outcome) ? 'array' : typeof outcome);
     throw hookFailed();
   }
-  const { traits, metadataPublic, metadataAdmin } = outcome as Record<string, unknown>;
+  const returned = outcome as Record<string, unknown>;
+  const { metadataPublic, metadataAdmin } = returned;
+  const traits = name === 'beforeRegistration' ? returned.traits : undefined;
   if (traits !== undefined && (traits === null || typeof traits !== 'object' || Array.isArray(traits))) {
     log('hook %s returned `traits` that are not an object', name);
     throw hookFailed();

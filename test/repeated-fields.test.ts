@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import request from 'supertest';
 import {
   type Agent,
   actionPath,
@@ -161,6 +162,38 @@ describe('a form field repeated with different values is refused', () => {
       );
       assert.equal(csrf.status, 403, `${kind}: ${JSON.stringify(csrf.body)}`);
       assert.equal(csrf.body.error.id, 'security_csrf_violation', kind);
+    }
+  });
+});
+
+describe('API flows answer a refused form body with JSON, never a redirect', () => {
+  it('400 bad_request in every API flow, even with urls.ui.error set', async () => {
+    const ui = 'https://ui.example.com';
+    const { server } = makeCodeApp({
+      urls: { ui: { error: `${ui}/error`, login: `${ui}/login`, registration: `${ui}/registration` } },
+    });
+    // A native app signed up: its session token opens the settings API flow.
+    const registration = await request(server).get('/auth/self-service/registration/api').expect(200);
+    const authenticator = new SoftwareAuthenticator();
+    const credential = authenticator.create(creationOptionsOf(registration.body), { origin: ORIGIN });
+    const signup = await request(server)
+      .post(actionPath(registration.body))
+      .send({
+        method: 'passkey',
+        traits: { email: 'native-twice@example.com' },
+        passkey_register: JSON.stringify(credential),
+      });
+    assert.equal(signup.status, 200, JSON.stringify(signup.body));
+    const token = String(signup.body.session_token);
+    for (const kind of ['login', 'registration', 'settings', 'recovery', 'verification'] as const) {
+      const init = request(server).get(`/auth/self-service/${kind}/api`);
+      const flow = (await (kind === 'settings' ? init.set('X-Session-Token', token) : init).expect(200)).body;
+      const post = request(server).post(actionPath(flow)).type('form');
+      const res = await (kind === 'settings' ? post.set('X-Session-Token', token) : post).send(
+        'method=passkey&method=other',
+      );
+      assert.equal(res.status, 400, `${kind}: ${res.headers.location ?? JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.id, 'bad_request', kind);
     }
   });
 });

@@ -16,7 +16,6 @@ import { identityJson } from '../session.js';
 import type { Identity } from '../store/types.js';
 import { messages, type UiText } from '../ui/messages.js';
 import { type InputAttributes, inputNode, type UiNode } from '../ui/nodes.js';
-import { bodyOf } from './bodies.js';
 import {
   createFlow,
   expiredFlowError,
@@ -33,6 +32,7 @@ import {
   answerFlow,
   answerInit,
   checkSubmit,
+  flowBodyOf,
   refuseBrowserContext,
   returnToOf,
   showFlow,
@@ -147,7 +147,7 @@ export function submitCodeFlow(kind: CodeFlowKind) {
     const codes = codesFor(config, kind);
     const renderer = codeRenderer(config, kind);
     const flow = await loadFlow(config, kind.kind, queryParam(req, 'flow'));
-    const body = bodyOf(req, 'code');
+    const body = flowBodyOf(req, flow, 'code');
     if (!(await checkSubmit(config, req, res, flow, { body, expiredMessage: kind.expired }))) return;
     const fail = (status: number, ui: UiText[], nodeMessages?: Record<string, UiText[]>) => {
       setMessages(flow, ui, nodeMessages);

@@ -20,7 +20,6 @@ import {
   requestOptions,
   verifyAuthentication,
 } from '../webauthn/index.js';
-import { bodyOf } from './bodies.js';
 import {
   createFlow,
   type Flow,
@@ -40,13 +39,14 @@ import {
   submitIdentifier,
   usesIdentifierFirst,
 } from './identifier-first.js';
-import { beforeLogin } from './policy.js';
+import { beforeLogin, saveMetadata } from './policy.js';
 import {
   answerFlow,
   answerInit,
   answerSuccess,
   checkNoSession,
   checkSubmit,
+  flowBodyOf,
   refuseBrowserContext,
   returnToOf,
   runHook,
@@ -147,7 +147,7 @@ export function initLogin(type: FlowType) {
 export async function submitLogin(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const renderer = loginRenderer(config);
   const flow = await loadFlow(config, 'login', queryParam(req, 'flow'));
-  const body = bodyOf(req, 'login');
+  const body = flowBodyOf(req, flow, 'login');
   const proceed = await checkSubmit(config, req, res, flow, {
     body,
     expiredMessage: messages.loginExpired,
@@ -239,13 +239,14 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   if (!isActive(identity)) return fail([messages.identityDisabled()]);
   // Flow policy (SPEC §9): the app's hook, then the verified-address rule; nothing is written before they passed.
   const refuse = (ui: UiText[], nodes: Record<string, UiText[]>) => fail(ui, nodes);
-  const allowed = await beforeLogin({ config, req, res, flow, renderer, body, refuse }, identity, passkey);
-  if (!allowed) return;
-  identity = allowed;
+  const decided = await beforeLogin({ config, req, res, flow, renderer, body, refuse }, identity, passkey);
+  if (!decided) return;
 
   if (!(await recordUsage(config, req, identity, passkey, signCount, backedUp))) {
     return fail([messages.passkeyLoginInvalid()]);
   }
+  // The hook's metadata is saved with the sign-in: only once nothing can refuse it any more.
+  identity = (await saveMetadata(config, identity.id, decided)) ?? identity;
 
   flow.data.state = 'success';
   setMessages(flow);

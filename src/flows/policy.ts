@@ -142,10 +142,15 @@ export async function beforeRegistration(
 }
 
 /**
- * Sign-in, after the assertion verified: `hooks.beforeLogin`, then `login.requireVerifiedAddress`, then the hook's
- * metadata is saved. Returns the identity (as saved), or null when the sign-in was refused and answered.
+ * Sign-in, after the assertion verified: `hooks.beforeLogin`, then `login.requireVerifiedAddress`. Returns what the
+ * hook returned (`{}` for nothing; its metadata is saved with the sign-in, once the usage is recorded, by
+ * {@link saveMetadata}), or null when the sign-in was refused and answered.
  */
-export async function beforeLogin(step: PolicyStep, identity: Identity, passkey: Passkey): Promise<Identity | null> {
+export async function beforeLogin(
+  step: PolicyStep,
+  identity: Identity,
+  passkey: Passkey,
+): Promise<BeforeHookResult | null> {
   const { config } = step;
   const result = await beforeHook(step, 'beforeLogin', () => ({ identity: copy(identity), passkey: copy(passkey) }));
   if (!result) return null;
@@ -153,8 +158,7 @@ export async function beforeLogin(step: PolicyStep, identity: Identity, passkey:
     await refuseUnverified(step, identity);
     return null;
   }
-  if (!hasMetadata(result)) return identity;
-  return (await updateIdentityWith(config.store, identity.id, (current) => withMetadata(current, result))) ?? identity;
+  return result;
 }
 
 /**
@@ -183,10 +187,17 @@ export async function beforeSettings(
 /** The identity with a settings hook's metadata, for a profile update that writes both at once. */
 export const settingsMetadata = withMetadata;
 
-/** Save a hook's metadata on the identity (compare-and-set), after the change it came with was written. */
-export async function saveMetadata(config: ResolvedOptions, identityId: string, result: BeforeHookResult) {
-  if (!hasMetadata(result)) return;
-  await updateIdentityWith(config.store, identityId, (current) => withMetadata(current, result));
+/**
+ * Save a hook's metadata on the identity (compare-and-set), after the change it came with was written. Returns the
+ * identity as saved, or undefined when there was nothing to save (or the identity is gone).
+ */
+export async function saveMetadata(
+  config: ResolvedOptions,
+  identityId: string,
+  result: BeforeHookResult,
+): Promise<Identity | undefined> {
+  if (!hasMetadata(result)) return undefined;
+  return (await updateIdentityWith(config.store, identityId, (current) => withMetadata(current, result))) ?? undefined;
 }
 
 /** Kratos's reason for `session_verified_address_required`. */

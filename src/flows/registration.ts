@@ -23,7 +23,6 @@ import {
   type VerifiedRegistration,
   verifyRegistration,
 } from '../webauthn/index.js';
-import { bodyOf } from './bodies.js';
 import {
   createFlow,
   type Flow,
@@ -42,6 +41,7 @@ import {
   answerSuccess,
   checkNoSession,
   checkSubmit,
+  flowBodyOf,
   refuseBrowserContext,
   returnToOf,
   runHook,
@@ -121,7 +121,7 @@ export function initRegistration(type: FlowType) {
 export async function submitRegistration(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const renderer = registrationRenderer(config);
   const flow = await loadFlow(config, 'registration', queryParam(req, 'flow'));
-  const body = bodyOf(req, 'registration');
+  const body = flowBodyOf(req, flow, 'registration');
   const proceed = await checkSubmit(config, req, res, flow, {
     body,
     expiredMessage: messages.registrationExpired,

@@ -20,6 +20,7 @@ import type { SignIn } from '../session-records.js';
 import { refusedCredentialId } from '../signals.js';
 import type { JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
+import { bodyOf } from './bodies.js';
 import {
   expiredFlowError,
   type Flow,
@@ -152,6 +153,15 @@ export async function checkSubmit(
 }
 
 const nativeRequests = new WeakSet<Request>();
+
+/**
+ * The body submitted to a flow, checked as {@link bodyOf} does. A submit to an API flow is a native app's from here
+ * on: even a body refused here is answered with JSON, never redirected to an error page.
+ */
+export function flowBodyOf(req: Request, flow: Flow, kind: Parameters<typeof bodyOf>[1]): Record<string, unknown> {
+  if (flow.data.type === 'api') nativeRequests.add(req);
+  return bodyOf(req, kind);
+}
 
 /** Was this request made to an API flow (answered with JSON, never redirected)? */
 export function isNativeRequest(req: Request): boolean {

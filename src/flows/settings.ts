@@ -24,7 +24,6 @@ import {
   parseCredential,
   verifyRegistration,
 } from '../webauthn/index.js';
-import { bodyOf } from './bodies.js';
 import {
   createFlow,
   type Flow,
@@ -41,6 +40,7 @@ import {
   answerFlow,
   answerInit,
   checkSubmit,
+  flowBodyOf,
   refuseBrowserContext,
   returnToOf,
   runHook,
@@ -186,7 +186,7 @@ function checkPrivileged(config: ResolvedOptions, req: Request, session: Passkey
 export async function submitSettings(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   const renderer = settingsRenderer(config);
   const flow = await loadFlow(config, 'settings', queryParam(req, 'flow'));
-  const body = bodyOf(req, 'settings');
+  const body = flowBodyOf(req, flow, 'settings');
   const session = currentSession(req);
   if (!session) throw sessionInactive();
   if (session.identityId !== flow.data.identityId) {
