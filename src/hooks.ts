@@ -45,9 +45,10 @@ export class FlowRejection extends Error {
   /** The messages, with `type` and `context` defaulted. */
   readonly messages: ReadonlyArray<Required<Omit<FlowRejectionMessage, 'instancePtr'>> & { instancePtr?: string }>;
 
-  /** @throws TypeError when a message lacks a numeric `id` or a string `text`. */
+  /** @throws TypeError when there is no message, or one lacks a numeric `id` or a string `text`. */
   constructor(messages: FlowRejectionMessage | FlowRejectionMessage[]) {
     const list = Array.isArray(messages) ? messages : [messages];
+    if (list.length === 0) throw new TypeError('FlowRejection: give at least one message { id, text, instancePtr? }.');
     const checked = list.map((message, index) => {
       if (!message || typeof message !== 'object') {
         throw new TypeError(`FlowRejection: message ${index} must be an object { id, text, instancePtr? }.`);
@@ -75,7 +76,7 @@ export class FlowRejection extends Error {
         context: message.context ?? {},
       };
     });
-    super(checked.map((m) => m.text).join(' ') || 'The flow was refused.');
+    super(checked.map((m) => m.text).join(' '));
     this.name = 'FlowRejection';
     this.messages = checked;
     Object.defineProperty(this, BRAND, { value: true });
@@ -127,8 +128,9 @@ type AnyHook<C> = (context: C) => unknown;
 
 /**
  * Run a before-hook with `context.signal`, under `timeoutMs`. Resolves with what it returned (checked: an object
- * or nothing), rethrows a {@link FlowRejection}, and turns anything else into a 502 `hook_failed` (504
- * `hook_timeout` past the timeout); the hook's error is logged with `debug` only. A late result is ignored.
+ * or nothing), rethrows a {@link FlowRejection} (thrown or returned), and turns anything else into a 502
+ * `hook_failed` (504 `hook_timeout` past the timeout), logged with `console.error` as an unexpected error is (the
+ * client never sees the hook's text). A late result is ignored.
  */
 export async function runBeforeHook<C extends BeforeHookContext>(
   name: string,
@@ -158,13 +160,14 @@ export async function runBeforeHook<C extends BeforeHookContext>(
       log('hook %s refused the flow (%d messages)', name, error.messages.length);
       throw error;
     }
-    log('hook %s failed: %s', name, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    // The app's own code failed: logged as an unexpected error is (the client only gets Kratos's generic 502).
+    console.error(`express-passkeys: hook ${name} failed; answered 502 hook_failed:`, error);
     throw hookFailed();
   } finally {
     clearTimeout(timer);
   }
   if (outcome === 'timeout' && controller.signal.aborted) {
-    log('hook %s did not answer within %d ms', name, timeoutMs);
+    console.error(`express-passkeys: hook ${name} did not answer within ${timeoutMs} ms; answered 504 hook_timeout`);
     running.then(
       () => log('hook %s answered late; ignored', name),
       (error: unknown) => log('hook %s failed late: %s', name, error instanceof Error ? error.message : String(error)),
@@ -180,15 +183,23 @@ export async function runBeforeHook<C extends BeforeHookContext>(
  */
 function checkResult(name: string, outcome: unknown): BeforeRegistrationResult | undefined {
   if (outcome === undefined || outcome === null) return undefined;
-  if (typeof outcome !== 'object' || Array.isArray(outcome)) {
-    log('hook %s returned a %s, not an object', name, Array.isArray(outcome) ? 'array' : typeof outcome);
+  // A rejection returned instead of thrown still refuses: a slip in the hook must not let the flow through.
+  if (outcome instanceof FlowRejection) {
+    log('hook %s returned (did not throw) a FlowRejection: refused all the same', name);
+    throw outcome;
+  }
+  if (typeof outcome !== 'object' || Array.isArray(outcome) || outcome instanceof Error) {
+    const what = Array.isArray(outcome) ? 'an array' : outcome instanceof Error ? 'an Error' : `a ${typeof outcome}`;
+    console.error(`express-passkeys: hook ${name} returned ${what}, not an object; answered 502 hook_failed`);
     throw hookFailed();
   }
   const returned = outcome as Record<string, unknown>;
   const { metadataPublic, metadataAdmin } = returned;
   const traits = name === 'beforeRegistration' ? returned.traits : undefined;
   if (traits !== undefined && (traits === null || typeof traits !== 'object' || Array.isArray(traits))) {
-    log('hook %s returned `traits` that are not an object', name);
+    console.error(
+      `express-passkeys: hook ${name} returned \`traits\` that are not an object; answered 502 hook_failed`,
+    );
     throw hookFailed();
   }
   const result: BeforeRegistrationResult = {};
@@ -197,7 +208,7 @@ function checkResult(name: string, outcome: unknown): BeforeRegistrationResult |
     if (metadataPublic !== undefined) result.metadataPublic = asJson(metadataPublic);
     if (metadataAdmin !== undefined) result.metadataAdmin = asJson(metadataAdmin);
   } catch (error) {
-    log('hook %s returned values that are not JSON: %s', name, (error as Error).message);
+    console.error(`express-passkeys: hook ${name} returned values that are not JSON; answered 502 hook_failed:`, error);
     throw hookFailed();
   }
   return result;

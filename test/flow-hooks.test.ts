@@ -563,6 +563,7 @@ describe('FlowRejection', () => {
   it('requires an id and a text; type defaults to error, context to {}', () => {
     assert.throws(() => new FlowRejection({ text: 'x' } as never), TypeError);
     assert.throws(() => new FlowRejection({ id: 1 } as never), TypeError);
+    assert.throws(() => new FlowRejection([]), /at least one message/);
     const rejection = new FlowRejection({ id: 4000100, text: 'No.' });
     assert.deepEqual(rejection.messages, [{ id: 4000100, text: 'No.', type: 'error', context: {} }]);
     assert.ok(rejection instanceof FlowRejection);
@@ -581,6 +582,45 @@ describe('FlowRejection', () => {
     const res = await postJson(a, flow, fields);
     assert.equal(res.status, 502);
     assert.deepEqual(await watched.snapshot(), before);
+  });
+
+  it('a FlowRejection returned instead of thrown refuses all the same (fail closed); a returned Error is a failed hook', async (t) => {
+    const logged: unknown[][] = [];
+    t.mock.method(console, 'error', (...args: unknown[]) => logged.push(args));
+    const { agent, behave, watched } = hookApp();
+    const a = agent();
+    behave.beforeRegistration = () =>
+      new FlowRejection({ instancePtr: '#/traits/email', id: 4000100, text: 'Use your work address.' });
+    const { flow, fields } = await registrationSubmit(a, 'ret@example.com');
+    const before = await watched.snapshot();
+    const refused = await postJson(a, flow, fields);
+    assert.equal(refused.status, 400);
+    const email = refused.body.ui.nodes.find(
+      (n: { attributes: { name: string } }) => n.attributes.name === 'traits.email',
+    );
+    assert.deepEqual(
+      email.messages.map((m: { id: number }) => m.id),
+      [4000100],
+    );
+    assert.deepEqual(await watched.snapshot(), before);
+    assert.deepEqual(logged, [], 'a refusal is not an error');
+
+    behave.beforeRegistration = () => new Error('db down: password=hunter2');
+    const again = await registrationSubmit(a, 'ret2@example.com');
+    const failed = await postJson(a, again.flow, again.fields);
+    assert.equal(failed.status, 502);
+    assert.equal(failed.body.error.id, 'hook_failed');
+    assert.ok(!JSON.stringify(failed.body).includes('hunter2'), 'the text never reaches the client');
+    assert.match(String(logged[0]?.[0]), /hook beforeRegistration returned an Error, not an object; answered 502/);
+
+    behave.beforeRegistration = () => {
+      throw new Error('boom');
+    };
+    const third = await registrationSubmit(a, 'ret3@example.com');
+    assert.equal((await postJson(a, third.flow, third.fields)).status, 502);
+    assert.match(String(logged[1]?.[0]), /hook beforeRegistration failed; answered 502 hook_failed/);
+    const error: unknown = logged[1]?.[1];
+    assert.ok(error instanceof Error && error.message === 'boom', 'the error itself is logged for the app developer');
   });
 
   it('hooks.timeout takes milliseconds or a duration string; a bad one is a TypeError', () => {
