@@ -194,7 +194,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
       const page = await admin.listSessions(id, {
         ...(pageSize !== undefined ? { pageSize } : {}),
         ...(pageToken !== undefined ? { pageToken } : {}),
-        ...(active === 'true' ? { active: true } : {}),
+        ...(active !== undefined ? { active: active === 'true' } : {}),
       });
       const identity = await config.store.getIdentity(id);
       setLink(req, res, baseOf(req), page.nextPageToken, pageSize);

@@ -1,0 +1,269 @@
+// Ory's SDK (`IdentityApi`, unchanged) on the less common parameters of the admin routes (SPEC §8): filters and pages
+// of listIdentities, includeCredential, several JSON Patch operations, PUT disabling, the `active` filter of
+// listIdentitySessions, getSession with expand, recovery codes with expires_in.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  Configuration,
+  IdentityApi,
+  IdentityStateEnum,
+  instanceOfIdentity,
+  instanceOfSession,
+  ResponseError,
+} from '@ory/client-fetch';
+import { ADMIN_TOKEN, makeAdminApp } from './helpers/admin.js';
+import { type Agent, login, register } from './helpers/app.js';
+
+function sdkFor(port: number) {
+  return new IdentityApi(
+    new Configuration({ basePath: `http://127.0.0.1:${port}/admin-api`, accessToken: ADMIN_TOKEN }),
+  );
+}
+
+async function failure(promise: Promise<unknown>): Promise<{ status: number; body: Record<string, any> }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ResponseError) return { status: error.response.status, body: await error.response.json() };
+    throw error;
+  }
+  return { status: 200, body: {} };
+}
+
+const whoami = (agent: Agent) => agent.get('/auth/sessions/whoami').set('Accept', 'application/json');
+
+describe('IdentityApi: less common parameters', () => {
+  it('listIdentities with credentialsIdentifier, pageSize and pageToken together', async () => {
+    const { port } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    for (const email of ['one@example.com', 'two@example.com']) {
+      await sdk.createIdentity({ createIdentityBody: { schema_id: 'default', traits: { email } } });
+    }
+    const raw = await sdk.listIdentitiesRaw({ credentialsIdentifier: 'TWO@example.com', pageSize: 1 });
+    const page = await raw.value();
+    assert.deepEqual(
+      page.map((i) => (i.traits as { email: string }).email),
+      ['two@example.com'],
+    );
+    const first = /<([^>]+)>; rel="first"/.exec(raw.raw.headers.get('link') ?? '')?.[1];
+    assert.ok(first);
+    assert.equal(new URL(first).searchParams.get('credentials_identifier'), 'TWO@example.com', 'Link keeps the filter');
+    assert.equal(new URL(first).searchParams.get('page_size'), '1');
+    assert.equal(await failure(sdk.listIdentities({ pageSize: 1, pageToken: 'forged' })).then((f) => f.status), 400);
+  });
+
+  it('getIdentity with includeCredential lists passkey ids (base64url) and no key material', async () => {
+    const { port, agent } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const { body, credential } = await register(agent(), 'include@example.com');
+    for (const includeCredential of [['passkey'], ['passkey', 'password'], undefined]) {
+      const identity = await sdk.getIdentity({
+        id: body.identity.id,
+        ...(includeCredential ? { includeCredential } : {}),
+      });
+      assert.ok(instanceOfIdentity(identity));
+      const config = identity.credentials?.passkey?.config as { credentials: Record<string, unknown>[] };
+      assert.deepEqual(
+        config.credentials.map((c) => c.id),
+        [credential.id],
+      );
+      assert.ok(!JSON.stringify(identity.credentials).includes('public_key'), 'no key material');
+    }
+  });
+
+  it('patchIdentity: replace a trait, add metadata_public, test (passing and failing), protected paths', async () => {
+    const { port, agent } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const browser = agent();
+    const { body, authenticator } = await register(browser, 'patch@example.com');
+    const id = body.identity.id as string;
+    const patched = await sdk.patchIdentity({
+      id,
+      jsonPatch: [
+        { op: 'test', path: '/traits/email', value: 'patch@example.com' },
+        { op: 'replace', path: '/traits/email', value: 'patched@example.com' },
+        { op: 'add', path: '/metadata_public', value: { plan: 'pro' } },
+      ],
+    });
+    assert.ok(instanceOfIdentity(patched));
+    assert.equal((patched.traits as { email: string }).email, 'patched@example.com');
+    assert.deepEqual(patched.metadata_public, { plan: 'pro' });
+    assert.equal(patched.state, IdentityStateEnum.Active);
+    assert.equal((await whoami(browser)).status, 200, 'a trait change leaves the sessions alone');
+    assert.deepEqual((await whoami(browser)).body.identity.metadata_public, { plan: 'pro' });
+    const found = await sdk.listIdentities({ credentialsIdentifier: 'patched@example.com' });
+    assert.deepEqual(
+      found.map((i) => i.id),
+      [id],
+      'the identifier follows the trait',
+    );
+    assert.equal((await sdk.listIdentities({ credentialsIdentifier: 'patch@example.com' })).length, 0);
+    assert.equal((await login(agent(), authenticator)).status, 200, 'its passkey still signs in');
+
+    const failedTest = await failure(
+      sdk.patchIdentity({
+        id,
+        jsonPatch: [
+          { op: 'replace', path: '/metadata_public', value: { plan: 'free' } },
+          { op: 'test', path: '/traits/email', value: 'someone-else@example.com' },
+        ],
+      }),
+    );
+    assert.equal(failedTest.status, 400);
+    assert.equal(failedTest.body.error.id, 'bad_request');
+    assert.deepEqual((await sdk.getIdentity({ id })).metadata_public, { plan: 'pro' }, 'a failed test writes nothing');
+
+    for (const path of ['/credentials/passkey', '/state_changed_at', '/id']) {
+      const refused = await failure(sdk.patchIdentity({ id, jsonPatch: [{ op: 'remove', path }] }));
+      assert.equal(refused.status, 400, path);
+    }
+    const moved = await failure(
+      sdk.patchIdentity({ id, jsonPatch: [{ op: 'copy', from: '/credentials', path: '/metadata_admin' }] }),
+    );
+    assert.equal(moved.status, 400, 'a protected path as `from` too');
+    const badState = await failure(
+      sdk.patchIdentity({ id, jsonPatch: [{ op: 'replace', path: '/state', value: 'x' }] }),
+    );
+    assert.equal(badState.status, 400);
+    assert.equal(
+      badState.body.error.reason,
+      "The supplied state ('x') was not valid. Valid states are ('active', 'inactive').",
+    );
+    const other = await sdk.createIdentity({
+      createIdentityBody: { schema_id: 'default', traits: { email: 'taken@example.com' } },
+    });
+    const duplicate = await failure(
+      sdk.patchIdentity({
+        id: other.id,
+        jsonPatch: [{ op: 'replace', path: '/traits/email', value: 'patched@example.com' }],
+      }),
+    );
+    assert.equal(duplicate.status, 409, 'another identity’s identifier');
+  });
+
+  it('updateIdentity (PUT) with state inactive revokes every session; active again does not bring them back', async () => {
+    const { port, agent } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const laptop = agent();
+    const { body, authenticator } = await register(laptop, 'put@example.com');
+    const phone = agent();
+    assert.equal((await login(phone, authenticator)).status, 200);
+    const id = body.identity.id as string;
+    const disabled = await sdk.updateIdentity({
+      id,
+      updateIdentityBody: {
+        schema_id: 'default',
+        traits: { email: 'put@example.com' },
+        state: IdentityStateEnum.Inactive,
+        metadata_admin: { reason: 'chargeback' },
+      },
+    });
+    assert.ok(instanceOfIdentity(disabled));
+    assert.equal(disabled.state, IdentityStateEnum.Inactive);
+    assert.ok(disabled.state_changed_at instanceof Date);
+    assert.deepEqual(disabled.metadata_admin, { reason: 'chargeback' });
+    for (const device of [laptop, phone]) assert.equal((await whoami(device)).status, 401);
+    assert.deepEqual(await sdk.listIdentitySessions({ id, active: true }), []);
+    const refused = await login(agent(), authenticator);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.ui.messages[0].id, 4010011);
+    await sdk.updateIdentity({
+      id,
+      updateIdentityBody: {
+        schema_id: 'default',
+        traits: { email: 'put@example.com' },
+        state: IdentityStateEnum.Active,
+      },
+    });
+    for (const device of [laptop, phone]) assert.equal((await whoami(device)).status, 401);
+    assert.equal((await login(agent(), authenticator)).status, 200);
+  });
+
+  it('listIdentitySessions: active true lists valid sessions only, false only revoked or expired ones (as Kratos)', async () => {
+    const { port, agent, auth } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const laptop = agent();
+    const { body, authenticator } = await register(laptop, 'active@example.com');
+    const phone = agent();
+    assert.equal((await login(phone, authenticator)).status, 200);
+    const id = body.identity.id as string;
+    const phoneId = (await whoami(phone)).body.id as string;
+    const laptopId = (await whoami(laptop)).body.id as string;
+    await sdk.disableSession({ id: phoneId });
+    const all = await sdk.listIdentitySessions({ id });
+    assert.deepEqual(all.map((s) => s.id).sort(), [laptopId, phoneId].sort());
+    const active = await sdk.listIdentitySessions({ id, active: true });
+    assert.deepEqual(
+      active.map((s) => [s.id, s.active]),
+      [[laptopId, true]],
+    );
+    const inactive = await sdk.listIdentitySessions({ id, active: false });
+    assert.deepEqual(
+      inactive.map((s) => [s.id, s.active]),
+      [[phoneId, false]],
+    );
+    // auth.admin pages the ended ones across valid ones in between.
+    const tablet = agent();
+    assert.equal((await login(tablet, authenticator)).status, 200);
+    const tabletId = (await whoami(tablet)).body.id as string;
+    const newest = agent();
+    assert.equal((await login(newest, authenticator)).status, 200);
+    await auth.admin.revokeSession(tabletId);
+    const first = await auth.admin.listSessions(id, { active: false, pageSize: 1 });
+    assert.deepEqual(
+      first.sessions.map((s) => s.id),
+      [tabletId],
+    );
+    assert.ok(first.nextPageToken);
+    const second = await auth.admin.listSessions(id, { active: false, pageSize: 1, pageToken: first.nextPageToken });
+    assert.deepEqual(
+      second.sessions.map((s) => s.id),
+      [phoneId],
+    );
+    assert.equal(second.nextPageToken, undefined);
+  });
+
+  it('getSession with expand, extendSession; every body is a Session model', async () => {
+    const { port, agent } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const browser = agent();
+    const { body } = await register(browser, 'expand@example.com');
+    const sid = (await whoami(browser)).body.id as string;
+    const session = await sdk.getSession({ id: sid, expand: ['identity', 'devices'] });
+    assert.ok(instanceOfSession(session));
+    assert.equal(session.identity?.id, body.identity.id);
+    assert.equal(session.devices?.length, 1);
+    assert.equal(session.authentication_methods?.[0]?.method, 'passkey');
+    assert.equal(session.authenticator_assurance_level, 'aal1');
+    assert.ok(session.issued_at instanceof Date && session.authenticated_at instanceof Date);
+    const extended = await sdk.extendSession({ id: sid });
+    assert.ok(instanceOfSession(extended));
+    assert.ok(extended.expires_at instanceof Date);
+    assert.equal((await failure(sdk.getSession({ id: 'not-a-uuid' }))).status, 404);
+    assert.equal((await failure(sdk.extendSession({ id: 'not-a-uuid' }))).status, 404);
+  });
+
+  it('createRecoveryCodeForIdentity honours expires_in; a bad duration is 400', async () => {
+    const { port } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const identity = await sdk.createIdentity({
+      createIdentityBody: { schema_id: 'default', traits: { email: 'code-1h@example.com' } },
+    });
+    const before = Date.now();
+    const code = await sdk.createRecoveryCodeForIdentity({
+      createRecoveryCodeForIdentityBody: { identity_id: identity.id, expires_in: '1h' },
+    });
+    const lifetime = code.expires_at.getTime() - before;
+    assert.ok(lifetime > 3600_000 - 5000 && lifetime <= 3600_000 + 5000, String(lifetime));
+    assert.match(code.recovery_code, /^[0-9]{6}$/);
+    for (const expiresIn of ['abc', '-1h', '0s']) {
+      const bad = await failure(
+        sdk.createRecoveryCodeForIdentity({
+          createRecoveryCodeForIdentityBody: { identity_id: identity.id, expires_in: expiresIn },
+        }),
+      );
+      assert.equal(bad.status, 400, expiresIn);
+    }
+  });
+});
