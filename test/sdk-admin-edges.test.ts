@@ -58,6 +58,36 @@ describe('IdentityApi: less common parameters', () => {
     assert.equal(await failure(sdk.listIdentities({ pageSize: 1, pageToken: 'forged' })).then((f) => f.status), 400);
   });
 
+  it('listIdentities with ids returns those identities only; filters it cannot apply are 400, never ignored', async () => {
+    const { port } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const ids: string[] = [];
+    for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) {
+      ids.push((await sdk.createIdentity({ createIdentityBody: { schema_id: 'default', traits: { email } } })).id);
+    }
+    const one = await sdk.listIdentities({ ids: [ids[1] as string] });
+    assert.deepEqual(
+      one.map((i) => i.id),
+      [ids[1]],
+    );
+    const two = await sdk.listIdentities({
+      ids: [ids[2] as string, ids[0] as string, ids[2] as string, '00000000-0000-4000-8000-000000000000', 'x'],
+    });
+    assert.deepEqual(two.map((i) => i.id).sort(), [ids[0], ids[2]].sort(), 'duplicates and unknown ids are ignored');
+    assert.equal((await failure(sdk.listIdentities({ ids: [ids[0] as string], pageToken: 'x' }))).status, 400);
+    for (const filter of [
+      { previewCredentialsIdentifierSimilar: 'a@' },
+      { organizationId: ids[0] as string },
+      { perPage: 2 },
+      { page: 2, perPage: 2 },
+    ]) {
+      const refused = await failure(sdk.listIdentities(filter));
+      assert.equal(refused.status, 400, JSON.stringify(filter));
+      assert.equal(refused.body.error.id, 'bad_request');
+    }
+    assert.equal((await failure(sdk.listIdentitySessions({ id: ids[0] as string, perPage: 2 }))).status, 400);
+  });
+
   it('getIdentity with includeCredential lists passkey ids (base64url) and no key material', async () => {
     const { port, agent } = makeAdminApp();
     const sdk = sdkFor(await port());
