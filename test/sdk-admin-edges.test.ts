@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   Configuration,
+  FrontendApi,
   GetIdentityIncludeCredentialEnum,
   IdentityApi,
   IdentityStateEnum,
@@ -14,7 +15,7 @@ import {
   ResponseError,
 } from '@ory/client-fetch';
 import { ADMIN_TOKEN, makeAdminApp } from './helpers/admin.js';
-import { type Agent, login, register } from './helpers/app.js';
+import { type Agent, login, ORIGIN, register } from './helpers/app.js';
 
 function sdkFor(port: number) {
   return new IdentityApi(
@@ -301,5 +302,105 @@ describe('IdentityApi: less common parameters', () => {
       );
       assert.equal(bad.status, 400, expiresIn);
     }
+  });
+});
+
+describe('FrontendApi: my sessions and the session JSON', () => {
+  async function nativeSignIns(count: number) {
+    const built = makeAdminApp();
+    const frontend = new FrontendApi(
+      new Configuration({
+        basePath: `http://127.0.0.1:${await built.port()}/auth`,
+        headers: { Accept: 'application/json' },
+      }),
+    );
+    const browser = built.agent();
+    const { authenticator, body } = await register(browser, 'native@example.com');
+    await built.auth.admin.updateIdentity(body.identity.id, {
+      metadataPublic: { plan: 'pro' },
+      metadataAdmin: { note: 'staff only' },
+    });
+    const tokens: { token: string; id: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      const flow = await frontend.createNativeLoginFlow();
+      const challenge = JSON.parse(
+        String(
+          (
+            flow.ui.nodes.find((n) => (n.attributes as { name?: string }).name === 'passkey_challenge')?.attributes as {
+              value?: unknown;
+            }
+          ).value,
+        ),
+      );
+      const assertion = authenticator.get(challenge.publicKey, { origin: ORIGIN });
+      const result = await frontend.updateLoginFlow({
+        flow: flow.id,
+        updateLoginFlowBody: { method: 'passkey', passkey_login: JSON.stringify(assertion) },
+      });
+      assert.ok(result.session_token);
+      tokens.push({ token: result.session_token, id: result.session.id });
+    }
+    return { ...built, frontend, browser, tokens, identityId: body.identity.id as string };
+  }
+
+  it('listMySessions pages with pageSize and the pageToken of Link; X-Total-Count; bad sizes 400', async () => {
+    const { frontend, tokens, browser } = await nativeSignIns(5);
+    const [me, ...others] = tokens as [{ token: string; id: string }, ...{ token: string; id: string }[]];
+    const browserId = (await whoami(browser)).body.id as string;
+    const seen: string[] = [];
+    let pageToken: string | undefined;
+    let pages = 0;
+    do {
+      const raw = await frontend.listMySessionsRaw({
+        xSessionToken: me.token,
+        pageSize: 2,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      assert.equal(raw.raw.headers.get('x-total-count'), '5', 'the four other tokens and the browser');
+      const page = await raw.value();
+      assert.ok(page.every((s) => instanceOfSession(s)));
+      seen.push(...page.map((s) => s.id));
+      const next = /<([^>]+)>; rel="next"/.exec(raw.raw.headers.get('link') ?? '')?.[1];
+      if (next) assert.equal(new URL(next).searchParams.get('page_size'), '2');
+      pageToken = next ? (new URL(next).searchParams.get('page_token') ?? undefined) : undefined;
+      pages++;
+    } while (pageToken);
+    assert.equal(pages, 3);
+    assert.deepEqual(seen, [...others.map((t) => t.id).reverse(), browserId], 'newest first, each once');
+    for (const pageSize of [0, 501, -1, 1.5]) {
+      assert.equal((await failure(frontend.listMySessions({ xSessionToken: me.token, pageSize }))).status, 400);
+    }
+    const forged = await failure(frontend.listMySessions({ xSessionToken: me.token, pageToken: 'forged' }));
+    assert.equal(forged.status, 400);
+  });
+
+  it('toSession has devices, methods, AAL and times; metadata_public and never metadata_admin', async () => {
+    const { frontend, tokens } = await nativeSignIns(2);
+    const me = tokens[0] as { token: string; id: string };
+    const raw = await frontend.toSessionRaw({ xSessionToken: me.token });
+    const text = await raw.raw.clone().text();
+    assert.ok(!text.includes('metadata_admin') && !text.includes('staff only'), 'no metadata_admin');
+    const session = await raw.value();
+    assert.ok(instanceOfSession(session));
+    assert.equal(session.id, me.id);
+    assert.equal(session.active, true);
+    assert.equal(session.authenticator_assurance_level, 'aal1');
+    assert.deepEqual(
+      session.authentication_methods?.map((m) => [m.method, m.aal]),
+      [['passkey', 'aal1']],
+    );
+    assert.ok(session.authentication_methods?.[0]?.completed_at instanceof Date);
+    assert.equal(session.devices?.length, 1);
+    assert.equal(typeof session.devices?.[0]?.ip_address, 'string');
+    for (const time of [session.expires_at, session.issued_at, session.authenticated_at])
+      assert.ok(time instanceof Date);
+    assert.deepEqual(session.identity?.metadata_public, { plan: 'pro' });
+    const listed = await frontend.listMySessionsRaw({ xSessionToken: me.token });
+    const listText = await listed.raw.clone().text();
+    assert.ok(!listText.includes('metadata_admin') && !listText.includes('staff only'));
+    const other = tokens[1] as { token: string; id: string };
+    await frontend.disableMySession({ id: other.id, xSessionToken: me.token });
+    assert.equal((await failure(frontend.toSession({ xSessionToken: other.token }))).status, 401);
+    assert.deepEqual(await frontend.disableMyOtherSessions({ xSessionToken: me.token }), { count: 1 }, 'the browser');
   });
 });
