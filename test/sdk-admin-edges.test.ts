@@ -3,6 +3,7 @@
 // listIdentitySessions, getSession with expand, recovery codes with expires_in.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   Configuration,
@@ -15,7 +16,8 @@ import {
   ResponseError,
 } from '@ory/client-fetch';
 import { ADMIN_TOKEN, makeAdminApp } from './helpers/admin.js';
-import { type Agent, login, ORIGIN, register } from './helpers/app.js';
+import { type Agent, actionPath, csrfOf, type FlowJson, login, ORIGIN, register } from './helpers/app.js';
+import { messageIds } from './helpers/codes.js';
 
 function sdkFor(port: number) {
   return new IdentityApi(
@@ -323,15 +325,9 @@ describe('FrontendApi: my sessions and the session JSON', () => {
     const tokens: { token: string; id: string }[] = [];
     for (let i = 0; i < count; i++) {
       const flow = await frontend.createNativeLoginFlow();
-      const challenge = JSON.parse(
-        String(
-          (
-            flow.ui.nodes.find((n) => (n.attributes as { name?: string }).name === 'passkey_challenge')?.attributes as {
-              value?: unknown;
-            }
-          ).value,
-        ),
-      );
+      const node = flow.ui.nodes.find((n) => (n.attributes as { name?: string }).name === 'passkey_challenge');
+      assert.ok(node, 'passkey_challenge');
+      const challenge = JSON.parse(String((node.attributes as { value?: unknown }).value));
       const assertion = authenticator.get(challenge.publicKey, { origin: ORIGIN });
       const result = await frontend.updateLoginFlow({
         flow: flow.id,
@@ -402,5 +398,93 @@ describe('FrontendApi: my sessions and the session JSON', () => {
     await frontend.disableMySession({ id: other.id, xSessionToken: me.token });
     assert.equal((await failure(frontend.toSession({ xSessionToken: other.token }))).status, 401);
     assert.deepEqual(await frontend.disableMyOtherSessions({ xSessionToken: me.token }), { count: 1 }, 'the browser');
+  });
+});
+
+describe('recovery codes from createRecoveryCodeForIdentity', () => {
+  async function issued(email: string) {
+    const built = makeAdminApp();
+    const sdk = sdkFor(await built.port());
+    const identity = await sdk.createIdentity({ createIdentityBody: { schema_id: 'default', traits: { email } } });
+    const code = await sdk.createRecoveryCodeForIdentity({
+      createRecoveryCodeForIdentityBody: { identity_id: identity.id },
+    });
+    const url = new URL(code.recovery_link);
+    return { ...built, sdk, identity, code, path: url.pathname + url.search };
+  }
+  const open = async (agent: Agent, path: string) =>
+    (await agent.get(path).set('Accept', 'application/json')).body as FlowJson;
+  const submit = (agent: Agent, flow: FlowJson, code: string) =>
+    agent
+      .post(actionPath(flow))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: csrfOf(flow), method: 'code', code });
+
+  it('the first browser that opens the link keeps the flow: another browser can neither open nor use it', async () => {
+    const { agent, code, path, identity } = await issued('bound@example.com');
+    const owner = agent();
+    const flow = await open(owner, path);
+    assert.equal(flow.state, 'sent_email');
+    assert.equal((await open(owner, path)).id, flow.id, 'the owner opens it again');
+    const other = agent();
+    const opened = await other.get(path).set('Accept', 'application/json');
+    assert.equal(opened.status, 403);
+    assert.equal(opened.body.error.id, 'security_csrf_violation');
+    // A browser that never opened it, posting a token made from its own CSRF cookie (which passes the double-submit
+    // check alone), with the right code.
+    const forger = agent();
+    const init = await forger.get('/auth/self-service/login/browser').set('Accept', 'application/json');
+    const cookie = String(init.headers['set-cookie']).match(/passkeys_csrf_token=([A-Za-z0-9_-]{43})/)?.[1];
+    assert.ok(cookie);
+    const token = createHmac('sha256', Buffer.from(cookie, 'base64url')).update(`csrf:${flow.id}`).digest('base64url');
+    const forged = await forger
+      .post(actionPath(flow))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: token, method: 'code', code: code.recovery_code });
+    assert.equal(forged.status, 403, JSON.stringify(forged.body));
+    for (const browser of [other, forger]) assert.equal((await whoami(browser)).status, 401);
+    const res = await submit(owner, flow, code.recovery_code);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal((await whoami(owner)).body.identity.id, identity.id);
+  });
+
+  it('api flows are not bound: a native app uses the code without cookies', async () => {
+    const { agent, sdk, identity } = await issued('api-code@example.com');
+    const code = await sdk.createRecoveryCodeForIdentity({
+      createRecoveryCodeForIdentityBody: { identity_id: identity.id, flow_type: 'api' },
+    });
+    const url = new URL(code.recovery_link);
+    const flowId = url.searchParams.get('id') ?? url.searchParams.get('flow');
+    const first = await agent().get(`/auth/self-service/recovery/flows?id=${flowId}`).set('Accept', 'application/json');
+    assert.equal(first.status, 200);
+    const res = await agent()
+      .post(`/auth/self-service/recovery?flow=${flowId}`)
+      .set('Accept', 'application/json')
+      .send({ method: 'code', code: code.recovery_code });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  });
+
+  it('a disabled identity’s code answers 400 with 4010011 and no session; a deleted identity’s link is gone', async () => {
+    const { agent, sdk, code, path, identity } = await issued('disabled-code@example.com');
+    await sdk.patchIdentity({ id: identity.id, jsonPatch: [{ op: 'replace', path: '/state', value: 'inactive' }] });
+    const browser = agent();
+    const flow = await open(browser, path);
+    const res = await submit(browser, flow, code.recovery_code);
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.deepEqual(messageIds(res.body), [4010011]);
+    assert.equal((await whoami(browser)).status, 401);
+
+    const other = await sdk.createIdentity({
+      createIdentityBody: { schema_id: 'default', traits: { email: 'deleted-code@example.com' } },
+    });
+    const second = await sdk.createRecoveryCodeForIdentity({
+      createRecoveryCodeForIdentityBody: { identity_id: other.id },
+    });
+    await sdk.deleteIdentity({ id: other.id });
+    const url = new URL(second.recovery_link);
+    const gone = await agent()
+      .get(url.pathname + url.search)
+      .set('Accept', 'application/json');
+    assert.ok(gone.status >= 400 && gone.status < 500, `${gone.status} ${JSON.stringify(gone.body)}`);
   });
 });

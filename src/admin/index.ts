@@ -410,6 +410,7 @@ export function createAdmin(config: ResolvedOptions): PasskeysAdmin {
       flow.challenge = codeHash(codes.keys, flow.id, code);
       flow.data.state = 'sent_email';
       flow.data.recipient = identity.id;
+      if (flowType === 'browser') flow.data.bindToBrowser = true; // the first browser that opens the link keeps it
       flow.data.codeExpiresAt = now + expiresIn;
       flow.data.requestUrl = link(flow.id);
       await saveFlow(config, flow);
