@@ -13,6 +13,8 @@ interface Memo {
   base?: string;
   query?: Record<string, unknown>;
   jsonBody?: boolean;
+  /** The CSRF cookie secret this response set (the request had none). */
+  csrfSecret?: string;
 }
 const memos = new WeakMap<Request, Memo>();
 
@@ -162,9 +164,16 @@ export const CSRF_COOKIE = 'passkeys_csrf_token';
  * HMAC-SHA256(cookie secret, flow id). No server-side session is needed, so anonymous inits cost only the flow.
  */
 export function csrfToken(req: Request, res: Response, flowId: string): string {
-  let secret = readCookie(req, CSRF_COOKIE);
+  return sign(csrfSecret(req, res), flowId);
+}
+
+/** The browser's CSRF cookie secret; a new one is set on this response (once per request) when it has none. */
+export function csrfSecret(req: Request, res: Response): string {
+  const memo = memoOf(req);
+  let secret = memo.csrfSecret ?? readCookie(req, CSRF_COOKIE);
   if (!secret || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
     secret = randomBytes(32).toString('base64url');
+    memo.csrfSecret = secret;
     res.cookie(CSRF_COOKIE, secret, {
       httpOnly: true,
       sameSite: 'lax',
@@ -175,7 +184,7 @@ export function csrfToken(req: Request, res: Response, flowId: string): string {
       maxAge: 365 * 24 * 3600 * 1000,
     });
   }
-  return sign(secret, flowId);
+  return secret;
 }
 
 /** Is the posted token the one this browser's cookie yields for this flow? Constant-time. */

@@ -276,14 +276,16 @@ describe('recovery codes from the admin API', () => {
     assert.equal(whoami.body.identity.id, identity.id);
     assert.equal(whoami.body.authentication_methods[0].method, 'code_recovery');
 
-    // Used once: another browser with the same code and flow gets nowhere.
-    const other = agent();
-    const again = (await other.get(url.pathname + url.search).set('Accept', 'application/json')).body as FlowJson;
-    const replay = await other
-      .post(actionPath(again))
+    // Used once: the same browser gets nowhere with it again; another browser cannot even open the flow (bound to
+    // the first browser that opened it).
+    const replay = await browser
+      .post(actionPath(flow))
       .set('Accept', 'application/json')
-      .send({ csrf_token: csrfOf(again), method: 'code', code: recoveryCode });
+      .send({ csrf_token: csrfOf(flow), method: 'code', code: recoveryCode });
     assert.equal(replay.status, 400);
+    const other = agent();
+    const again = await other.get(url.pathname + url.search).set('Accept', 'application/json');
+    assert.equal(again.status, 403);
     assert.equal((await other.get('/auth/sessions/whoami').set('Accept', 'application/json')).status, 401);
   });
 

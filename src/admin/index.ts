@@ -95,7 +95,10 @@ export interface PasskeysAdmin {
   updateIdentity(id: string, input: UpdateIdentityInput): Promise<AdminIdentity>;
   /** Delete the identity with its passkeys, addresses, sessions and flows. */
   deleteIdentity(id: string): Promise<void>;
-  /** The identity's sessions, newest first (`active: true`: only those still valid). */
+  /**
+   * The identity's sessions, newest first: all of them, or with `active: true` only those still valid, with `active:
+   * false` only those revoked or expired (Kratos's `active` filter).
+   */
   listSessions(
     identityId: string,
     options?: Page & { active?: boolean },
@@ -151,6 +154,31 @@ export function createAdmin(config: ResolvedOptions): PasskeysAdmin {
     const identity = typeof id === 'string' ? await store.getIdentity(id) : null;
     if (!identity) throw new IdentityNotFoundError(String(id));
     return identity;
+  }
+
+  /**
+   * Up to `limit` of the identity's sessions that are no longer valid (revoked or expired), newest first, after
+   * `after`: Kratos's `active=false`. The store lists all or the valid ones only, so this filters batches of all.
+   */
+  async function endedSessions(
+    identityId: string,
+    limit: number,
+    after: { issuedAt: Date; id: string } | undefined,
+  ): Promise<SessionRecord[]> {
+    const ended: SessionRecord[] = [];
+    const batch = Math.max(limit, 100);
+    let cursor = after;
+    for (;;) {
+      const records = await need('listSessions')(identityId, { limit: batch, ...(cursor ? { after: cursor } : {}) });
+      const now = Date.now();
+      for (const r of records) {
+        if (!r.active || r.expiresAt.getTime() <= now) ended.push(r);
+        if (ended.length === limit) return ended;
+      }
+      const last = records[records.length - 1];
+      if (records.length < batch || !last) return ended;
+      cursor = { issuedAt: last.issuedAt, id: last.id };
+    }
   }
 
   function checkTraits(traits: unknown): { traits: Record<string, JsonValue>; identifier: string } {
@@ -318,11 +346,15 @@ export function createAdmin(config: ResolvedOptions): PasskeysAdmin {
       await mustGet(identityId);
       const limit = pageSizeOf(options.pageSize);
       const after = options.pageToken === undefined ? undefined : decodePageToken('sessions', options.pageToken, 2);
-      const found = await need('listSessions')(identityId, {
-        limit: limit + 1,
-        ...(options.active ? { active: true } : {}),
-        ...(after ? { after: { issuedAt: new Date(Number(after[0])), id: after[1] as string } } : {}),
-      });
+      const start = after ? { issuedAt: new Date(Number(after[0])), id: after[1] as string } : undefined;
+      const found =
+        options.active === false
+          ? await endedSessions(identityId, limit + 1, start)
+          : await need('listSessions')(identityId, {
+              limit: limit + 1,
+              ...(options.active ? { active: true } : {}),
+              ...(start ? { after: start } : {}),
+            });
       const sessions = found.slice(0, limit);
       const last = sessions[sessions.length - 1];
       return found.length > limit && last
@@ -378,6 +410,7 @@ export function createAdmin(config: ResolvedOptions): PasskeysAdmin {
       flow.challenge = codeHash(codes.keys, flow.id, code);
       flow.data.state = 'sent_email';
       flow.data.recipient = identity.id;
+      if (flowType === 'browser') flow.data.bindToBrowser = true; // the first browser that opens the link keeps it
       flow.data.codeExpiresAt = now + expiresIn;
       flow.data.requestUrl = link(flow.id);
       await saveFlow(config, flow);

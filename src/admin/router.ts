@@ -64,9 +64,22 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
     '/admin/identities',
     route(async (req, res) => {
       const query = req.query as Record<string, unknown>;
+      refuseUnsupported(query, ['preview_credentials_identifier_similar', 'organization_id', 'page', 'per_page']);
       const pageSize = pageSizeParam(query.page_size);
       const pageToken = stringParam(query.page_token, 'page_token');
       const identifier = stringParam(query.credentials_identifier, 'credentials_identifier');
+      const ids = idsParam(query.ids);
+      if (ids) {
+        // Kratos's `ids`: those identities (unknown ids and duplicates ignored), one page, no other filter.
+        if (pageToken !== undefined || identifier !== undefined) {
+          throw badRequest('ids cannot be combined with page_token or credentials_identifier.');
+        }
+        const found = await Promise.all([...new Set(ids)].map((id) => admin.getIdentity(id)));
+        const identities = found.filter((i) => i !== null).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        setLink(req, res, baseOf(req), undefined, pageSize);
+        res.status(200).json(await Promise.all(identities.map((i) => identityOut(req, i))));
+        return;
+      }
       const page = await admin.listIdentities({
         ...(pageSize !== undefined ? { pageSize } : {}),
         ...(pageToken !== undefined ? { pageToken } : {}),
@@ -189,12 +202,13 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
       const query = req.query as Record<string, unknown>;
       const pageSize = pageSizeParam(query.page_size);
       const pageToken = stringParam(query.page_token, 'page_token');
+      refuseUnsupported(query, ['page', 'per_page']);
       const active = stringParam(query.active, 'active');
       if (active !== undefined && active !== 'true' && active !== 'false') throw badRequest('active is true or false.');
       const page = await admin.listSessions(id, {
         ...(pageSize !== undefined ? { pageSize } : {}),
         ...(pageToken !== undefined ? { pageToken } : {}),
-        ...(active === 'true' ? { active: true } : {}),
+        ...(active !== undefined ? { active: active === 'true' } : {}),
       });
       const identity = await config.store.getIdentity(id);
       setLink(req, res, baseOf(req), page.nextPageToken, pageSize);
@@ -336,6 +350,28 @@ function pageSizeParam(value: unknown): number | undefined {
     throw badRequest('page_size must be an integer from 1 to 500.');
   }
   return Number(text);
+}
+
+/**
+ * Kratos filters and paging parameters these lists do not implement: a 400 rather than a list that silently ignores
+ * them (a superset of what was asked, or the first page again and again).
+ */
+function refuseUnsupported(query: Record<string, unknown>, names: string[]): void {
+  for (const name of names) {
+    if (query[name] === undefined) continue;
+    const hint = name === 'page' || name === 'per_page' ? ' Page with page_size and page_token (Link).' : '';
+    throw badRequest(`The ${name} parameter is not supported here.${hint}`);
+  }
+}
+
+/** Kratos's `ids` filter: one or more ids, at most 500. */
+function idsParam(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = Array.isArray(value) ? value : [value];
+  if (ids.length === 0 || ids.length > 500 || !ids.every((id) => typeof id === 'string' && id.length <= 256)) {
+    throw badRequest('ids is a list of at most 500 identity ids.');
+  }
+  return ids as string[];
 }
 
 function safeTokens(pointer: unknown): string[] {

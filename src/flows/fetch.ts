@@ -5,6 +5,7 @@ import { HttpError, sessionInactive } from '../errors.js';
 import { queryParam } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession } from '../session.js';
+import { claimFlow } from './binding.js';
 import {
   expiredFlowError,
   type FlowKind,
@@ -30,6 +31,7 @@ export function fetchFlow(kind: FlowKind, renderer: FlowRenderer) {
       }
     }
     if (isExpired(flow)) throw (await expiredFlowError(config, flow)).error;
+    await claimFlow(config, req, res, flow);
     // A page rendered long after the flow was created gets a fresh challenge rather than a doomed ceremony.
     const ceremony = !isCodeFlow(flow.data.kind) && flow.data.state !== 'success';
     if (ceremony && (!flow.challenge || Date.now() > flow.data.ceremonyExpiresAt)) {

@@ -61,6 +61,10 @@ export interface FlowData {
   codeLength?: number;
   /** Code flows: code submissions so far (raised before each compare). */
   submissions?: number;
+  /** Made for someone else (`auth.admin.createRecoveryCode`): the first browser that opens it keeps it. */
+  bindToBrowser?: boolean;
+  /** The browser a `bindToBrowser` flow is bound to (a keyed hash of its CSRF cookie); see `claimFlow`. */
+  browser?: string;
 }
 
 /** A loaded flow. */

@@ -20,6 +20,7 @@ import type { SignIn } from '../session-records.js';
 import { refusedCredentialId } from '../signals.js';
 import type { JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
+import { claimFlow } from './binding.js';
 import { bodyOf } from './bodies.js';
 import {
   expiredFlowError,
@@ -149,6 +150,7 @@ export async function checkSubmit(
   }
   if (flow.data.type === 'api') refuseBrowserContext(req);
   else if (!sameOrigin(req, config) || !csrfValid(req, flow.id, opts.body.csrf_token)) throw csrfViolation();
+  else await claimFlow(config, req, res, flow);
   return true;
 }
 
