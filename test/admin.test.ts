@@ -209,6 +209,39 @@ describe('auth.admin lookups', () => {
     }
   });
 
+  it('updateIdentity marks addresses verified or not; an address the traits do not have is a ValidationError', async () => {
+    const { auth } = makeAdminApp();
+    const created = await auth.admin.createIdentity({ traits: { email: 'mark@example.com' } });
+    const marked = await auth.admin.updateIdentity(created.id, { verifiedAddresses: { 'MARK@example.com': true } });
+    assert.deepEqual(
+      marked.verifiableAddresses.map((a) => [a.value, a.verified, a.status, a.verifiedAt instanceof Date]),
+      [['mark@example.com', true, 'completed', true]],
+    );
+    // With a new email in the same call, the new address is the one to mark; the old one is no longer there.
+    const moved = await auth.admin.updateIdentity(created.id, {
+      traits: { email: 'moved@example.com' },
+      verifiedAddresses: { 'moved@example.com': true },
+    });
+    assert.deepEqual(
+      moved.verifiableAddresses.map((a) => [a.value, a.verified]),
+      [['moved@example.com', true]],
+    );
+    const unmarked = await auth.admin.updateIdentity(created.id, { verifiedAddresses: { 'moved@example.com': false } });
+    assert.deepEqual(
+      unmarked.verifiableAddresses.map((a) => [a.verified, a.status, a.verifiedAt]),
+      [[false, 'pending', null]],
+    );
+    await rejects(
+      auth.admin.updateIdentity(created.id, { state: 'inactive', verifiedAddresses: { 'mark@example.com': true } }),
+      ValidationError,
+    );
+    await rejects(
+      auth.admin.updateIdentity(created.id, { verifiedAddresses: { 'moved@example.com': 'yes' as never } }),
+      ValidationError,
+    );
+    assert.equal((await auth.admin.getIdentity(created.id))?.state, 'active', 'a refused update changes nothing');
+  });
+
   it('listIdentities pages by ascending id with opaque tokens, finds by identifier, refuses bad sizes and tokens', async () => {
     const { auth } = makeAdminApp();
     const ids: string[] = [];

@@ -181,6 +181,55 @@ describe('IdentityApi: less common parameters', () => {
     assert.equal(duplicate.status, 409, 'another identity’s identifier');
   });
 
+  it('patchIdentity marks an address verified (or not); changes it cannot make are 400, never a 200 that changed nothing', async () => {
+    const { port } = makeAdminApp();
+    const sdk = sdkFor(await port());
+    const created = await sdk.createIdentity({
+      createIdentityBody: { schema_id: 'default', traits: { email: 'support@example.com' } },
+    });
+    const address = () => sdk.getIdentity({ id: created.id }).then((i) => i.verifiable_addresses?.[0]);
+    assert.equal((await address())?.verified, false);
+
+    // As Kratos's docs show it: verified and status together. An upper-case id finds the identity too.
+    const verified = await sdk.patchIdentity({
+      id: created.id.toUpperCase(),
+      jsonPatch: [
+        { op: 'replace', path: '/verifiable_addresses/0/verified', value: true },
+        { op: 'replace', path: '/verifiable_addresses/0/status', value: 'completed' },
+      ],
+    });
+    assert.equal(verified.verifiable_addresses?.[0]?.verified, true);
+    assert.equal((await address())?.status, 'completed');
+    assert.ok((await address())?.verified_at, 'verified_at set by the server');
+    // `verified` alone is enough; false takes it back.
+    await sdk.patchIdentity({
+      id: created.id,
+      jsonPatch: [{ op: 'replace', path: '/verifiable_addresses/0/verified', value: false }],
+    });
+    assert.deepEqual(await address().then((a) => [a?.verified, a?.status, a?.verified_at]), [
+      false,
+      'pending',
+      undefined,
+    ]);
+
+    const refusals: [string, object][] = [
+      ['an address value', { op: 'replace', path: '/verifiable_addresses/0/value', value: 'x@example.com' }],
+      ['a second address', { op: 'add', path: '/verifiable_addresses/-', value: { value: 'y@example.com' } }],
+      ['a status without verified', { op: 'replace', path: '/verifiable_addresses/0/status', value: 'sent' }],
+      ['verified as a string', { op: 'replace', path: '/verifiable_addresses/0/verified', value: 'yes' }],
+      ['recovery addresses', { op: 'remove', path: '/recovery_addresses/0' }],
+      ['created_at', { op: 'replace', path: '/created_at', value: '2020-01-01T00:00:00Z' }],
+      ['schema_url', { op: 'replace', path: '/schema_url', value: 'http://evil.example/' }],
+    ];
+    const before = await sdk.getIdentity({ id: created.id });
+    for (const [what, operation] of refusals) {
+      const refused = await failure(sdk.patchIdentity({ id: created.id, jsonPatch: [operation as never] }));
+      assert.equal(refused.status, 400, what);
+      assert.equal(refused.body.error.id, 'bad_request', what);
+    }
+    assert.deepEqual(await sdk.getIdentity({ id: created.id }), before, 'nothing written');
+  });
+
   it('updateIdentity (PUT) with state inactive revokes every session; active again does not bring them back', async () => {
     const { port, agent } = makeAdminApp();
     const sdk = sdkFor(await port());

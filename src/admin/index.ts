@@ -62,6 +62,12 @@ export interface UpdateIdentityInput {
   state?: IdentityState;
   metadataPublic?: JsonValue | null;
   metadataAdmin?: JsonValue | null;
+  /**
+   * Verifiable addresses (values of the traits, after any `traits` change) to mark verified (`true`: status
+   * `completed`) or not (`false`: status `pending`), e.g. `{ 'ada@example.com': true }` for an address support
+   * staff confirmed another way.
+   */
+  verifiedAddresses?: Record<string, boolean>;
 }
 
 /** A recovery code for support staff to hand to a locked-out user. */
@@ -307,12 +313,14 @@ export function createAdmin(config: ResolvedOptions): PasskeysAdmin {
       const checked = input.traits === undefined ? undefined : checkTraits(input.traits);
       const metadataPublic = checkMetadata(input.metadataPublic, 'metadataPublic');
       const metadataAdmin = checkMetadata(input.metadataAdmin, 'metadataAdmin');
+      const verification = checkVerification(input.verifiedAddresses);
       await mustGet(id);
       const updated = await updateIdentityWith(store, id, (current) => {
         const next: Identity = { ...current };
         if (checked) {
           Object.assign(next, checked, addressesFor(config.schema, checked.traits, current));
         }
+        if (verification.length > 0) next.verifiableAddresses = markVerified(next.verifiableAddresses, verification);
         if (state !== undefined && state !== stateOf(current)) {
           next.state = state;
           next.stateChangedAt = new Date();
@@ -459,3 +467,40 @@ export function adminIdentity(identity: Identity, passkeys: Passkey[]): AdminIde
 
 export { IdentityNotFoundError, SessionNotFoundError, ValidationError } from './errors.js';
 export type { PasskeyImport } from './import.js';
+
+/** `verifiedAddresses` of an update, checked: `[normalised address, verified]` pairs. */
+function checkVerification(input: unknown): [string, boolean][] {
+  if (input === undefined) return [];
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    throw ValidationError.reason('verifiedAddresses', 'verifiedAddresses maps addresses to true or false.');
+  }
+  return Object.entries(input as Record<string, unknown>).map(([value, verified]) => {
+    if (typeof verified !== 'boolean') {
+      throw ValidationError.reason(`verifiedAddresses.${value}`, 'Each address maps to true or false.');
+    }
+    return [normaliseIdentifier(value), verified];
+  });
+}
+
+/** The addresses with `verification` applied; an address the identity does not have is a `ValidationError`. */
+function markVerified(
+  addresses: Identity['verifiableAddresses'],
+  verification: [string, boolean][],
+): Identity['verifiableAddresses'] {
+  const now = new Date();
+  const next = addresses.map((a) => ({ ...a }));
+  for (const [value, verified] of verification) {
+    const address = next.find((a) => a.value === value);
+    if (!address) {
+      throw ValidationError.reason(`verifiedAddresses.${value}`, 'This is not a verifiable address of the traits.');
+    }
+    if (address.verified === verified) continue;
+    Object.assign(
+      address,
+      verified
+        ? { verified: true, status: 'completed', verifiedAt: now, updatedAt: now }
+        : { verified: false, status: 'pending', verifiedAt: null, updatedAt: now },
+    );
+  }
+  return next;
+}

@@ -6,12 +6,16 @@ import type { ResolvedOptions } from '../options.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { JsonValue, SessionRecord } from '../store/types.js';
 import { AdminError, IdentityNotFoundError, SessionNotFoundError, ValidationError } from './errors.js';
+import { addressVerificationPatched, UnsupportedPatchError } from './identity-patch.js';
 import type { PasskeyImport } from './import.js';
 import { type AdminIdentity, invalidState, type PasskeysAdmin } from './index.js';
 import { adminIdentityJson, sessionRecordJson } from './json.js';
 import { applyJsonPatch, JsonPatchError, pointerTokens } from './patch.js';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
+
+/** An identity or session id from the path: UUIDs, which the library writes in lower case (Kratos ignores case). */
+const idParam = (req: Request) => String(req.params.id).toLowerCase();
 
 /**
  * The admin router. It has no authentication of its own: mount it only behind the app's guard.
@@ -117,8 +121,8 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.get(
     '/admin/identities/:id',
     route(async (req, res) => {
-      const identity = await admin.getIdentity(String(req.params.id));
-      if (!identity) throw new IdentityNotFoundError(String(req.params.id));
+      const identity = await admin.getIdentity(idParam(req));
+      if (!identity) throw new IdentityNotFoundError(idParam(req));
       res.status(200).json(await identityOut(req, identity));
     }),
   );
@@ -127,7 +131,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
     '/admin/identities/:id',
     json,
     route(async (req, res) => {
-      const id = String(req.params.id);
+      const id = idParam(req);
       const current = await admin.getIdentity(id);
       if (!current) throw new IdentityNotFoundError(id);
       const document = await identityOut(req, current);
@@ -152,12 +156,20 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
       checkSchemaId(config, patched.schema_id);
       const state = patched.state;
       if (state !== 'active' && state !== 'inactive') throw http(invalidState(state ?? ''));
+      let verifiedAddresses: Record<string, boolean>;
+      try {
+        verifiedAddresses = addressVerificationPatched(document as Record<string, unknown>, patched);
+      } catch (error) {
+        if (error instanceof UnsupportedPatchError) throw badRequest(error.message);
+        throw error;
+      }
       const updated = await admin.updateIdentity(id, {
         // Removed traits are validated as such (null), not kept.
         traits: (patched.traits ?? null) as Record<string, JsonValue>,
         state,
         metadataPublic: (patched.metadata_public ?? null) as JsonValue,
         metadataAdmin: (patched.metadata_admin ?? null) as JsonValue,
+        verifiedAddresses,
       });
       res.status(200).json(await identityOut(req, updated));
     }),
@@ -167,7 +179,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
     '/admin/identities/:id',
     json,
     route(async (req, res) => {
-      const id = String(req.params.id);
+      const id = idParam(req);
       const body = objectBody(req);
       checkSchemaId(config, body.schema_id);
       if (body.credentials !== undefined && body.credentials !== null) {
@@ -190,7 +202,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.delete(
     '/admin/identities/:id',
     route(async (req, res) => {
-      await admin.deleteIdentity(String(req.params.id));
+      await admin.deleteIdentity(idParam(req));
       res.status(204).end();
     }),
   );
@@ -198,7 +210,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.get(
     '/admin/identities/:id/sessions',
     route(async (req, res) => {
-      const id = String(req.params.id);
+      const id = idParam(req);
       const query = req.query as Record<string, unknown>;
       const pageSize = pageSizeParam(query.page_size);
       const pageToken = stringParam(query.page_token, 'page_token');
@@ -219,7 +231,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.delete(
     '/admin/identities/:id/sessions',
     route(async (req, res) => {
-      await admin.revokeSessions(String(req.params.id));
+      await admin.revokeSessions(idParam(req));
       res.status(204).end();
     }),
   );
@@ -230,8 +242,8 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.get(
     '/admin/sessions/:id',
     route(async (req, res) => {
-      const session = await admin.getSession(String(req.params.id));
-      if (!session) throw new SessionNotFoundError(String(req.params.id));
+      const session = await admin.getSession(idParam(req));
+      if (!session) throw new SessionNotFoundError(idParam(req));
       res.status(200).json(await sessionOut(req, session));
     }),
   );
@@ -239,7 +251,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.delete(
     '/admin/sessions/:id',
     route(async (req, res) => {
-      await admin.revokeSession(String(req.params.id));
+      await admin.revokeSession(idParam(req));
       res.status(204).end();
     }),
   );
@@ -247,7 +259,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.patch(
     '/admin/sessions/:id/extend',
     route(async (req, res) => {
-      const session = await admin.extendSession(String(req.params.id));
+      const session = await admin.extendSession(idParam(req));
       res.status(200).json(await sessionOut(req, session));
     }),
   );
