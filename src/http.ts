@@ -33,9 +33,14 @@ export function baseUrl(req: Request, config: ResolvedOptions): string {
   const memo = memoOf(req);
   if (memo.base === undefined || memo.mount !== req.baseUrl) {
     memo.mount = req.baseUrl;
-    memo.base = `${req.protocol}://${hostOf(req)}${req.baseUrl}`;
+    memo.base = `${requestOrigin(req)}${req.baseUrl}`;
   }
   return memo.base;
+}
+
+/** The origin the client asked for (scheme and host, behind a trusted proxy its forwarded ones). */
+export function requestOrigin(req: Request): string {
+  return `${req.protocol}://${hostOf(req)}`;
 }
 
 /**

@@ -390,6 +390,20 @@ describe('deleting identities', () => {
 });
 
 describe('auth.adminRouter()', () => {
+  it('without urls.publicBase, Link follows the origin the client asked for (X-Forwarded-* only behind trust proxy)', async () => {
+    for (const trusted of [false, true]) {
+      const { app, auth, admin } = makeAdminApp({ urls: {} });
+      if (trusted) app.set('trust proxy', true);
+      await auth.admin.createIdentity({ traits: { email: 'link@example.com' } });
+      const res = await admin('get', '/admin/identities?page_size=1')
+        .set('X-Forwarded-Host', 'admin.example.com')
+        .set('X-Forwarded-Proto', 'https');
+      assert.equal(res.status, 200);
+      const first = /<([^>]+)>; rel="first"/.exec(String(res.headers.link))?.[1] ?? '';
+      assert.match(new URL(first).origin, trusted ? /^https:\/\/admin\.example\.com$/ : /^http:\/\/127\.0\.0\.1:\d+$/);
+    }
+  });
+
   it('is only reachable through the app guard; lists with Link, page_size and credentials_identifier', async () => {
     const { auth, server, admin } = makeAdminApp();
     const { default: request } = await import('supertest');

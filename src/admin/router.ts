@@ -2,6 +2,7 @@
 
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { HttpError } from '../errors.js';
+import { requestOrigin } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { JsonValue, SessionRecord } from '../store/types.js';
@@ -42,9 +43,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
 
   /** Base URL of this router's mount, for `schema_url` and `Link`: `urls.publicBase`'s origin, else the request's. */
   const baseOf = (req: Request) => {
-    const origin = config.urls.publicBase
-      ? new URL(config.urls.publicBase).origin
-      : `${req.protocol}://${req.get('host')}`;
+    const origin = config.urls.publicBase ? new URL(config.urls.publicBase).origin : requestOrigin(req);
     return `${origin}${req.baseUrl}`;
   };
   /** Where `schema_url` points: the passkeys router's mount when known (`urls.publicBase`), else this one's. */
