@@ -117,20 +117,24 @@ export async function clientBlocked(
   return state && state.count >= codes.limits.failuresPerClient.max ? refusal(state) : null;
 }
 
-/** Count a wrong code: against the client that sent it and against the address (the flow counts its own). */
+/**
+ * Count a wrong code: against the client that sent it (`req`; `null` when the request cannot be held against the
+ * client, such as a link another site made the browser open) and against the address (the flow counts its own).
+ */
 export async function countFailure(
   config: ResolvedOptions,
   codes: ResolvedCodeOptions,
   kind: string,
   address: string,
-  req: Request,
+  req: Request | null,
 ): Promise<void> {
   const { failuresPerClient, failuresPerAddress } = codes.limits;
   await Promise.all([
-    counters(config).incrementCounter(
-      counterKey(codes, 'fail-client', kind, clientOf(req)),
-      failuresPerClient.windowMs,
-    ),
+    req &&
+      counters(config).incrementCounter(
+        counterKey(codes, 'fail-client', kind, clientOf(req)),
+        failuresPerClient.windowMs,
+      ),
     counters(config).incrementCounter(counterKey(codes, 'fail-address', kind, address), failuresPerAddress.windowMs),
   ]);
 }

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import request from 'supertest';
 import { MemoryStore, type PasskeysOptions, passkeys } from '../src/index.js';
 import { type Agent, type FlowJson, node, RP, register } from './helpers/app.js';
 import { initCodeFlow, makeCodeApp, messageIds, postCode, type RecordingCourier, SECRET } from './helpers/codes.js';
@@ -221,6 +222,33 @@ describe('recovery under attack', () => {
     const { flow: ownerFlow } = await ask(owner, 'client@example.com');
     const ok = await postCode(owner, ownerFlow, { code: await mailedCode(courier, 'client@example.com') });
     assert.equal(ok.body.state, 'passed_challenge');
+  });
+
+  it('a stranger cannot spend a browser’s failure budget through verification links (a cross-site GET carries the browser’s cookies): its own right code still works', async () => {
+    const { agent, server, courier } = lockoutApp({ maxFailuresPerClient: 3 });
+    await register(agent(), 'owner-link@example.com');
+    // The attacker's own flows, each waiting for a code sent to the attacker's address (API flows: no browser needed).
+    const attacker = request(server);
+    const links: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const flow = (await attacker.get('/auth/self-service/verification/api').expect(200)).body as FlowJson;
+      await attacker
+        .post(`/auth/self-service/verification?flow=${flow.id}`)
+        .send({ method: 'code', email: 'attacker@example.com' })
+        .expect(200);
+      for (let j = 0; j < 3; j++) links.push(`/auth/self-service/verification?flow=${flow.id}&code=00000${j}`);
+    }
+    // The owner's browser is made to open the links (top-level navigations, e.g. from a window the attacker's page
+    // opened): they carry its CSRF cookie.
+    const owner = agent();
+    const flow = await initCodeFlow(owner, 'verification');
+    for (const link of links) await owner.get(link);
+    const sent = await postCode(owner, flow, { method: 'code', email: 'owner-link@example.com' });
+    const list = await courier.to('owner-link@example.com', 'verification');
+    const code = String(list[list.length - 1]?.model.verificationCode);
+    const res = await postCode(owner, sent.body, { code });
+    assert.equal(res.status, 200, JSON.stringify(messageIds(res.body)));
+    assert.equal(res.body.state, 'passed_challenge');
   });
 
   it('the limits hold per flow kind: a recovery attack leaves verification codes short', async () => {

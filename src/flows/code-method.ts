@@ -276,6 +276,8 @@ async function checkCode(
   kind: CodeFlowKind,
   codes: ResolvedCodeOptions,
   code: string,
+  /** The code came by the mail's link: a GET that any page can make a browser send, cookies and all. */
+  byLink = false,
 ): Promise<void> {
   const renderer = codeRenderer(config, kind);
   const counted = await updateFlow(config, flow, (f) => {
@@ -302,8 +304,12 @@ async function checkCode(
     setMessages(counted, [kind.invalid()]);
     return answerFlow(config, req, res, counted, renderer, 200);
   };
-  // A code support staff made (auth.admin.createRecoveryCode) was sent to no address: its flow is its own key.
-  if (!matches) await countFailure(config, codes, kind.kind, counted.data.address ?? `flow:${counted.id}`, req);
+  // A code support staff made (auth.admin.createRecoveryCode) was sent to no address: its flow is its own key. A wrong
+  // code by link is not held against the client: another site can make a browser open links to flows of its own, and
+  // would spend that browser's failure budget (the flow and the address still count it).
+  if (!matches) {
+    await countFailure(config, codes, kind.kind, counted.data.address ?? `flow:${counted.id}`, byLink ? null : req);
+  }
   if (!matches || !live || !recipient || stored === null) return invalid();
   if (!(await config.store.consumeChallenge(counted.id, stored))) return invalid();
   counted.challenge = null;
@@ -392,7 +398,7 @@ export function submitCodeByLink(kind: CodeFlowKind) {
       seeOther(req, res, config, flowPage(config, req, flow));
       return;
     }
-    await checkCode(config, req, res, flow, kind, codes, code);
+    await checkCode(config, req, res, flow, kind, codes, code, true);
   };
 }
 
