@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import createDebug from 'debug';
+import { MemoryStore } from '../src/index.js';
 import { type FlowJson, register } from './helpers/app.js';
 import { initCodeFlow, makeCodeApp, messageIds, postCode, requestCode, SECRET } from './helpers/codes.js';
 
@@ -64,8 +65,11 @@ describe('code method edges', () => {
     const first = await courier.lastCode('first@example.com');
     const resent = await postCode(a, sent, { method: 'code', email: 'second@example.com' });
     assert.equal(resent.status, 200);
-    assert.equal(resent.body.ui.nodes.find((n: { attributes: { name: string } }) => n.attributes.name === 'email')
-      ?.attributes.value, 'second@example.com');
+    assert.equal(
+      resent.body.ui.nodes.find((n: { attributes: { name: string } }) => n.attributes.name === 'email')?.attributes
+        .value,
+      'second@example.com',
+    );
     const second = await courier.lastCode('second@example.com');
     if (first !== second) {
       assert.deepEqual(messageIds((await postCode(a, sent, { method: 'code', code: first })).body), [4060006]);
@@ -154,5 +158,62 @@ describe('code method edges', () => {
       createDebug.disable();
       if (enabled) createDebug.enable(enabled);
     }
+  });
+});
+
+describe('the verification link after its flow expired', () => {
+  it('goes to one successor flow with 4070005, however often it is opened, and verifies nothing', async (t) => {
+    const { agent, courier, store } = makeCodeApp({ urls: { ui: { verification: '/verify' } } });
+    const a = agent();
+    await register(a, 'late-link@example.com');
+    const [mail] = await courier.to('late-link@example.com', 'verification');
+    const url = new URL(String(mail?.model.verificationUrl));
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + 61 * 60_000 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const visit = await agent()
+        .get(url.pathname + url.search)
+        .expect(303);
+      const next = new URL(String(visit.headers.location), 'http://x');
+      assert.equal(next.pathname, '/verify');
+      seen.add(String(next.searchParams.get('flow')));
+    }
+    assert.equal(seen.size, 1, 'one successor, not one per visit');
+    const [id] = seen;
+    assert.notEqual(id, url.searchParams.get('flow'));
+    const successor = await a.get(`/auth/self-service/verification/flows?id=${id}`).expect(200);
+    assert.equal(successor.body.state, 'choose_method');
+    assert.deepEqual(messageIds(successor.body), [4070005]);
+    const identity = await store.findIdentityByAddress('verification', 'late-link@example.com');
+    assert.equal(identity?.verifiableAddresses[0]?.verified, false);
+  });
+});
+
+describe('a resend racing the right code', () => {
+  it('once the flow has passed, the resend mails nothing and answers 4060001', async () => {
+    /** A store that runs `before` at the next counter increment (the resend's send limit), once. */
+    class PausingStore extends MemoryStore {
+      before?: () => Promise<void>;
+      override async incrementCounter(key: string, windowMs: number) {
+        const run = this.before;
+        this.before = undefined;
+        if (run) await run();
+        return super.incrementCounter(key, windowMs);
+      }
+    }
+    const store = new PausingStore();
+    const { agent, courier } = makeCodeApp({ store, secrets: [SECRET] });
+    await register(agent(), 'race-resend@example.com');
+    const a = agent();
+    const sent = await requestCode(a, 'recovery', 'race-resend@example.com');
+    const code = await courier.lastCode('race-resend@example.com');
+    store.before = async () => {
+      const ok = await postCode(a, sent, { method: 'code', code });
+      assert.equal(ok.body.state, 'passed_challenge');
+    };
+    const resend = await postCode(a, sent, { method: 'code', email: 'race-resend@example.com' });
+    assert.equal(resend.status, 400, JSON.stringify(resend.body));
+    assert.deepEqual(messageIds(resend.body), [4060001]);
+    assert.equal((await courier.to('race-resend@example.com')).length, 1, 'no mail with a code that was never stored');
   });
 });

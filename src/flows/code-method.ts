@@ -163,7 +163,12 @@ export function submitCodeFlow(kind: CodeFlowKind) {
         flow.data.email = email;
         return fail(400, [], { email: [messages.generic(`${JSON.stringify(email)} is not valid "email"`)] });
       }
-      const { flow: sent, refused } = await sendCode(config, req, flow, kind, codes, email, body);
+      const { flow: sent, refused, passed } = await sendCode(config, req, flow, kind, codes, email, body);
+      if (passed) {
+        // A racing submit of the right code finished the flow meanwhile: as for any post to a passed flow.
+        setMessages(sent, [kind.retrySuccess()]);
+        return answerFlow(config, req, res, sent, renderer, 400);
+      }
       return showFlow(config, req, res, sent, renderer, refused ? 400 : 200);
     }
     if (flow.data.state !== 'sent_email') return fail(400, [], { email: [messages.required('email')] });
@@ -185,7 +190,8 @@ const isEmail = formats.compile({ type: 'string', format: 'email', maxLength: 32
  * Send a new code for `email` in this flow: earlier codes of the flow die (one live code per flow), the flow moves to
  * `sent_email`. A known and an unknown address do the same work and get the same flow; only a known one (or, with
  * `notifyUnknownRecipients`, any) gets a mail, handed to the courier after the answer. Over a send limit nothing is
- * sent and nothing changes but the flow's message, which says so honestly (`refused`), alike for every address.
+ * sent and nothing changes but the flow's message, which says so honestly (`refused`), alike for every address. A flow
+ * that a racing submit has passed meanwhile is left as it is and nothing is sent (`passed`).
  */
 export async function sendCode(
   config: ResolvedOptions,
@@ -197,7 +203,7 @@ export async function sendCode(
   body: Record<string, unknown> = {},
   /** The send limit's bucket (default: the flow kind); sign-in's own sends count apart from anyone's requests. */
   bucket: string = kind.kind,
-): Promise<{ flow: Flow; refused?: Refusal }> {
+): Promise<{ flow: Flow; refused?: Refusal; passed?: true }> {
   const address = normaliseIdentifier(email);
   const now = Date.now();
   const identity = await config.store.findIdentityByAddress(kind.kind, address);
@@ -210,6 +216,7 @@ export async function sendCode(
       setMessages(f, [messages.tooManyRequests(refused.retryAfterMs)]);
       return true;
     });
+    if (limited.data.state === 'passed_challenge') return { flow: limited, passed: true };
     log('%s flow %s: a send limit was reached; nothing sent', kind.kind, limited.id);
     return { flow: limited, refused };
   }
@@ -229,6 +236,8 @@ export async function sendCode(
     setMessages(f, [kind.sent()]);
     return true;
   });
+  // Nothing was stored, so nothing is mailed: a code that opens nothing would only confuse its reader.
+  if (sent.data.state === 'passed_challenge') return { flow: sent, passed: true };
   // Links and URLs in the mail: from configuration, never from the request's Host (see publicBaseUrl).
   const base = mailBaseUrl(config, req);
   const transientPayload = transientPayloadOf(body);
