@@ -14,8 +14,9 @@ import {
   seeOther,
   withFlow,
 } from '../http.js';
+import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
-import { type CheckedSession, currentSession, issueSession, issueTokenSession } from '../session.js';
+import { type CheckedSession, currentSession, endIssuedSession, issueSession, issueTokenSession } from '../session.js';
 import type { SignIn } from '../session-records.js';
 import { refusedCredentialId } from '../signals.js';
 import type { JsonValue } from '../store/types.js';
@@ -195,6 +196,10 @@ export function refuseBrowserContext(req: Request): void {
 /**
  * Start the session of a successful login or registration: a record in the store, pointed at by a cookie session for
  * browser flows or a session token for API flows. `previous` is the session a refresh login re-authenticates.
+ *
+ * Undefined when the identity is not active once the record is written (disabled while the sign-in was under way, by
+ * an admin or an after-hook): the session is ended at once. Disabling writes the state first, then revokes the
+ * sessions, so a record written after that revocation is caught here, and one written before it is revoked by it.
  */
 export async function startSession(
   config: ResolvedOptions,
@@ -203,9 +208,15 @@ export async function startSession(
   identityId: string,
   signIn: SignIn,
   previous?: CheckedSession,
-): Promise<CheckedSession> {
-  if (flow.data.type === 'api') return issueTokenSession(config, req, identityId, signIn);
-  return issueSession(config, req, identityId, signIn, previous);
+): Promise<CheckedSession | undefined> {
+  const session =
+    flow.data.type === 'api'
+      ? await issueTokenSession(config, req, identityId, signIn)
+      : await issueSession(config, req, identityId, signIn, previous);
+  const identity = await config.store.getIdentity(identityId);
+  if (identity && isActive(identity)) return session;
+  await endIssuedSession(config, req, session);
+  return undefined;
 }
 
 /** Refuse login/registration when a session exists (unless the flow is a refresh). */
