@@ -4,6 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CookieAccessInfo } from 'cookiejar';
+import createDebug from 'debug';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
@@ -14,14 +16,15 @@ import {
   csrfOf,
   type FlowJson,
   initFlow,
+  logout,
   makeApp,
   ORIGIN,
   RP,
   register,
   requestOptionsOf,
 } from './helpers/app.js';
-import type { SoftwareAuthenticator } from './helpers/authenticator.js';
-import { type SessionJson, signIn, whoamiStatus } from './helpers/sessions.js';
+import { SoftwareAuthenticator } from './helpers/authenticator.js';
+import { addPasskey, removePasskey, type SessionJson, signIn, signInNative, whoamiStatus } from './helpers/sessions.js';
 
 /** An app with the router kept (for `auth.admin`) and an app route behind `auth.requireSession()`. */
 function appWithRouter(options: (auth: () => PasskeysRouter) => Partial<PasskeysOptions> = () => ({})) {
@@ -124,6 +127,34 @@ describe('a revocation racing a sign-in', () => {
     assert.equal(await whoamiStatus(browser), 401);
   });
 
+  it('a passkey removed while it signs in elsewhere (a lost phone) leaves that sign-in no session', async () => {
+    let owner: Agent | undefined;
+    let removeNext: string | undefined;
+    const { agent } = appWithRouter(() => ({
+      hooks: {
+        onLogin: async () => {
+          // The owner removes the lost phone's passkey in settings while the thief's sign-in is under way.
+          if (owner && removeNext) {
+            const res = await removePasskey(owner, removeNext);
+            assert.equal(res.status, 200, JSON.stringify(res.body));
+          }
+        },
+      },
+    }));
+    owner = agent();
+    await register(owner);
+    const phone = new SoftwareAuthenticator();
+    const phoneKey = await addPasskey(owner, phone);
+    removeNext = phoneKey;
+    const thief = agent();
+    const res = await tryLogin(thief, phone);
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.session, undefined);
+    await thief.get('/private').expect(401);
+    assert.equal(await whoamiStatus(thief), 401);
+    assert.equal(await whoamiStatus(owner), 200, 'the owner stays signed in');
+  });
+
   it('a refresh racing a revocation never brings the revoked record back (probe: updateSession keeps it revoked)', async () => {
     let revokeNext = false;
     const { agent } = appWithRouter((auth) => ({
@@ -185,4 +216,123 @@ describe('refresh logins are the session identity’s only', () => {
       assert.equal(after.authentication_methods.length, 1);
     });
   }
+});
+
+describe('tokens: never in logs or lists, bound to their session', () => {
+  it('DEBUG=express-passkeys* output holds no session token, logout token, CSRF secret or session cookie', async () => {
+    const lines: string[] = [];
+    const previousLog = createDebug.log;
+    const previousNamespaces = createDebug.disable();
+    createDebug.log = (...args: unknown[]) => {
+      lines.push(args.map(String).join(' '));
+    };
+    createDebug.enable('express-passkeys*');
+    const errors = console.error;
+    console.error = (...args: unknown[]) => {
+      lines.push(args.map(String).join(' '));
+    };
+    try {
+      const { app, agent } = makeApp();
+      const browser = agent();
+      const { authenticator } = await register(browser);
+      const native = await signInNative(app, authenticator);
+      await request(app).get('/auth/sessions/whoami').set('X-Session-Token', native.token).expect(200);
+      await request(app).get('/auth/sessions').set('X-Session-Token', `${native.token}x`).expect(401);
+      const { body } = await browser.get('/auth/self-service/logout/browser').set('Accept', 'application/json');
+      // The browser's cookies (session id, CSRF secret), as its jar holds them.
+      const jar = (browser as unknown as { jar: { getCookies(access: unknown): { value: string }[] } }).jar;
+      const cookies = jar.getCookies(CookieAccessInfo.All).map((c) => c.value);
+      assert.ok(cookies.length >= 2, 'the session and CSRF cookies');
+      await request(app).delete('/auth/self-service/logout/api').send({ session_token: native.token }).expect(204);
+      await browser.get(new URL(body.logout_url).pathname + new URL(body.logout_url).search).expect(303);
+      assert.ok(lines.length > 0, 'debug output was captured');
+      const output = lines.join('\n');
+      const secrets = [native.token, body.logout_token as string];
+      for (const value of cookies) {
+        const text = decodeURIComponent(value);
+        // The signed session cookie `s:<sid>.<signature>`: its sid too.
+        secrets.push(text, ...(text.startsWith('s:') ? [text.slice(2).split('.')[0] as string] : []));
+      }
+      for (const secret of secrets) assert.ok(!output.includes(secret), 'a secret shows in the debug output');
+    } finally {
+      createDebug.log = previousLog;
+      createDebug.disable();
+      if (previousNamespaces) createDebug.enable(previousNamespaces);
+      console.error = errors;
+    }
+  });
+
+  it('the sessions list and whoami hold no token of any session', async () => {
+    const { app, agent } = makeApp();
+    const browser = agent();
+    const { authenticator } = await register(browser);
+    const native = await signInNative(app, authenticator);
+    const { body: logout } = await browser.get('/auth/self-service/logout/browser').set('Accept', 'application/json');
+    const listed = JSON.stringify((await browser.get('/auth/sessions').expect(200)).body);
+    const listedNative = JSON.stringify(
+      (await request(app).get('/auth/sessions').set('X-Session-Token', native.token).expect(200)).body,
+    );
+    const me = JSON.stringify((await browser.get('/auth/sessions/whoami').expect(200)).body);
+    for (const text of [listed, listedNative, me]) {
+      assert.ok(!text.includes(native.token));
+      assert.ok(!text.includes(logout.logout_token));
+      assert.ok(!text.includes(native.token.slice('ory_st_'.length)));
+    }
+    assert.ok(listed.includes(native.session.id), 'the native session is listed (by its record id only)');
+  });
+
+  it("one browser's logout token does not end another session of the same identity", async () => {
+    const { agent } = makeApp();
+    const laptop = agent();
+    const { authenticator } = await register(laptop);
+    const phone = agent();
+    await signIn(phone, authenticator);
+    const { body } = await laptop.get('/auth/self-service/logout/browser').set('Accept', 'application/json');
+    const url = new URL(body.logout_url);
+    const res = await phone.get(url.pathname + url.search).set('Accept', 'application/json');
+    assert.equal(res.status, 403);
+    assert.equal(res.body.error.id, 'security_csrf_violation');
+    assert.equal(await whoamiStatus(phone), 200);
+    assert.equal(await whoamiStatus(laptop), 200);
+  });
+
+  it('an X-Session-Token that names no session gives a cookie DELETE no exemption from the Origin rule', async () => {
+    const { agent } = makeApp();
+    const laptop = agent();
+    const { authenticator } = await register(laptop);
+    const phone = agent();
+    await signIn(phone, authenticator);
+    for (const token of ['ory_st_forged', 'x'.repeat(300)]) {
+      const res = await laptop
+        .delete('/auth/sessions')
+        .set('Origin', 'https://evil.example')
+        .set('X-Session-Token', token)
+        .set('Accept', 'application/json');
+      assert.equal(res.status, 403, `${token.slice(0, 12)}: ${JSON.stringify(res.body)}`);
+    }
+    assert.equal(await whoamiStatus(phone), 200);
+  });
+
+  it('a session cookie from before sign-in does not survive it, nor its session-store entry', async () => {
+    const { app, agent } = makeApp();
+    app.get('/cart', (req, res) => {
+      (req.session as unknown as { cart: string }).cart = 'x';
+      res.send('ok');
+    });
+    const browser = agent();
+    const { authenticator } = await register(browser);
+    await logout(browser);
+    const sid = async () =>
+      ((await browser.get('/cart')).headers['set-cookie'] as unknown as string[] | undefined)?.find((c) =>
+        c.startsWith('sid='),
+      );
+    const before = await sid();
+    assert.ok(before, 'an anonymous session cookie was set');
+    const planted = before.split(';')[0] as string;
+    await signIn(browser, authenticator);
+    // The fixated cookie, replayed by whoever planted it: no session.
+    const res = await request(app).get('/auth/sessions/whoami').set('Cookie', planted);
+    assert.equal(res.status, 401);
+    assert.equal(await whoamiStatus(browser), 200);
+  });
 });

@@ -266,10 +266,10 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     { method: 'passkey', credentialId: passkey.id },
     flow.data.refresh ? currentChecked(req) : undefined,
   );
-  if (!started) {
-    // The identity was disabled while it signed in: no session after all.
+  if (typeof started === 'string') {
+    // The identity was disabled, or the passkey removed, while it signed in: no session after all.
     flow.data.state = stateBefore;
-    return fail([messages.identityDisabled()]);
+    return fail([started === 'identity_inactive' ? messages.identityDisabled() : messages.passkeyLoginInvalid()]);
   }
   const { record, token } = started;
   log('flow %s: identity %s signed in', flow.id, identity.id);

@@ -67,7 +67,7 @@ async function recovered(
   if (!isActive(identity)) return disabled();
   if (flow.data.address) await markVerified(config, identity.id, flow.data.address);
   const started = await startSession(config, req, flow, identity.id, { method: 'code_recovery' });
-  if (!started) return disabled(); // disabled while it was being recovered
+  if (typeof started === 'string') return disabled(); // disabled while it was being recovered
   const { data, record, token } = started;
   // Kratos's `revoke_active_sessions` hook: whoever else is signed in (a thief on a lost device) is signed out.
   if (config.sessions.revokeOthersAtRecovery) await revokeOtherSessions(config, identity.id, record.id);

@@ -242,7 +242,7 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   if (config.hooks.session) {
     // No session when an after-hook (or an admin) disabled the new identity meanwhile.
     const started = await startSession(config, req, flow, identity.id, { method: 'passkey', credentialId: passkey.id });
-    if (started) {
+    if (typeof started !== 'string') {
       result.session = sessionJson(started.record, identity, base);
       if (started.token) result.session_token = started.token;
     }

@@ -193,13 +193,17 @@ export function refuseBrowserContext(req: Request): void {
   }
 }
 
+/** Why a sign-in that passed its checks gets no session after all (see {@link startSession}). */
+export type SessionWithdrawn = 'identity_inactive' | 'passkey_removed';
+
 /**
  * Start the session of a successful login or registration: a record in the store, pointed at by a cookie session for
  * browser flows or a session token for API flows. `previous` is the session a refresh login re-authenticates.
  *
- * Undefined when the identity is not active once the record is written (disabled while the sign-in was under way, by
- * an admin or an after-hook): the session is ended at once. Disabling writes the state first, then revokes the
- * sessions, so a record written after that revocation is caught here, and one written before it is revoked by it.
+ * Once the record is written, the identity must still be active and the passkey signed in with still its own: an
+ * identity disabled, or a passkey removed (a lost phone's), while the sign-in was under way (by an admin, the owner
+ * on another device, an after-hook) ends the new session at once, and the reason is returned. Both write first and
+ * revoke sessions after, so a record written after that revocation is caught here, and one written before, by it.
  */
 export async function startSession(
   config: ResolvedOptions,
@@ -208,15 +212,21 @@ export async function startSession(
   identityId: string,
   signIn: SignIn,
   previous?: CheckedSession,
-): Promise<CheckedSession | undefined> {
+): Promise<CheckedSession | SessionWithdrawn> {
   const session =
     flow.data.type === 'api'
       ? await issueTokenSession(config, req, identityId, signIn)
       : await issueSession(config, req, identityId, signIn, previous);
-  const identity = await config.store.getIdentity(identityId);
-  if (identity && isActive(identity)) return session;
+  const [identity, passkey] = await Promise.all([
+    config.store.getIdentity(identityId),
+    signIn.credentialId ? config.store.getPasskey(signIn.credentialId) : undefined,
+  ]);
+  let withdrawn: SessionWithdrawn | undefined;
+  if (!identity || !isActive(identity)) withdrawn = 'identity_inactive';
+  else if (passkey === null || (passkey && passkey.identityId !== identityId)) withdrawn = 'passkey_removed';
+  if (!withdrawn) return session;
   await endIssuedSession(config, req, session);
-  return undefined;
+  return withdrawn;
 }
 
 /** Refuse login/registration when a session exists (unless the flow is a refresh). */
