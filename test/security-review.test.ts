@@ -175,6 +175,28 @@ describe('a revocation racing a sign-in', () => {
   });
 });
 
+describe('an ended session stays ended', () => {
+  it('admin extend refuses an expired or a revoked session, which stay signed out (probe)', async () => {
+    const { agent, auth, store } = appWithRouter();
+    const expired = agent();
+    await register(expired);
+    const expiredId = ((await expired.get('/auth/sessions/whoami').expect(200)).body as SessionJson).id;
+    assert.equal(await store.extendSession(expiredId, new Date(Date.now() - 1000)), true);
+    const revoked = agent();
+    await register(revoked);
+    const revokedId = ((await revoked.get('/auth/sessions/whoami').expect(200)).body as SessionJson).id;
+    await auth().admin.revokeSession(revokedId);
+    for (const [id, browser] of [
+      [expiredId, expired],
+      [revokedId, revoked],
+    ] as const) {
+      await assert.rejects(auth().admin.extendSession(id), { name: 'SessionNotFoundError' });
+      assert.equal(await whoamiStatus(browser), 401);
+      await browser.get('/private').expect(401);
+    }
+  });
+});
+
 describe('what a client can store in a session record', () => {
   it('an X-Forwarded-For entry that is not an address (trust proxy on) is not stored at any length', async () => {
     const { app, agent } = makeApp();
@@ -334,5 +356,41 @@ describe('tokens: never in logs or lists, bound to their session', () => {
     const res = await request(app).get('/auth/sessions/whoami').set('Cookie', planted);
     assert.equal(res.status, 401);
     assert.equal(await whoamiStatus(browser), 200);
+  });
+});
+
+describe('identifier-first', () => {
+  it("step two's assertion is good for its own flow only, not replayed into another flow (probe)", async () => {
+    const { agent } = makeApp({ login: { style: 'identifier_first' } });
+    const owner = agent();
+    const { authenticator, email } = await register(owner);
+    await logout(owner);
+    const stepTwo = async () => {
+      const flow = await initFlow(owner, 'login');
+      const res = await owner
+        .post(actionPath(flow))
+        .set('Accept', 'application/json')
+        .send({ csrf_token: csrfOf(flow), method: 'identifier_first', identifier: email });
+      assert.equal(res.status, 400);
+      return res.body as FlowJson;
+    };
+    const a = await stepTwo();
+    const b = await stepTwo();
+    const assertion = JSON.stringify(authenticator.get(requestOptionsOf(a), { origin: ORIGIN }));
+    const replayed = await owner
+      .post(actionPath(b))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: csrfOf(b), passkey_login: assertion });
+    assert.equal(replayed.status, 400);
+    assert.deepEqual(
+      replayed.body.ui.messages.map((m: { id: number }) => m.id),
+      [4000043],
+    );
+    assert.equal(await whoamiStatus(owner), 401);
+    const own = await owner
+      .post(actionPath(a))
+      .set('Accept', 'application/json')
+      .send({ csrf_token: csrfOf(a), passkey_login: assertion });
+    assert.equal(own.status, 200, JSON.stringify(own.body));
   });
 });
