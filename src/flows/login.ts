@@ -267,8 +267,12 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     flow.data.refresh ? currentChecked(req) : undefined,
   );
   if (typeof started === 'string') {
-    // The identity was disabled, or the passkey removed, while it signed in: no session after all.
+    // The identity was disabled, the passkey removed, or the refreshed session ended, while it signed in: no session.
     flow.data.state = stateBefore;
+    if (started === 'session_ended') {
+      await saveFlow(config, flow);
+      throw sessionInactive();
+    }
     return fail([started === 'identity_inactive' ? messages.identityDisabled() : messages.passkeyLoginInvalid()]);
   }
   const { record, token } = started;
