@@ -1,6 +1,7 @@
 // Session records: made at sign-in, grown at refresh, read (optionally cached) at every request, revoked in bulk.
 
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Request } from 'express';
 import type { ResolvedOptions } from './options.js';
 import type { SessionDevice, SessionMethod, SessionRecord } from './store/types.js';
@@ -22,10 +23,21 @@ export function deviceOf(req: Request): SessionDevice {
   const country = headerValue(req, 'cf-ipcountry');
   return {
     id: randomUUID(),
-    ipAddress: req.ip ?? req.socket?.remoteAddress ?? '',
+    ipAddress: addressOf(req),
     userAgent: (req.get('user-agent') ?? '').slice(0, MAX_USER_AGENT),
     location: [city, country].filter((part) => part !== '').join(', '),
   };
+}
+
+/**
+ * The client's IP address: `req.ip`, so `trust proxy` applies. Under `trust proxy: true` that is the first
+ * `X-Forwarded-For` entry, any text the client chose (of any length): when it is not an IP address, the peer's
+ * address is kept instead.
+ */
+function addressOf(req: Request): string {
+  const ip = req.ip;
+  if (ip !== undefined && isIP(ip) !== 0) return ip;
+  return req.socket?.remoteAddress ?? '';
 }
 
 /** A header's text: Node reads header bytes as latin1; UTF-8 (as Cloudflare sends city names) is decoded back. */

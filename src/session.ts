@@ -253,6 +253,19 @@ export async function destroySession(config: ResolvedOptions, req: Request): Pro
   await new Promise<void>((resolve, reject) => session.destroy((err) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * End a session this request just issued (its identity turned out inactive): the record is revoked, and the cookie
+ * session destroyed or the token forgotten; the request has no session from then on.
+ */
+export async function endIssuedSession(config: ResolvedOptions, req: Request, session: CheckedSession): Promise<void> {
+  if (session.token) {
+    await destroyTokenSession(config, req, session.token);
+    checked.set(req, null);
+  } else {
+    await destroySession(config, req);
+  }
+}
+
 /** base64url of each schema id seen (a handful per app), for `schema_url`. */
 const schemaPaths = new Map<string, string>();
 

@@ -248,6 +248,7 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
   // The hook's metadata is saved with the sign-in: only once nothing can refuse it any more.
   identity = (await saveMetadata(config, identity.id, decided)) ?? identity;
 
+  const stateBefore = flow.data.state;
   flow.data.state = 'success';
   setMessages(flow);
   await saveFlow(config, flow);
@@ -257,7 +258,7 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     transientPayload: transientPayloadOf(body),
     request: req,
   });
-  const { record, token } = await startSession(
+  const started = await startSession(
     config,
     req,
     flow,
@@ -265,6 +266,16 @@ export async function submitLogin(config: ResolvedOptions, req: Request, res: Re
     { method: 'passkey', credentialId: passkey.id },
     flow.data.refresh ? currentChecked(req) : undefined,
   );
+  if (typeof started === 'string') {
+    // The identity was disabled, the passkey removed, or the refreshed session ended, while it signed in: no session.
+    flow.data.state = stateBefore;
+    if (started === 'session_ended') {
+      await saveFlow(config, flow);
+      throw sessionInactive();
+    }
+    return fail([started === 'identity_inactive' ? messages.identityDisabled() : messages.passkeyLoginInvalid()]);
+  }
+  const { record, token } = started;
   log('flow %s: identity %s signed in', flow.id, identity.id);
   if (config.sessions.revokeOthersAtLogin) await revokeOtherSessions(config, identity.id, record.id);
   // Signal API: the identity just signed in, so it may learn its passkeys and display name. Only a JSON answer has a

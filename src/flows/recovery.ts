@@ -59,13 +59,16 @@ async function recovered(
   flow: Flow,
   identity: Identity,
 ): Promise<void> {
-  // A disabled identity's code is sent as any other (no enumeration), but it opens nothing.
-  if (!isActive(identity)) {
+  const disabled = () => {
     setMessages(flow, [messages.identityDisabled()]);
     return answerFlow(config, req, res, flow, codeRenderer(config, recovery), 400);
-  }
+  };
+  // A disabled identity's code is sent as any other (no enumeration), but it opens nothing.
+  if (!isActive(identity)) return disabled();
   if (flow.data.address) await markVerified(config, identity.id, flow.data.address);
-  const { data, record, token } = await startSession(config, req, flow, identity.id, { method: 'code_recovery' });
+  const started = await startSession(config, req, flow, identity.id, { method: 'code_recovery' });
+  if (typeof started === 'string') return disabled(); // disabled while it was being recovered
+  const { data, record, token } = started;
   // Kratos's `revoke_active_sessions` hook: whoever else is signed in (a thief on a lost device) is signed out.
   if (config.sessions.revokeOthersAtRecovery) await revokeOtherSessions(config, identity.id, record.id);
   const settings = await createFlow(

@@ -240,12 +240,12 @@ export async function submitRegistration(config: ResolvedOptions, req: Request, 
   const continueWith: unknown[] = [];
   const result: Record<string, unknown> = { identity: identityJson(identity, base), continue_with: continueWith };
   if (config.hooks.session) {
-    const { record, token } = await startSession(config, req, flow, identity.id, {
-      method: 'passkey',
-      credentialId: passkey.id,
-    });
-    result.session = sessionJson(record, identity, base);
-    if (token) result.session_token = token;
+    // No session when an after-hook (or an admin) disabled the new identity meanwhile.
+    const started = await startSession(config, req, flow, identity.id, { method: 'passkey', credentialId: passkey.id });
+    if (typeof started !== 'string') {
+      result.session = sessionJson(started.record, identity, base);
+      if (started.token) result.session_token = started.token;
+    }
   }
   // Kratos's verification hook: a code goes out now, and the client is told to show the verification UI.
   const verify = await verifyAfterRegistration(config, req, flow.data.type, identity, flow.data.returnTo);

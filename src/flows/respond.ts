@@ -14,9 +14,10 @@ import {
   seeOther,
   withFlow,
 } from '../http.js';
+import { isActive } from '../identities.js';
 import type { ResolvedOptions } from '../options.js';
-import { type CheckedSession, currentSession, issueSession, issueTokenSession } from '../session.js';
-import type { SignIn } from '../session-records.js';
+import { type CheckedSession, currentSession, endIssuedSession, issueSession, issueTokenSession } from '../session.js';
+import { inForce, type SignIn } from '../session-records.js';
 import { refusedCredentialId } from '../signals.js';
 import type { JsonValue } from '../store/types.js';
 import type { UiText } from '../ui/messages.js';
@@ -192,9 +193,18 @@ export function refuseBrowserContext(req: Request): void {
   }
 }
 
+/** Why a sign-in that passed its checks gets no session after all (see {@link startSession}). */
+export type SessionWithdrawn = 'identity_inactive' | 'passkey_removed' | 'session_ended';
+
 /**
  * Start the session of a successful login or registration: a record in the store, pointed at by a cookie session for
  * browser flows or a session token for API flows. `previous` is the session a refresh login re-authenticates.
+ *
+ * Once the record is written, the identity must still be active and the passkey signed in with still its own: an
+ * identity disabled, or a passkey removed (a lost phone's), while the sign-in was under way (by an admin, the owner
+ * on another device, an after-hook) ends the new session at once, and the reason is returned. Both write first and
+ * revoke sessions after, so a record written after that revocation is caught here, and one written before, by it.
+ * A refresh whose session was revoked meanwhile (logged out elsewhere) stays revoked, and says so: `session_ended`.
  */
 export async function startSession(
   config: ResolvedOptions,
@@ -203,9 +213,23 @@ export async function startSession(
   identityId: string,
   signIn: SignIn,
   previous?: CheckedSession,
-): Promise<CheckedSession> {
-  if (flow.data.type === 'api') return issueTokenSession(config, req, identityId, signIn);
-  return issueSession(config, req, identityId, signIn, previous);
+): Promise<CheckedSession | SessionWithdrawn> {
+  const session =
+    flow.data.type === 'api'
+      ? await issueTokenSession(config, req, identityId, signIn)
+      : await issueSession(config, req, identityId, signIn, previous);
+  const [identity, passkey, record] = await Promise.all([
+    config.store.getIdentity(identityId),
+    signIn.credentialId ? config.store.getPasskey(signIn.credentialId) : undefined,
+    previous ? config.store.getSession(session.record.id) : undefined,
+  ]);
+  let withdrawn: SessionWithdrawn | undefined;
+  if (!identity || !isActive(identity)) withdrawn = 'identity_inactive';
+  else if (passkey === null || (passkey && passkey.identityId !== identityId)) withdrawn = 'passkey_removed';
+  else if (record !== undefined && !inForce(record, identityId)) withdrawn = 'session_ended';
+  if (!withdrawn) return session;
+  await endIssuedSession(config, req, session);
+  return withdrawn;
 }
 
 /** Refuse login/registration when a session exists (unless the flow is a refresh). */
