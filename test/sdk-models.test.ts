@@ -396,6 +396,17 @@ describe('login', () => {
     ]);
     expectModel(await b.get('/auth/sessions/whoami').set('Accept', 'application/json'), 200, 'Session');
     expectModel(await b.get('/auth/sessions').set('Accept', 'application/json'), 200, 'Session[]');
+    const other = agent();
+    assert.equal((await login(other, authenticator)).status, 200);
+    const revoked = expectModel(
+      await b.delete('/auth/sessions').set('Accept', 'application/json'),
+      200,
+      'DeleteMySessionsCount',
+    );
+    assert.ok(revoked.count >= 1);
+    // Revoking the current session by id is refused (SPEC §8; an unknown id is a 204 without a body).
+    const current = (await b.get('/auth/sessions/whoami').set('Accept', 'application/json')).body.id;
+    expectModel(await b.delete(`/auth/sessions/${current}`).set('Accept', 'application/json'), 400, 'ErrorGeneric');
     expectModel(await agent().get('/auth/sessions/whoami').set('Accept', 'application/json'), 401, 'ErrorGeneric');
 
     const init = (await request(server).get('/auth/self-service/login/api').expect(200)).body as FlowJson;

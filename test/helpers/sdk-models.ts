@@ -12,6 +12,8 @@ import {
   ContinueWithSettingsUiActionEnum,
   ContinueWithToJSON,
   ContinueWithVerificationUiActionEnum,
+  DeleteMySessionsCountFromJSON,
+  DeleteMySessionsCountToJSON,
   ErrorGenericFromJSON,
   ErrorGenericToJSON,
   FlowErrorFromJSON,
@@ -109,6 +111,7 @@ export type Model =
   | 'Session[]'
   | 'Identity'
   | 'LogoutFlow'
+  | 'DeleteMySessionsCount'
   | 'ErrorGeneric'
   | 'SelfServiceFlowExpiredError'
   | 'NeedsPrivilegedSessionError'
@@ -441,6 +444,10 @@ export function problems(model: Model, body: unknown): string[] {
       if (typeof body.logout_url !== 'string' || !URL.canParse(body.logout_url))
         w.fail(`${at}.logout_url`, 'not a URL');
       w.roundTrip(at, body, LogoutFlowFromJSON, LogoutFlowToJSON);
+      break;
+    case 'DeleteMySessionsCount':
+      if (!isObject(body) || typeof body.count !== 'number') w.fail(`${at}.count`, 'not a number');
+      w.roundTrip(at, body, DeleteMySessionsCountFromJSON, DeleteMySessionsCountToJSON);
       break;
     case 'ErrorGeneric':
       w.genericError(at, body);
