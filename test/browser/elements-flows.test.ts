@@ -12,7 +12,15 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { RecordingCourier } from '../helpers/codes.js';
 import { type ElementsApp, elementsReady, startElementsApp } from './elements.js';
-import { addAuthenticator, credentialsOn, launchChromium, openTab, setPresence, type Tab } from './helpers.js';
+import {
+  addAuthenticator,
+  autofillWaiting,
+  credentialsOn,
+  launchChromium,
+  openTab,
+  setPresence,
+  type Tab,
+} from './helpers.js';
 
 let browser: Browser;
 const tabs: Tab[] = [];
@@ -128,6 +136,73 @@ describe('Ory Elements React: the Settings card', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     assert.equal((await saved).status(), 200);
     assert.deepEqual((await whoami(app, tab)).identity.traits, { email, name: { first: 'Ada' } });
+    assert.deepEqual(tab.errors, []);
+  });
+});
+
+describe('Ory Elements React: the Settings card with a session too old to change passkeys', () => {
+  let app: ElementsApp;
+  before(async () => {
+    app = await startElementsApp({ lifespans: { privilegedSession: '1s' } });
+  });
+  after(() => app?.close());
+
+  test('a removal goes through a refresh sign-in on the Login card and back to Settings, then succeeds', async () => {
+    const tab = await newTab();
+    const { page } = tab;
+    const phone = await addAuthenticator(tab, 'internal');
+    const email = newEmail('refresh');
+    await signUp(app, tab, email, `${app.url}/`);
+    await page.goto(`${app.url}/ui/settings`);
+    await elementsReady(page);
+    await setPresence(tab, phone, false);
+    const key = await addAuthenticator(tab, 'usb');
+    await Promise.all([
+      page.waitForURL(/\/ui\/settings\?flow=/),
+      page.getByRole('button', { name: 'Add passkey' }).click(),
+    ]);
+    await elementsReady(page);
+    await page.locator('button[name="passkey_remove"]').nth(1).waitFor();
+    const [first] = await credentialsOn(tab, phone);
+    assert.ok(first);
+    await setPresence(tab, key, false); // neither authenticator answers until the Login card is up
+
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the privileged window closes
+    // Elements posts the removal as JSON; the 403 names the refresh login, which Elements opens.
+    const since = tab.calls.length;
+    const refused = page.waitForResponse((r) => r.url().startsWith(`${app.sdk}/self-service/settings?flow=`));
+    await Promise.all([
+      page.waitForURL(/\/ui\/login\?flow=/),
+      page.locator(`button[name="passkey_remove"][value="${first.id}"]`).click(),
+    ]);
+    assert.equal((await refused).status(), 403);
+    await elementsReady(page);
+    const flowId = new URL(page.url()).searchParams.get('flow');
+    const loginFlow = await (
+      await tab.context.request.get(`${app.sdk}/self-service/login/flows?id=${flowId}`, {
+        headers: { accept: 'application/json' },
+      })
+    ).json();
+    assert.equal(loginFlow.refresh, true, 'a refresh login');
+    await page.screenshot({ path: '.tmp/elements-settings-refresh-1.png', fullPage: true });
+    // The card's passkey autofill request has reached the authenticators, which hold back; the phone then answers
+    // the method button's request (which aborts the autofill one).
+    await autofillWaiting(tab, since);
+    await setPresence(tab, phone, true);
+    // Elements' "Reauthenticate" card lists the passkey method; it is enabled once webauthn.js has loaded (Elements
+    // checks for the trigger function when it renders, and otherwise waits for the `oryWebAuthnInitialized` event).
+    await Promise.all([
+      page.waitForURL(/\/ui\/settings\?flow=/),
+      page.getByTestId('ory/form/auth-picker/passkey').click(),
+    ]);
+    await elementsReady(page);
+    const removed = page.waitForResponse((r) => r.url().startsWith(`${app.sdk}/self-service/settings?flow=`));
+    await page.locator(`button[name="passkey_remove"][value="${first.id}"]`).click();
+    assert.equal((await removed).status(), 200);
+    await page.waitForFunction(() => document.querySelectorAll('button[name="passkey_remove"]').length === 1);
+    const identity = (await app.store.findIdentityByIdentifier(email))?.id;
+    assert.ok(identity);
+    assert.equal((await app.store.listPasskeys(identity)).length, 1);
     assert.deepEqual(tab.errors, []);
   });
 });
