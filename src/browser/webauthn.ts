@@ -34,7 +34,9 @@
  *   in document order that asks for it. It starts once per form and challenge (a changed `passkey_challenge` value,
  *   i.e. a new flow, starts it again).
  * - globals: `oryPasskeyRegistration`, `oryPasskeyLogin`, `oryPasskeyLoginAutocompleteInit`,
- *   `oryPasskeySettingsRegistration`, and the same with a `__` prefix (the names Kratos's own UIs call). Each takes an
+ *   `oryPasskeySettingsRegistration`, and the same with a `__` prefix (the names Kratos's own UIs call). Once they are
+ *   defined: `window.__oryWebAuthnInitialized = true` and an `oryWebAuthnInitialized` event on `window` (Ory Elements
+ *   enables its passkey method button on it when the script loads after the card rendered). Each takes an
  *   optional element (the trigger): its form, which must be a flow form, is used; without one (Ory Elements calls
  *   `window.oryPasskeyLogin()`), the first flow form on the page that holds the result input. Each returns a promise
  *   that never rejects.
@@ -832,6 +834,10 @@
     win[name] = api[name];
     win['__' + name] = api[name];
   }
+  // Ready: the flag Kratos's own script sets (UIs poll it before calling an onload trigger), and the window event Ory
+  // Elements waits for when the script loads after it rendered (its passkey method button stays disabled until then).
+  win['__oryWebAuthnInitialized'] = true;
+  attempt(() => window.dispatchEvent(new Event('oryWebAuthnInitialized')));
 
   // ---- binding --------------------------------------------------------------------------------------------------
 

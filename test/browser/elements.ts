@@ -1,7 +1,7 @@
 /**
  * Ory Elements React against the router, for real-browser tests: an Express app on localhost with the passkeys router
- * at `/auth` (the SDK's basePath) and Elements' own Login / Registration cards at `/ui/login` and `/ui/registration`
- * (test/browser/elements/page.tsx, bundled once per process with esbuild). Nothing is stubbed: the cards call the
+ * at `/auth` (the SDK's basePath) and Elements' own cards at `/ui/<kind>` for login, registration, settings, recovery
+ * and verification (test/browser/elements/page.tsx, bundled once per process with esbuild). Nothing is stubbed: the cards call the
  * router through Ory's SDK and load its webauthn.js from the flow's script node, as they would call Kratos.
  *
  *   const app = await startElementsApp({ login: { style: 'identifier_first' } });
@@ -43,8 +43,11 @@ function pageBundle(): Promise<{ js: string; css: string }> {
   return bundle;
 }
 
+/** The flows Elements has a card for, each at `/ui/<kind>`. */
+const KINDS = ['login', 'registration', 'settings', 'recovery', 'verification'] as const;
+
 export interface ElementsApp {
-  /** `http://localhost:<port>`: the app's origin (the cards are at `/ui/login`, `/ui/registration`). */
+  /** `http://localhost:<port>`: the app's origin (the cards are at `/ui/login`, `/ui/registration`, ...). */
   url: string;
   /** The SDK's basePath: origin + the router's mount path. */
   sdk: string;
@@ -54,7 +57,8 @@ export interface ElementsApp {
 
 /**
  * Start the app. `options` go to `passkeys()` on top of the defaults (rp for this origin, a fresh MemoryStore, the
- * card pages as `urls.ui.login` / `registration`, `/` after success), so a test can add hooks or a login style.
+ * card pages as `urls.ui.*`, `/` after success), so a test can add hooks, a login style or a courier (which turns on
+ * the recovery and verification cards' links).
  */
 export async function startElementsApp(options: Partial<PasskeysOptions> = {}): Promise<ElementsApp> {
   const assets = await pageBundle();
@@ -69,7 +73,10 @@ export async function startElementsApp(options: Partial<PasskeysOptions> = {}): 
     '/auth',
     passkeys({
       rp: { id: 'localhost', displayName: 'Elements test', origins: [url] },
-      urls: { ui: { login: `${url}/ui/login`, registration: `${url}/ui/registration` }, defaultReturnTo: '/' },
+      urls: {
+        ui: Object.fromEntries(KINDS.map((kind) => [kind, `${url}/ui/${kind}`])),
+        defaultReturnTo: '/',
+      },
       ...options,
       store,
     }),
@@ -80,11 +87,12 @@ export async function startElementsApp(options: Partial<PasskeysOptions> = {}): 
   app.get('/ui/page.css', (_req, res) => {
     res.type('text/css').send(assets.css);
   });
-  for (const kind of ['login', 'registration'] as const) {
+  const codes = options.courier !== undefined;
+  for (const kind of KINDS) {
     app.get(`/ui/${kind}`, (_req, res) => {
       res.type('html').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${kind}</title><link rel="stylesheet" href="/ui/page.css"></head>
-<body><div id="root" data-kind="${kind}" data-sdk="${url}/auth"></div>
+<body><div id="root" data-kind="${kind}" data-sdk="${url}/auth" data-codes="${codes}"></div>
 <script type="module" src="/ui/page.js"></script></body></html>`);
     });
   }

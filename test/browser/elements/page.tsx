@@ -1,15 +1,19 @@
 /// <reference lib="dom" />
-// The Ory Elements React test page: renders Elements' own Login or Registration card for the flow in `?flow=`,
-// against the router mounted at the SDK URL the page names (`data-sdk`). Bundled by esbuild (test/browser/elements.ts).
+// The Ory Elements React test page: renders Elements' own Login, Registration, Settings, Recovery or Verification card
+// (`data-kind`) for the flow in `?flow=`, against the router mounted at the SDK URL the page names (`data-sdk`).
+// Bundled by esbuild (test/browser/elements.ts).
 
 import { Configuration, FrontendApi } from '@ory/client-fetch';
-import { Login, Registration } from '@ory/elements-react/theme';
+import { Login, Recovery, Registration, Settings, Verification } from '@ory/elements-react/theme';
 import '@ory/elements-react/theme/styles.css';
 import { createRoot } from 'react-dom/client';
 
-type Kind = 'login' | 'registration';
+type Kind = 'login' | 'registration' | 'settings' | 'recovery' | 'verification';
 type LoginProps = Parameters<typeof Login>[0];
 type RegistrationProps = Parameters<typeof Registration>[0];
+type SettingsProps = Parameters<typeof Settings>[0];
+type RecoveryProps = Parameters<typeof Recovery>[0];
+type VerificationProps = Parameters<typeof Verification>[0];
 
 async function main(): Promise<void> {
   const root = document.getElementById('root');
@@ -38,21 +42,43 @@ async function main(): Promise<void> {
       settings_ui_url: ui('/ui/settings'),
       verification_ui_url: ui('/ui/verification'),
       registration_enabled: true,
-      recovery_enabled: false,
-      verification_enabled: false,
+      recovery_enabled: root.dataset.codes === 'true',
+      verification_enabled: root.dataset.codes === 'true',
     },
   };
-  const view =
-    kind === 'login' ? (
-      <Login flow={(await api.getLoginFlow({ id })) as unknown as LoginProps['flow']} config={config} />
-    ) : (
-      <Registration
-        flow={(await api.getRegistrationFlow({ id })) as unknown as RegistrationProps['flow']}
-        config={config}
-      />
-    );
+  const view = await card(kind, api, id, config);
   createRoot(root).render(view);
   root.dataset.rendered = 'true';
+}
+
+/** Elements' own card for the flow, fetched through Ory's SDK as Elements' apps do. */
+async function card(kind: Kind, api: FrontendApi, id: string, config: LoginProps['config']) {
+  switch (kind) {
+    case 'login':
+      return <Login flow={(await api.getLoginFlow({ id })) as unknown as LoginProps['flow']} config={config} />;
+    case 'registration':
+      return (
+        <Registration
+          flow={(await api.getRegistrationFlow({ id })) as unknown as RegistrationProps['flow']}
+          config={config}
+        />
+      );
+    case 'settings':
+      return (
+        <Settings flow={(await api.getSettingsFlow({ id })) as unknown as SettingsProps['flow']} config={config} />
+      );
+    case 'recovery':
+      return (
+        <Recovery flow={(await api.getRecoveryFlow({ id })) as unknown as RecoveryProps['flow']} config={config} />
+      );
+    case 'verification':
+      return (
+        <Verification
+          flow={(await api.getVerificationFlow({ id })) as unknown as VerificationProps['flow']}
+          config={config}
+        />
+      );
+  }
 }
 
 main().catch((error: unknown) => {
