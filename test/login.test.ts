@@ -315,6 +315,10 @@ describe('login flow', () => {
     const before = (await a.get('/auth/sessions/whoami').expect(200)).body;
     const refresh = await initFlow(a, 'login', '?refresh=true');
     assert.equal(refresh.refresh, true);
+    // The identifier shows whose session this re-authenticates (a plain login's is empty).
+    const identifier = refresh.ui.nodes.find((n) => n.attributes.name === 'identifier');
+    assert.equal(identifier?.attributes.value, before.identity.traits.email);
+    assert.equal(identifier?.attributes.type, 'text');
     const allowed = requestOptionsOf(refresh).allowCredentials;
     assert.deepEqual(
       allowed.map((c: { id: string }) => c.id),

@@ -72,11 +72,15 @@ function makeLoginRenderer(config: ResolvedOptions): FlowRenderer {
   return {
     async nodes(req: Request, flow: Flow, base: string) {
       if (usesIdentifierFirst(config, flow)) return identifierFirstNodes(config, req, flow, base);
-      const allow = flow.data.identityId ? await config.store.listPasskeys(flow.data.identityId) : [];
+      const refreshing = flow.data.identityId;
+      const [allow, identity] = refreshing
+        ? await Promise.all([config.store.listPasskeys(refreshing), config.store.getIdentity(refreshing)])
+        : [[], null];
       const nodes: UiNode[] = [];
       nodes.push(
+        // A refresh shows whose session it re-authenticates (Kratos sends that identifier too, in a hidden input).
         inputNode('default', 'identifier', 'text', {
-          value: '',
+          value: identity?.identifier ?? '',
           autocomplete: 'username webauthn',
           label: messages.identifierLabel(config.schema.displayNameTitle),
         }),
