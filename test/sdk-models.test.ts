@@ -38,6 +38,14 @@ function expectModel(res: Res, status: number, model: Model): any {
   return res.body;
 }
 
+/** POST `body` to a flow's action asking for JSON, with the agent's cookies. */
+const postJson = (a: { post(url: string): request.Test }, flow: FlowJson, body: object) =>
+  a.post(actionPath(flow)).set('Accept', 'application/json').send(body);
+
+/** GET a router path (mounted at `/auth`) asking for JSON, with the agent's cookies. */
+const getJson = (a: { get(url: string): request.Test }, path: string) =>
+  a.get(`/auth${path}`).set('Accept', 'application/json');
+
 const apps: { server: { close(): void } }[] = [];
 after(() => {
   for (const a of apps) a.server.close();
@@ -102,44 +110,31 @@ describe('registration', () => {
   it('inits (browser, api), fetches, and answers 400 with the flow on bad traits and a failed ceremony', async () => {
     const a = agent();
     const flow = expectModel(
-      await a.get('/auth/self-service/registration/browser').set('Accept', 'application/json'),
+      await getJson(a, '/self-service/registration/browser'),
       200,
       'RegistrationFlow',
     ) as FlowJson;
     expectModel(await request(server).get('/auth/self-service/registration/api'), 200, 'RegistrationFlow');
-    expectModel(
-      await a.get(`/auth/self-service/registration/flows?id=${flow.id}`).set('Accept', 'application/json'),
-      200,
-      'RegistrationFlow',
-    );
+    expectModel(await getJson(a, `/self-service/registration/flows?id=${flow.id}`), 200, 'RegistrationFlow');
     const missing = expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ method: 'passkey', csrf_token: csrfOf(flow), traits: {}, passkey_register: '{}' }),
+      await postJson(a, flow, { method: 'passkey', csrf_token: csrfOf(flow), traits: {}, passkey_register: '{}' }),
       400,
       'RegistrationFlow',
     );
     assert.ok(JSON.stringify(missing.ui).includes('4000002'), 'a missing-trait message');
     const bad = expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({
-          method: 'passkey',
-          csrf_token: csrfOf(flow),
-          traits: { email: newEmail() },
-          passkey_register: '{"id":1}',
-        }),
+      await postJson(a, flow, {
+        method: 'passkey',
+        csrf_token: csrfOf(flow),
+        traits: { email: newEmail() },
+        passkey_register: '{"id":1}',
+      }),
       400,
       'RegistrationFlow',
     );
     assert.ok(messageIds(bad).length > 0 || JSON.stringify(bad.ui.nodes).includes('"error"'));
     expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ method: 'profile', csrf_token: csrfOf(flow), traits: { email: 'not an email' } }),
+      await postJson(a, flow, { method: 'profile', csrf_token: csrfOf(flow), traits: { email: 'not an email' } }),
       400,
       'RegistrationFlow',
     );
@@ -148,17 +143,9 @@ describe('registration', () => {
   it('403 without CSRF, 404 for an unknown flow, 400 for a body that is not JSON', async () => {
     const a = agent();
     const flow = await initFlow(a, 'registration');
-    expectModel(
-      await a.post(actionPath(flow)).set('Accept', 'application/json').send({ method: 'passkey', traits: {} }),
-      403,
-      'ErrorGeneric',
-    );
+    expectModel(await postJson(a, flow, { method: 'passkey', traits: {} }), 403, 'ErrorGeneric');
     const unknown = '00000000-0000-4000-8000-000000000000';
-    expectModel(
-      await a.get(`/auth/self-service/registration/flows?id=${unknown}`).set('Accept', 'application/json'),
-      404,
-      'ErrorGeneric',
-    );
+    expectModel(await getJson(a, `/self-service/registration/flows?id=${unknown}`), 404, 'ErrorGeneric');
     expectModel(
       await a.post(`/auth/self-service/registration?flow=${unknown}`).set('Accept', 'application/json').send({}),
       404,
@@ -180,20 +167,22 @@ describe('registration', () => {
     const flow = await initFlow(a, 'registration');
     ageBy(t, 2 * HOURS);
     const gone = expectModel(
-      await a.get(`/auth/self-service/registration/flows?id=${flow.id}`).set('Accept', 'application/json'),
+      await getJson(a, `/self-service/registration/flows?id=${flow.id}`),
       410,
       'SelfServiceFlowExpiredError',
     );
     expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ method: 'passkey', csrf_token: csrfOf(flow), traits: { email: newEmail() }, passkey_register: '{}' }),
+      await postJson(a, flow, {
+        method: 'passkey',
+        csrf_token: csrfOf(flow),
+        traits: { email: newEmail() },
+        passkey_register: '{}',
+      }),
       410,
       'SelfServiceFlowExpiredError',
     );
     const next = expectModel(
-      await a.get(`/auth/self-service/registration/flows?id=${gone.use_flow_id}`).set('Accept', 'application/json'),
+      await getJson(a, `/self-service/registration/flows?id=${gone.use_flow_id}`),
       200,
       'RegistrationFlow',
     );
@@ -218,26 +207,19 @@ describe('registration', () => {
       'VerificationFlow',
     );
     // Signed in: another registration init is 400 session_already_available.
-    const again = expectModel(
-      await a.get('/auth/self-service/registration/browser').set('Accept', 'application/json'),
-      400,
-      'ErrorGeneric',
-    );
+    const again = expectModel(await getJson(a, '/self-service/registration/browser'), 400, 'ErrorGeneric');
     assert.equal(again.error.id, 'session_already_available');
     // The same email from another browser: 4000028.
     const b = agent();
     const flow = await initFlow(b, 'registration');
     const credential = new SoftwareAuthenticator().create(creationOptionsOf(flow), { origin: ORIGIN });
     const taken = expectModel(
-      await b
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({
-          method: 'passkey',
-          csrf_token: csrfOf(flow),
-          traits: { email },
-          passkey_register: JSON.stringify(credential),
-        }),
+      await postJson(b, flow, {
+        method: 'passkey',
+        csrf_token: csrfOf(flow),
+        traits: { email },
+        passkey_register: JSON.stringify(credential),
+      }),
       400,
       'RegistrationFlow',
     );
@@ -275,31 +257,16 @@ describe('login', () => {
   it('inits (browser, refresh, api), fetches, 400 on a bad or unknown assertion, 403, 404, 410', async (t) => {
     const a = agent();
     const { authenticator } = await register(a);
-    const refresh = expectModel(
-      await a.get('/auth/self-service/login/browser?refresh=true').set('Accept', 'application/json'),
-      200,
-      'LoginFlow',
-    );
+    const refresh = expectModel(await getJson(a, '/self-service/login/browser?refresh=true'), 200, 'LoginFlow');
     assert.equal(refresh.refresh, true);
-    expectModel(await a.get('/auth/self-service/login/browser').set('Accept', 'application/json'), 400, 'ErrorGeneric');
+    expectModel(await getJson(a, '/self-service/login/browser'), 400, 'ErrorGeneric');
 
     const b = agent();
-    const flow = expectModel(
-      await b.get('/auth/self-service/login/browser').set('Accept', 'application/json'),
-      200,
-      'LoginFlow',
-    ) as FlowJson;
+    const flow = expectModel(await getJson(b, '/self-service/login/browser'), 200, 'LoginFlow') as FlowJson;
     expectModel(await request(server).get('/auth/self-service/login/api'), 200, 'LoginFlow');
-    expectModel(
-      await b.get(`/auth/self-service/login/flows?id=${flow.id}`).set('Accept', 'application/json'),
-      200,
-      'LoginFlow',
-    );
+    expectModel(await getJson(b, `/self-service/login/flows?id=${flow.id}`), 200, 'LoginFlow');
     const garbage = expectModel(
-      await b
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ method: 'passkey', csrf_token: csrfOf(flow), passkey_login: '{"id":"x"}' }),
+      await postJson(b, flow, { method: 'passkey', csrf_token: csrfOf(flow), passkey_login: '{"id":"x"}' }),
       400,
       'LoginFlow',
     );
@@ -307,14 +274,11 @@ describe('login', () => {
     const stranger = new SoftwareAuthenticator();
     stranger.create(creationOptionsOf(await initFlow(agent(), 'registration')), { origin: ORIGIN });
     const unknown = expectModel(
-      await b
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({
-          method: 'passkey',
-          csrf_token: csrfOf(flow),
-          passkey_login: JSON.stringify(stranger.get(requestOptionsOf(flow), { origin: ORIGIN })),
-        }),
+      await postJson(b, flow, {
+        method: 'passkey',
+        csrf_token: csrfOf(flow),
+        passkey_login: JSON.stringify(stranger.get(requestOptionsOf(flow), { origin: ORIGIN })),
+      }),
       400,
       'LoginFlow',
     );
@@ -322,24 +286,17 @@ describe('login', () => {
     // Signed with the right key but for another origin: 4000043.
     const wrongOrigin = await initFlow(b, 'login');
     expectModel(
-      await b
-        .post(actionPath(wrongOrigin))
-        .set('Accept', 'application/json')
-        .send({
-          method: 'passkey',
-          csrf_token: csrfOf(wrongOrigin),
-          passkey_login: JSON.stringify(
-            authenticator.get(requestOptionsOf(wrongOrigin), { origin: 'http://localhost:4000' }),
-          ),
-        }),
+      await postJson(b, wrongOrigin, {
+        method: 'passkey',
+        csrf_token: csrfOf(wrongOrigin),
+        passkey_login: JSON.stringify(
+          authenticator.get(requestOptionsOf(wrongOrigin), { origin: 'http://localhost:4000' }),
+        ),
+      }),
       400,
       'LoginFlow',
     );
-    expectModel(
-      await b.post(actionPath(flow)).set('Accept', 'application/json').send({ passkey_login: '{}' }),
-      403,
-      'ErrorGeneric',
-    );
+    expectModel(await postJson(b, flow, { passkey_login: '{}' }), 403, 'ErrorGeneric');
     expectModel(
       await b
         .get('/auth/self-service/login/flows?id=00000000-0000-4000-8000-000000000000')
@@ -349,24 +306,17 @@ describe('login', () => {
     );
     ageBy(t, 2 * HOURS);
     const gone = expectModel(
-      await b.get(`/auth/self-service/login/flows?id=${flow.id}`).set('Accept', 'application/json'),
+      await getJson(b, `/self-service/login/flows?id=${flow.id}`),
       410,
       'SelfServiceFlowExpiredError',
     );
     // The submit to the expired flow puts the expiry message on the flow replacing it.
     expectModel(
-      await b
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ method: 'passkey', csrf_token: csrfOf(flow), passkey_login: '{}' }),
+      await postJson(b, flow, { method: 'passkey', csrf_token: csrfOf(flow), passkey_login: '{}' }),
       410,
       'SelfServiceFlowExpiredError',
     );
-    const next = expectModel(
-      await b.get(`/auth/self-service/login/flows?id=${gone.use_flow_id}`).set('Accept', 'application/json'),
-      200,
-      'LoginFlow',
-    );
+    const next = expectModel(await getJson(b, `/self-service/login/flows?id=${gone.use_flow_id}`), 200, 'LoginFlow');
     assert.deepEqual(messageIds(next), [4010001]);
   });
 
@@ -380,22 +330,19 @@ describe('login', () => {
     const c = agent();
     const flow = await initFlow(c, 'login', `?return_to=${encodeURIComponent(`${ORIGIN}/after`)}`);
     const onwards = expectModel(
-      await c
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({
-          method: 'passkey',
-          csrf_token: csrfOf(flow),
-          passkey_login: JSON.stringify(authenticator.get(requestOptionsOf(flow), { origin: ORIGIN })),
-        }),
+      await postJson(c, flow, {
+        method: 'passkey',
+        csrf_token: csrfOf(flow),
+        passkey_login: JSON.stringify(authenticator.get(requestOptionsOf(flow), { origin: ORIGIN })),
+      }),
       200,
       'SuccessfulNativeLogin',
     );
     assert.deepEqual(onwards.continue_with, [
       { action: 'redirect_browser_to', redirect_browser_to: `${ORIGIN}/after` },
     ]);
-    expectModel(await b.get('/auth/sessions/whoami').set('Accept', 'application/json'), 200, 'Session');
-    expectModel(await b.get('/auth/sessions').set('Accept', 'application/json'), 200, 'Session[]');
+    expectModel(await getJson(b, '/sessions/whoami'), 200, 'Session');
+    expectModel(await getJson(b, '/sessions'), 200, 'Session[]');
     const other = agent();
     assert.equal((await login(other, authenticator)).status, 200);
     const revoked = expectModel(
@@ -405,9 +352,9 @@ describe('login', () => {
     );
     assert.ok(revoked.count >= 1);
     // Revoking the current session by id is refused (SPEC §8; an unknown id is a 204 without a body).
-    const current = (await b.get('/auth/sessions/whoami').set('Accept', 'application/json')).body.id;
+    const current = (await getJson(b, '/sessions/whoami')).body.id;
     expectModel(await b.delete(`/auth/sessions/${current}`).set('Accept', 'application/json'), 400, 'ErrorGeneric');
-    expectModel(await agent().get('/auth/sessions/whoami').set('Accept', 'application/json'), 401, 'ErrorGeneric');
+    expectModel(await getJson(agent(), '/sessions/whoami'), 401, 'ErrorGeneric');
 
     const init = (await request(server).get('/auth/self-service/login/api').expect(200)).body as FlowJson;
     const native = expectModel(
@@ -445,16 +392,9 @@ describe('login', () => {
   it('identifier-first: both steps are LoginFlows', async () => {
     const made = codeApp({ login: { style: 'identifier_first' } });
     const a = made.agent();
-    const flow = expectModel(
-      await a.get('/auth/self-service/login/browser').set('Accept', 'application/json'),
-      200,
-      'LoginFlow',
-    ) as FlowJson;
+    const flow = expectModel(await getJson(a, '/self-service/login/browser'), 200, 'LoginFlow') as FlowJson;
     const step2 = expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ method: 'identifier_first', csrf_token: csrfOf(flow), identifier: newEmail() }),
+      await postJson(a, flow, { method: 'identifier_first', csrf_token: csrfOf(flow), identifier: newEmail() }),
       400,
       'LoginFlow',
     );
@@ -466,75 +406,52 @@ describe('settings', () => {
   const { server, agent } = codeApp();
 
   it('401 without a session; inits (browser, api), fetches; add, rename, remove succeed; the last is refused (400)', async () => {
-    expectModel(
-      await agent().get('/auth/self-service/settings/browser').set('Accept', 'application/json'),
-      401,
-      'ErrorGeneric',
-    );
+    expectModel(await getJson(agent(), '/self-service/settings/browser'), 401, 'ErrorGeneric');
     expectModel(await request(server).get('/auth/self-service/settings/api'), 401, 'ErrorGeneric');
     const a = agent();
     const { credential } = await register(a);
-    const flow = expectModel(
-      await a.get('/auth/self-service/settings/browser').set('Accept', 'application/json'),
-      200,
-      'SettingsFlow',
-    ) as FlowJson;
-    expectModel(
-      await a.get(`/auth/self-service/settings/flows?id=${flow.id}`).set('Accept', 'application/json'),
-      200,
-      'SettingsFlow',
-    );
+    const flow = expectModel(await getJson(a, '/self-service/settings/browser'), 200, 'SettingsFlow') as FlowJson;
+    expectModel(await getJson(a, `/self-service/settings/flows?id=${flow.id}`), 200, 'SettingsFlow');
     const last = expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(flow), method: 'passkey', passkey_remove: credential.id }),
+      await postJson(a, flow, { csrf_token: csrfOf(flow), method: 'passkey', passkey_remove: credential.id }),
       400,
       'SettingsFlow',
     );
     assert.ok(JSON.stringify(last.ui.nodes).includes('"error"'), 'the refusal is on the node');
     const failed = expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(flow), method: 'passkey', passkey_settings_register: '{"id":"x"}' }),
+      await postJson(a, flow, { csrf_token: csrfOf(flow), method: 'passkey', passkey_settings_register: '{"id":"x"}' }),
       400,
       'SettingsFlow',
     );
     // A failed ceremony comes back with a new challenge.
     const second = new SoftwareAuthenticator().create(creationOptionsOf(failed), { origin: ORIGIN });
     const added = expectModel(
-      await a
-        .post(actionPath(flow))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(flow), method: 'passkey', passkey_settings_register: JSON.stringify(second) }),
+      await postJson(a, flow, {
+        csrf_token: csrfOf(flow),
+        method: 'passkey',
+        passkey_settings_register: JSON.stringify(second),
+      }),
       200,
       'SettingsFlow',
     );
     assert.equal(added.state, 'success');
     assert.deepEqual(messageIds(added), [1050001]);
     const renamed = expectModel(
-      await a
-        .post(actionPath(added))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(added), method: 'passkey', passkey_rename: { id: second.id, name: 'Phone' } }),
+      await postJson(a, added, {
+        csrf_token: csrfOf(added),
+        method: 'passkey',
+        passkey_rename: { id: second.id, name: 'Phone' },
+      }),
       200,
       'SettingsFlow',
     );
     const removed = expectModel(
-      await a
-        .post(actionPath(renamed))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(renamed), method: 'passkey', passkey_remove: second.id }),
+      await postJson(a, renamed, { csrf_token: csrfOf(renamed), method: 'passkey', passkey_remove: second.id }),
       200,
       'SettingsFlow',
     );
     assert.equal(removed.state, 'success');
-    expectModel(
-      await a.post(actionPath(flow)).set('Accept', 'application/json').send({ method: 'passkey', passkey_remove: 'x' }),
-      403,
-      'ErrorGeneric',
-    );
+    expectModel(await postJson(a, flow, { method: 'passkey', passkey_remove: 'x' }), 403, 'ErrorGeneric');
     expectModel(
       await a
         .get('/auth/self-service/settings/flows?id=00000000-0000-4000-8000-000000000000')
@@ -574,22 +491,19 @@ describe('settings', () => {
     const flow = await initFlow(a, 'settings');
     ageBy(t, 2 * HOURS);
     const gone = expectModel(
-      await a.get(`/auth/self-service/settings/flows?id=${flow.id}`).set('Accept', 'application/json'),
+      await getJson(a, `/self-service/settings/flows?id=${flow.id}`),
       410,
       'SelfServiceFlowExpiredError',
     );
-    expectModel(
-      await a.get(`/auth/self-service/settings/flows?id=${gone.use_flow_id}`).set('Accept', 'application/json'),
-      200,
-      'SettingsFlow',
-    );
+    expectModel(await getJson(a, `/self-service/settings/flows?id=${gone.use_flow_id}`), 200, 'SettingsFlow');
     const fresh = await initFlow(a, 'settings');
     const second = new SoftwareAuthenticator().create(creationOptionsOf(fresh), { origin: ORIGIN });
     const refresh = expectModel(
-      await a
-        .post(actionPath(fresh))
-        .set('Accept', 'application/json')
-        .send({ csrf_token: csrfOf(fresh), method: 'passkey', passkey_settings_register: JSON.stringify(second) }),
+      await postJson(a, fresh, {
+        csrf_token: csrfOf(fresh),
+        method: 'passkey',
+        passkey_settings_register: JSON.stringify(second),
+      }),
       403,
       'NeedsPrivilegedSessionError',
     );
@@ -603,24 +517,12 @@ describe('recovery', () => {
   it('inits (browser, api), fetches, 400 on a missing email, wrong code 200, success with show_settings_ui', async () => {
     const a = agent();
     const { email } = await register(a);
-    expectModel(
-      await a.get('/auth/self-service/recovery/browser').set('Accept', 'application/json'),
-      400,
-      'ErrorGeneric',
-    );
+    expectModel(await getJson(a, '/self-service/recovery/browser'), 400, 'ErrorGeneric');
 
     const b = agent();
-    const flow = expectModel(
-      await b.get('/auth/self-service/recovery/browser').set('Accept', 'application/json'),
-      200,
-      'RecoveryFlow',
-    ) as FlowJson;
+    const flow = expectModel(await getJson(b, '/self-service/recovery/browser'), 200, 'RecoveryFlow') as FlowJson;
     expectModel(await request(server).get('/auth/self-service/recovery/api'), 200, 'RecoveryFlow');
-    expectModel(
-      await b.get(`/auth/self-service/recovery/flows?id=${flow.id}`).set('Accept', 'application/json'),
-      200,
-      'RecoveryFlow',
-    );
+    expectModel(await getJson(b, `/self-service/recovery/flows?id=${flow.id}`), 200, 'RecoveryFlow');
     expectModel(await postCode(b, flow, { method: 'code', email: '' }), 400, 'RecoveryFlow');
     expectModel(await postCode(b, flow, { method: 'code', email: 'not-an-email' }), 400, 'RecoveryFlow');
     const sent = expectModel(await postCode(b, flow, { method: 'code', email }), 200, 'RecoveryFlow');
@@ -633,12 +535,12 @@ describe('recovery', () => {
     const settings = done.continue_with.find((c: { action: string }) => c.action === 'show_settings_ui');
     assert.ok(settings);
     const settingsFlow = expectModel(
-      await b.get(`/auth/self-service/settings/flows?id=${settings.flow.id}`).set('Accept', 'application/json'),
+      await getJson(b, `/self-service/settings/flows?id=${settings.flow.id}`),
       200,
       'SettingsFlow',
     );
     assert.ok(messageIds(settingsFlow).includes(1060001));
-    const who = expectModel(await b.get('/auth/sessions/whoami').set('Accept', 'application/json'), 200, 'Session');
+    const who = expectModel(await getJson(b, '/sessions/whoami'), 200, 'Session');
     assert.equal(who.authentication_methods[0].method, 'code_recovery');
   });
 
@@ -675,16 +577,12 @@ describe('recovery', () => {
     const flow = await initCodeFlow(b, 'recovery');
     ageBy(t, 2 * HOURS);
     const gone = expectModel(
-      await b.get(`/auth/self-service/recovery/flows?id=${flow.id}`).set('Accept', 'application/json'),
+      await getJson(b, `/self-service/recovery/flows?id=${flow.id}`),
       410,
       'SelfServiceFlowExpiredError',
     );
     expectModel(await postCode(b, flow, { method: 'code', email: newEmail() }), 410, 'SelfServiceFlowExpiredError');
-    expectModel(
-      await b.get(`/auth/self-service/recovery/flows?id=${gone.use_flow_id}`).set('Accept', 'application/json'),
-      200,
-      'RecoveryFlow',
-    );
+    expectModel(await getJson(b, `/self-service/recovery/flows?id=${gone.use_flow_id}`), 200, 'RecoveryFlow');
   });
 });
 
@@ -695,16 +593,12 @@ describe('verification', () => {
     const a = agent();
     const { email } = await register(a);
     const flow = expectModel(
-      await a.get('/auth/self-service/verification/browser').set('Accept', 'application/json'),
+      await getJson(a, '/self-service/verification/browser'),
       200,
       'VerificationFlow',
     ) as FlowJson;
     expectModel(await request(server).get('/auth/self-service/verification/api'), 200, 'VerificationFlow');
-    expectModel(
-      await a.get(`/auth/self-service/verification/flows?id=${flow.id}`).set('Accept', 'application/json'),
-      200,
-      'VerificationFlow',
-    );
+    expectModel(await getJson(a, `/self-service/verification/flows?id=${flow.id}`), 200, 'VerificationFlow');
     expectModel(await postCode(a, flow, { method: 'code', email: '' }), 400, 'VerificationFlow');
     const sent = expectModel(await postCode(a, flow, { method: 'code', email }), 200, 'VerificationFlow');
     assert.equal(sent.state, 'sent_email');
@@ -713,13 +607,13 @@ describe('verification', () => {
     const done = expectModel(await postCode(a, sent, { method: 'code', code }), 200, 'VerificationFlow');
     assert.equal(done.state, 'passed_challenge');
     assert.ok(done.ui.nodes.some((n: { type: string }) => n.type === 'a'));
-    const who = expectModel(await a.get('/auth/sessions/whoami').set('Accept', 'application/json'), 200, 'Session');
+    const who = expectModel(await getJson(a, '/sessions/whoami'), 200, 'Session');
     assert.equal(who.identity.verifiable_addresses[0].status, 'completed');
 
     const other = await initCodeFlow(agent(), 'verification');
     ageBy(t, 2 * HOURS);
     expectModel(
-      await agent().get(`/auth/self-service/verification/flows?id=${other.id}`).set('Accept', 'application/json'),
+      await getJson(agent(), `/self-service/verification/flows?id=${other.id}`),
       410,
       'SelfServiceFlowExpiredError',
     );
@@ -737,11 +631,7 @@ describe('errors and logout', () => {
     const location = new URL(String(post.headers.location));
     assert.equal(`${location.origin}${location.pathname}`, ERROR_UI);
     const id = location.searchParams.get('id');
-    const error = expectModel(
-      await a.get(`/auth/self-service/errors?id=${id}`).set('Accept', 'application/json'),
-      200,
-      'FlowError',
-    );
+    const error = expectModel(await getJson(a, `/self-service/errors?id=${id}`), 200, 'FlowError');
     assert.equal(error.error.id, 'security_csrf_violation');
     expectModel(
       await a
@@ -753,19 +643,11 @@ describe('errors and logout', () => {
   });
 
   it('GET /self-service/logout/browser is a LogoutFlow, or 401', async () => {
-    expectModel(
-      await agent().get('/auth/self-service/logout/browser').set('Accept', 'application/json'),
-      401,
-      'ErrorGeneric',
-    );
+    expectModel(await getJson(agent(), '/self-service/logout/browser'), 401, 'ErrorGeneric');
     const a = agent();
     await register(a);
-    const logout = expectModel(
-      await a.get('/auth/self-service/logout/browser').set('Accept', 'application/json'),
-      200,
-      'LogoutFlow',
-    );
+    const logout = expectModel(await getJson(a, '/self-service/logout/browser'), 200, 'LogoutFlow');
     await a.get(actionPathOf(logout.logout_url)).set('Accept', 'application/json').expect(204);
-    expectModel(await a.get('/auth/sessions/whoami').set('Accept', 'application/json'), 401, 'ErrorGeneric');
+    expectModel(await getJson(a, '/sessions/whoami'), 401, 'ErrorGeneric');
   });
 });
