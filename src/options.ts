@@ -259,7 +259,8 @@ const optionsSchema = {
   },
 } as const;
 
-const validateShape = new Ajv({ allErrors: false, strict: false }).compile(optionsSchema);
+// allErrors: a typo'd key (`rp.origin`) is reported rather than the required key it stands for (`rp.origins`).
+const validateShape = new Ajv({ allErrors: true, strict: false }).compile(optionsSchema);
 
 /**
  * Resolve and validate the options of `passkeys()`. Throws a `TypeError` naming the option and the fix.
@@ -274,13 +275,35 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     throw new TypeError('express-passkeys: `passkeys()` needs an options object: `passkeys({ rp, store })`.');
   }
   const options = normaliseKeys(dropUndefined(input as Record<string, unknown>));
-  if (!validateShape(options)) throw configError(validateShape.errors?.[0]);
+  if (!validateShape(options)) {
+    const errors = validateShape.errors ?? [];
+    throw configError(errors.find((e) => e.keyword === 'additionalProperties') ?? errors[0]);
+  }
   const opts = options as unknown as PasskeysOptions;
 
   const rpId = checkRpId(opts.rp.id);
+  if (opts.rp.displayName.trim() === '') {
+    throw new TypeError('express-passkeys: `rp.displayName` must not be blank: authenticators show it (`"Example"`).');
+  }
   const origins = (Array.isArray(opts.rp.origins) ? opts.rp.origins : [opts.rp.origins]).map((o) =>
     checkOrigin(o, rpId),
   );
+  origins.forEach((origin, index) => {
+    if (origins.indexOf(origin) !== index) {
+      throw new TypeError(
+        `express-passkeys: \`rp.origins\` lists "${origin}" twice (entries ${origins.indexOf(origin)} and ${index}, after normalisation); list each origin once.`,
+      );
+    }
+  });
+  const requireResidentKey = opts.authenticatorSelection?.requireResidentKey;
+  if (
+    requireResidentKey !== undefined &&
+    requireResidentKey !== ((opts.authenticatorSelection?.residentKey ?? 'required') === 'required')
+  ) {
+    throw new TypeError(
+      `express-passkeys: \`authenticatorSelection.requireResidentKey\` (${requireResidentKey}) contradicts \`authenticatorSelection.residentKey\` ("${opts.authenticatorSelection?.residentKey ?? 'required'}", the default); set \`residentKey\` only (\`requireResidentKey\` is derived from it).`,
+    );
+  }
   const relatedOrigins = checkRelatedOrigins(opts.rp.relatedOrigins ?? []);
   checkStore(opts.store);
   for (const name of HOOK_NAMES) {
@@ -307,6 +330,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
   const urls = opts.urls ?? {};
   const publicBase = urls.publicBase === undefined ? undefined : checkAbsoluteUrl(urls.publicBase, 'urls.publicBase');
+  if (publicBase !== undefined && /[?#]/.test(publicBase)) {
+    throw new TypeError(
+      `express-passkeys: \`urls.publicBase\` must be the URL of the mount path, without a query or fragment (got "${urls.publicBase}").`,
+    );
+  }
   const ui = Object.fromEntries(
     Object.entries(urls.ui ?? {}).map(([name, url]) => [name, checkUrlOrPath(url, `urls.ui.${name}`)]),
   );
@@ -373,6 +401,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 function resolveCodes(opts: PasskeysOptions, flowLifespan: number): ResolvedCodeOptions | undefined {
   const courier = opts.courier;
   if (courier === undefined) {
+    if (opts.lifespans?.code !== undefined) {
+      throw new TypeError(
+        'express-passkeys: `lifespans.code` is the lifespan of recovery and verification codes, which need a `courier` (your mailer, or `consoleCourier()` in development).',
+      );
+    }
     for (const name of ['secrets', 'recovery', 'verification', 'code'] as const) {
       // `secrets` also key identifier-first login's decoys.
       if (name === 'secrets' && opts.login?.style === 'identifier_first') continue;
@@ -498,7 +531,7 @@ const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUp
  * Accept Kratos's snake_case keys and a pasted `selfservice.methods.passkey.config` (or its `config` object).
  * Keys inside `identitySchema` and `store` are left alone.
  */
-function normaliseKeys(input: Record<string, unknown>): Record<string, unknown> {
+function normaliseKeys(input: Record<string, unknown>, path: string[] = []): Record<string, unknown> {
   let source = input;
   const pasted = (input.selfservice as { methods?: { passkey?: { config?: unknown } } } | undefined)?.methods?.passkey
     ?.config;
@@ -510,11 +543,18 @@ function normaliseKeys(input: Record<string, unknown>): Record<string, unknown> 
     source = { ...(config as Record<string, unknown>), ...rest };
   }
   const out: Record<string, unknown> = {};
+  const from: Record<string, string> = {};
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
     const name = camel(key);
+    if (from[name] !== undefined) {
+      throw new TypeError(
+        `express-passkeys: option \`${[...path, name].join('.')}\` is given twice, as \`${from[name]}\` and \`${key}\`; keep one.`,
+      );
+    }
+    from[name] = key;
     const opaque = name === 'identitySchema' || name === 'store' || name === 'courier';
-    out[name] = !opaque && isPlainObject(value) ? normaliseKeys(value) : value;
+    out[name] = !opaque && isPlainObject(value) ? normaliseKeys(value, [...path, name]) : value;
   }
   return out;
 }
@@ -617,12 +657,26 @@ function checkRpId(id: string): string {
   if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(lower)) {
     throw new TypeError(`express-passkeys: \`rp.id\` is not a valid domain name (got "${id}"); ${fix}.`);
   }
+  // A listed public suffix (`com`, `co.uk`, `github.io`) is no registrable domain: browsers refuse it as an RP ID.
+  const parsed = parseDomain(lower, { allowPrivateDomains: true });
+  if (lower !== 'localhost' && !parsed.domain && (parsed.isIcann || parsed.isPrivate)) {
+    throw new TypeError(
+      `express-passkeys: \`rp.id\` "${id}" is a public suffix, not a registrable domain: browsers refuse it. Use your own domain under it (\`example.${lower}\`).`,
+    );
+  }
   return lower;
 }
 
 /** An origin is `scheme://host[:port]` whose host is the RP ID or a subdomain of it, or an Android app origin. */
 function checkOrigin(origin: string, rpId: string): string {
-  if (origin.startsWith('android:apk-key-hash:')) return origin;
+  if (origin.startsWith('android:apk-key-hash:')) {
+    if (!/^android:apk-key-hash:[A-Za-z0-9_-]+$/.test(origin)) {
+      throw new TypeError(
+        `express-passkeys: \`rp.origins\` entry "${origin}" must be \`android:apk-key-hash:\` followed by the base64url SHA-256 hash of the app's signing certificate.`,
+      );
+    }
+    return origin;
+  }
   let url: URL;
   try {
     url = new URL(origin);
@@ -727,18 +781,21 @@ function checkUrlOrPath(value: string, name: string): string {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** The longest duration accepted: 100 years (beyond it, `Date.now() + it` soon stops being a valid date). */
+const MAX_DURATION = 36_525 * 86_400_000;
+
 /** Parse `90s`, `5m`, `1h30m`, `250ms` or a number of milliseconds. */
 export function parseDuration(value: number | string, name: string): number {
   if (typeof value === 'number') {
-    if (Number.isFinite(value) && value > 0) return value;
+    if (Number.isFinite(value) && value > 0 && value <= MAX_DURATION) return value;
   } else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(value.trim())) {
     let total = 0;
     for (const [, amount, unit] of value.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
       total += Number(amount) * (UNITS[unit as string] ?? 0);
     }
-    if (total > 0) return total;
+    if (total > 0 && total <= MAX_DURATION) return total;
   }
   throw new TypeError(
-    `express-passkeys: \`${name}\` must be a positive number of milliseconds or a duration like "90s", "5m", "1h" (got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}).`,
+    `express-passkeys: \`${name}\` must be a positive number of milliseconds or a duration like "90s", "5m", "1h", at most 100 years (got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}).`,
   );
 }

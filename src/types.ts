@@ -43,6 +43,11 @@ export interface AuthenticatorSelectionOptions {
   userVerification?: 'required' | 'preferred' | 'discouraged';
   /** Restrict to platform or roaming authenticators. Defaults to unset (both). */
   authenticatorAttachment?: 'platform' | 'cross-platform';
+  /**
+   * WebAuthn Level 1's boolean, accepted for pasted configurations: it is derived from `residentKey` (`true` exactly
+   * when it is `'required'`) and must agree with it, else a `TypeError`.
+   */
+  requireResidentKey?: boolean;
 }
 
 /** How long things live. */
