@@ -537,10 +537,10 @@ function normaliseKeys(input: Record<string, unknown>, path: string[] = []): Rec
     ?.config;
   if (pasted && typeof pasted === 'object') {
     const { selfservice: _, ...rest } = input;
-    source = { ...(pasted as Record<string, unknown>), ...rest };
+    source = mergePasted('selfservice.methods.passkey.config', pasted as Record<string, unknown>, rest);
   } else if (input.config && typeof input.config === 'object' && !input.rp) {
     const { config, ...rest } = input;
-    source = { ...(config as Record<string, unknown>), ...rest };
+    source = mergePasted('config', config as Record<string, unknown>, rest);
   }
   const out: Record<string, unknown> = {};
   const from: Record<string, string> = {};
@@ -557,6 +557,22 @@ function normaliseKeys(input: Record<string, unknown>, path: string[] = []): Rec
     out[name] = !opaque && isPlainObject(value) ? normaliseKeys(value, [...path, name]) : value;
   }
   return out;
+}
+
+/** A pasted Kratos config next to the other options: a key set in both would silently lose one of them. */
+function mergePasted(
+  where: string,
+  pasted: Record<string, unknown>,
+  rest: Record<string, unknown>,
+): Record<string, unknown> {
+  for (const key of Object.keys(pasted)) {
+    if (pasted[key] !== undefined && rest[key] !== undefined) {
+      throw new TypeError(
+        `express-passkeys: option \`${camel(key)}\` is given twice, in \`${where}\` and next to it; keep one.`,
+      );
+    }
+  }
+  return { ...pasted, ...rest };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -89,6 +89,16 @@ const CASES: Array<[string, unknown, string]> = [
   ],
   ['rp a string', base({ rp: 'example.com' }), 'rp'],
   ['rp.display_name and rp.displayName both', withRp({ display_name: 'Other' }), 'rp.displayName'],
+  [
+    'rp in a pasted Kratos config and next to it',
+    { selfservice: { methods: { passkey: { config: { rp: rp() } } } }, rp: rp(), store: new MemoryStore() },
+    'rp',
+  ],
+  [
+    'store in a pasted config object and next to it',
+    { config: { rp: rp(), store: new MemoryStore() }, store: new MemoryStore() },
+    'store',
+  ],
   // store
   ['store missing', { rp: rp() }, 'store'],
   ['store null', base({ store: null }), 'store'],
