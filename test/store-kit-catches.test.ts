@@ -515,6 +515,25 @@ class CounterResetAtStringStore extends MemoryStore {
   }
 }
 
+/** Returns the public key as a `Buffer` (what `pg` gives for `bytea`), a view into a larger shared buffer: allowed. */
+class BufferKeyStore extends MemoryStore {
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = await super.getPasskey(credentialId);
+    if (!passkey) return null;
+    const pool = Buffer.alloc(passkey.publicKey.length + 64, 0xee);
+    pool.set(passkey.publicKey, 32);
+    return { ...passkey, publicKey: pool.subarray(32, 32 + passkey.publicKey.length) };
+  }
+}
+
+/** Returns the public key as a plain array of numbers (a JSON column): not a `Uint8Array`. */
+class KeyAsArrayStore extends MemoryStore {
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = await super.getPasskey(credentialId);
+    return passkey && ({ ...passkey, publicKey: Array.from(passkey.publicKey) } as unknown as Passkey);
+  }
+}
+
 class NaiveStore implements Store {
   readonly identities = new Map<string, Identity>();
   readonly passkeys = new Map<string, Passkey>();
@@ -1000,6 +1019,20 @@ describe('the kit catches broken stores', () => {
         'incrementCounter: the window is fixed; once it has passed the count starts again at 1',
       ],
     ));
+
+  it('a public key returned as a plain array (a Buffer, even a view into a larger one, is fine)', async () => {
+    await assertCaught(
+      () => new KeyAsArrayStore(),
+      ['createIdentity stores the identity and its passkey; every lookup finds them'],
+    );
+    for (const name of [
+      'createIdentity stores the identity and its passkey; every lookup finds them',
+      'returned objects are copies: mutating inputs or results never changes the store',
+      'addPasskey adds to an identity; a credential id is unique across identities',
+    ] as const) {
+      await cases[name](new BufferKeyStore());
+    }
+  });
 
   for (const gap of ['microtask', 'macrotask'] as const) {
     it(`a from-scratch store with an await (${gap}) between check and write`, () =>
