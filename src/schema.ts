@@ -191,9 +191,13 @@ export function compileIdentitySchema(raw: object, id = 'default'): IdentitySche
   };
 
   function validateTraits(value: unknown, fromForm: boolean): TraitErrors | null {
-    // NUL has no place in a trait, and databases such as PostgreSQL refuse it in text.
+    // NUL and lone surrogates have no place in a trait, and databases such as PostgreSQL refuse them in text.
     const nul = findNul(value, 'traits');
-    if (nul) return { nodes: { [nul]: [messages.generic('The value must not contain NUL characters.')] }, general: [] };
+    if (nul)
+      return {
+        nodes: { [nul]: [messages.generic('The value must not contain NUL characters or unpaired surrogates.')] },
+        general: [],
+      };
     const validate = fromForm ? coercing : strict;
     const document = { traits: value };
     if (validate(document)) return null;
@@ -214,13 +218,17 @@ function stringAt(traits: Record<string, JsonValue>, path: string[]): string | u
   return typeof node === 'string' ? node : undefined;
 }
 
-/** The node name of the first string (or key) below `value` that contains U+0000. */
-function findNul(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+/** U+0000 or a lone UTF-16 surrogate: not text, and refused by databases (PostgreSQL's `jsonb`, for one). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what is refused.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The node name of the first string (or key) below `value` that contains U+0000 or a lone surrogate. */
+export function findNul(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
   if (!value || typeof value !== 'object') return undefined;
   for (const [key, child] of Object.entries(value)) {
     const childPath = Array.isArray(value) ? path : `${path}.${key}`;
-    if (key.includes('\u0000')) return path;
+    if (UNSTORABLE.test(key)) return path;
     const found = findNul(child, childPath);
     if (found) return found;
   }

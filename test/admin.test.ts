@@ -9,6 +9,7 @@ import {
   DuplicateIdentifierError,
   type FlowRecord,
   IdentityNotFoundError,
+  type JsonValue,
   MemoryStore,
   passkeys,
   SessionNotFoundError,
@@ -476,6 +477,40 @@ describe('auth.adminRouter()', () => {
     assert.equal(duplicate.body.error.id, 'conflict');
     const invalid = await admin('post', '/admin/identities').send({ schema_id: 'default', traits: {} });
     assert.equal(invalid.status, 400);
+  });
+
+  it('text a jsonb store refuses (U+0000, a lone surrogate) in metadata or traits is a 400, not a store failure (500)', async () => {
+    const { admin, auth, store } = makeAdminApp();
+    const identity = await auth.admin.createIdentity({ traits: { email: 'nul-metadata@example.com' } });
+    for (const first of ['a\u0000b', 'a\ud800', '\udc00b']) {
+      await rejects(
+        auth.admin.createIdentity({ traits: { email: 'nul-traits@example.com', name: { first } } }),
+        ValidationError,
+      );
+    }
+    assert.equal(await store.findIdentityByIdentifier('nul-traits@example.com'), null);
+    for (const metadata of <JsonValue[]>[
+      { note: 'a\u0000b' },
+      { 'k\u0000': 1 },
+      ['\u0000'],
+      '\u0000',
+      { note: 'x\ud83d' },
+      ['\udc00'],
+    ]) {
+      await rejects(
+        auth.admin.createIdentity({ traits: { email: 'nul-other@example.com' }, metadataAdmin: metadata }),
+        ValidationError,
+      );
+      await rejects(auth.admin.updateIdentity(identity.id, { metadataPublic: metadata }), ValidationError);
+      const res = await admin('patch', `/admin/identities/${identity.id}`).send([
+        { op: 'replace', path: '/metadata_admin', value: metadata },
+      ]);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+    }
+    assert.equal(await store.findIdentityByIdentifier('nul-other@example.com'), null);
+    const read = await store.getIdentity(identity.id);
+    assert.equal(read?.metadataPublic, null);
+    assert.equal(read?.metadataAdmin, null);
   });
 
   it('PATCH applies JSON Patch; /id, /credentials and /state_changed_at are protected; a bad state is 400 with Kratos text', async () => {

@@ -349,6 +349,46 @@ describe('PostgresStore specifics', () => {
     }
   });
 
+  it('listIdentities pages come from an index in JavaScript string order, not from sorting the whole table', async () => {
+    const store = await makeStore();
+    try {
+      const t = quoteIdentifier(store.schema);
+      await pool.query(
+        `INSERT INTO ${t}.identities (id, schema_id, traits, identifier, user_handle, created_at, updated_at)
+         SELECT gen_random_uuid()::text, 'default', '{}', 'bulk-' || g, 'handle-' || g, now(), now()
+         FROM generate_series(1, 5000) g`,
+      );
+      await pool.query(`ANALYZE ${t}.identities`);
+      // The statements listIdentities sends, as the store builds them.
+      const sent: { text: string; values: unknown[] }[] = [];
+      const recording = {
+        query: (text: string, values: unknown[]) => {
+          sent.push({ text, values });
+          return pool.query(text, values);
+        },
+      } as unknown as pg.Pool;
+      const recorded = new PostgresStore(recording, { schema: store.schema });
+      const first = await recorded.listIdentities({ limit: 250 });
+      await recorded.listIdentities({ limit: 250, after: first[first.length - 1]!.id });
+      assert.equal(sent.length, 2);
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        // With sorts priced out, a plan that still sorts has no index to read the order from.
+        await client.query('SET LOCAL enable_sort = off');
+        for (const { text, values } of sent) {
+          const plan = (await client.query(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+          assert.doesNotMatch(plan, /Sort Key/, `a page of listIdentities sorts the table:\n${plan}`);
+        }
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    } finally {
+      await dropStore(store);
+    }
+  });
+
   it('the kit catches the first adapter’s saveFlow (an upsert) and consumeChallenge (no version bump)', async () => {
     /** The first PostgresStore's saveFlow: `INSERT ... ON CONFLICT DO UPDATE`, whatever the version. */
     class UpsertFlowStore extends PostgresStore {

@@ -443,6 +443,97 @@ class CountsEverythingStore extends MemoryStore {
   }
 }
 
+/** Ignores `after` (a keyset condition left out of the query): every page is the first one again. */
+class SessionsIgnoreAfterStore extends MemoryStore {
+  override async listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]> {
+    const { after: _after, ...rest } = options;
+    return super.listSessions(identityId, rest);
+  }
+}
+
+/** Returns the sign-in times inside `methods` as ISO strings (a `jsonb` column read back without revival). */
+class SessionMethodDatesAsStringsStore extends MemoryStore {
+  static #strings(session: SessionRecord): SessionRecord {
+    const methods = session.methods.map((m) => ({ ...m, completedAt: m.completedAt.toISOString() }));
+    return { ...session, methods } as unknown as SessionRecord;
+  }
+  override async getSession(id: string): Promise<SessionRecord | null> {
+    const session = await super.getSession(id);
+    return session && SessionMethodDatesAsStringsStore.#strings(session);
+  }
+  override async listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]> {
+    return (await super.listSessions(identityId, options)).map((s) => SessionMethodDatesAsStringsStore.#strings(s));
+  }
+}
+
+/**
+ * Applies `LIMIT` first and filters `active` afterwards, in JavaScript: a page is short while more remain, and the
+ * library, which reads a short page as the last one, stops early (a removed passkey's sessions stay in force).
+ */
+class SessionsShortPagesStore extends MemoryStore {
+  override async listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]> {
+    const { active, ...rest } = options;
+    const page = await super.listSessions(identityId, rest);
+    const now = Date.now();
+    return active ? page.filter((s) => s.active && s.expiresAt.getTime() > now) : page;
+  }
+}
+
+/**
+ * `SELECT ... FROM identities LEFT JOIN addresses ... ORDER BY id LIMIT n`: the limit counts joined rows, so a page
+ * holds fewer identities than `limit` while more remain, and its last identity may lack some of its addresses.
+ */
+class IdentitiesJoinLimitStore extends MemoryStore {
+  override async listIdentities(options: ListIdentitiesOptions): Promise<Identity[]> {
+    const all = await super.listIdentities({ ...options, limit: 1_000_000 });
+    type Row = { identity: Identity; address: RecoveryAddress | VerifiableAddress | null };
+    const rows = all.flatMap((identity): Row[] => {
+      const addresses = [...identity.recoveryAddresses, ...identity.verifiableAddresses];
+      return addresses.length === 0
+        ? [{ identity, address: null }]
+        : addresses.map((address) => ({ identity, address }));
+    });
+    const page: Identity[] = [];
+    for (const { identity, address } of rows.slice(0, options.limit)) {
+      let last = page[page.length - 1];
+      if (last === undefined || last.id !== identity.id) {
+        last = { ...identity, recoveryAddresses: [], verifiableAddresses: [] };
+        page.push(last);
+      }
+      if (address && 'verified' in address) last.verifiableAddresses.push(address);
+      else if (address) last.recoveryAddresses.push(address);
+    }
+    return page;
+  }
+}
+
+/** Returns `resetAt` as an ISO string (a timestamp read back through JSON, or a driver's text mode). */
+class CounterResetAtStringStore extends MemoryStore {
+  override async incrementCounter(key: string, windowMs: number): Promise<CounterState> {
+    const state = await super.incrementCounter(key, windowMs);
+    return { ...state, resetAt: state.resetAt.toISOString() } as unknown as CounterState;
+  }
+}
+
+/** Returns the public key as a `Buffer` (what `pg` gives for `bytea`), a view into a larger shared buffer: allowed. */
+class BufferKeyStore extends MemoryStore {
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = await super.getPasskey(credentialId);
+    if (!passkey) return null;
+    const pool = Buffer.alloc(passkey.publicKey.length + 64, 0xee);
+    pool.set(passkey.publicKey, 32);
+    return { ...passkey, publicKey: pool.subarray(32, 32 + passkey.publicKey.length) };
+  }
+}
+
+/** Returns the public key as a plain array of numbers (a JSON column): not a `Uint8Array`. */
+class KeyAsArrayStore extends MemoryStore {
+  override async getPasskey(credentialId: string): Promise<Passkey | null> {
+    const passkey = await super.getPasskey(credentialId);
+    return passkey && ({ ...passkey, publicKey: Array.from(passkey.publicKey) } as unknown as Passkey);
+  }
+}
+
 class NaiveStore implements Store {
   readonly identities = new Map<string, Identity>();
   readonly passkeys = new Map<string, Passkey>();
@@ -892,6 +983,56 @@ describe('the kit catches broken stores', () => {
       () => new CountsEverythingStore(),
       ['sessions: revokeSessions revokes all but one and counts the sessions that were valid'],
     ));
+
+  it('a listSessions that ignores `after` (every page is the first)', () =>
+    assertCaught(
+      () => new SessionsIgnoreAfterStore(),
+      [
+        'sessions: listSessions gives keyset pages, newest issuedAt first (ties by id descending), of that identity only',
+        'sessions: listSessions with active: true leaves out revoked and expired sessions, keyset pages included',
+      ],
+    ));
+
+  it('session sign-in times returned as strings', () =>
+    assertCaught(
+      () => new SessionMethodDatesAsStringsStore(),
+      ['sessions: createSession then getSession round-trips every field; an unknown id is null; results are copies'],
+    ));
+
+  it('a listSessions that filters `active` after its LIMIT (short pages while more remain)', () =>
+    assertCaught(
+      () => new SessionsShortPagesStore(),
+      ['sessions: listSessions with active: true leaves out revoked and expired sessions, keyset pages included'],
+    ));
+
+  it('a listIdentities whose LIMIT counts joined address rows', () =>
+    assertCaught(
+      () => new IdentitiesJoinLimitStore(),
+      ['listIdentities pages in ascending id order: limit, after (exclusive), identifier; [] past the end'],
+    ));
+
+  it('a counter whose resetAt is a string', () =>
+    assertCaught(
+      () => new CounterResetAtStringStore(),
+      [
+        'incrementCounter: 50 concurrent increments of one key count 1 to 50, each exactly once, in one window',
+        'incrementCounter: the window is fixed; once it has passed the count starts again at 1',
+      ],
+    ));
+
+  it('a public key returned as a plain array (a Buffer, even a view into a larger one, is fine)', async () => {
+    await assertCaught(
+      () => new KeyAsArrayStore(),
+      ['createIdentity stores the identity and its passkey; every lookup finds them'],
+    );
+    for (const name of [
+      'createIdentity stores the identity and its passkey; every lookup finds them',
+      'returned objects are copies: mutating inputs or results never changes the store',
+      'addPasskey adds to an identity; a credential id is unique across identities',
+    ] as const) {
+      await cases[name](new BufferKeyStore());
+    }
+  });
 
   for (const gap of ['microtask', 'macrotask'] as const) {
     it(`a from-scratch store with an await (${gap}) between check and write`, () =>

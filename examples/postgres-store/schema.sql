@@ -23,6 +23,10 @@ CREATE TABLE IF NOT EXISTS identities (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS identities_identifier_key ON identities (identifier);
 CREATE UNIQUE INDEX IF NOT EXISTS identities_user_handle_key ON identities (user_handle);
+-- listIdentities pages in byte order (`ORDER BY id COLLATE "C"`, JavaScript's string order): the primary key's index
+-- has the database's collation, so it cannot serve that order unless the database collation is "C" itself. Without
+-- this index, every page of the admin list sorts the whole table.
+CREATE INDEX IF NOT EXISTS identities_id_c_idx ON identities (id COLLATE "C");
 
 CREATE TABLE IF NOT EXISTS passkeys (
   id              text        NOT NULL,

@@ -8,7 +8,7 @@ import { type PasskeyInfo, passkeyInfo } from '../flows/settings.js';
 import { withFlow } from '../http.js';
 import { isActive, stateOf } from '../identities.js';
 import { parseDuration, type ResolvedOptions } from '../options.js';
-import { normaliseIdentifier } from '../schema.js';
+import { findNul, normaliseIdentifier } from '../schema.js';
 import type { Identity, IdentityState, JsonValue, Passkey, SessionRecord, Store } from '../store/types.js';
 import type { Duration } from '../types.js';
 import { messages } from '../ui/messages.js';
@@ -219,7 +219,12 @@ export function createAdmin(config: ResolvedOptions): PasskeysAdmin {
       const text = JSON.stringify(value);
       if (text === undefined) throw new Error('not JSON');
       if (text.length > 64 * 1024) throw ValidationError.reason(path, 'Metadata is at most 64 KiB of JSON.');
-      return JSON.parse(text) as JsonValue;
+      const parsed = JSON.parse(text) as JsonValue;
+      // As in traits: NUL and lone surrogates have no place here, and a store on PostgreSQL's jsonb would fail on them.
+      if (findNul(parsed, path)) {
+        throw ValidationError.reason(path, 'Metadata must not contain NUL characters or unpaired surrogates.');
+      }
+      return parsed;
     } catch (error) {
       if (error instanceof ValidationError) throw error;
       throw ValidationError.reason(path, 'Metadata must be JSON.');

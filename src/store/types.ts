@@ -155,7 +155,10 @@ export interface FlowRecord {
 
 /** A keyset page request of {@link Store.listIdentities}. */
 export interface ListIdentitiesOptions {
-  /** At most this many identities. */
+  /**
+   * At most this many identities, and exactly this many while at least that many remain: the library reads a shorter
+   * page as the last one (so apply `LIMIT` to identities, not to rows joined with their addresses).
+   */
   limit: number;
   /** Continue after the identity with this id (exclusive), in the list's order (ascending `id`). */
   after?: string;
@@ -208,7 +211,10 @@ export interface SessionRecord {
 export interface ListSessionsOptions {
   /** `true`: only sessions that are active and unexpired (at `Date.now()`); `false` or absent: all. */
   active?: boolean;
-  /** At most this many records. */
+  /**
+   * At most this many records, and exactly this many while at least that many remain: the library reads a shorter page
+   * as the last one (so filter `active` in the query, before its `LIMIT`).
+   */
   limit: number;
   /** Continue after this record (exclusive), in the list's order (newest `issuedAt` first, then `id` descending). */
   after?: { issuedAt: Date; id: string };
@@ -228,7 +234,10 @@ export interface CounterState {
  * Conventions: every method returns a promise; "not found" is `null` (or `false` / `'not_found'` where the
  * return type says so), never an exception. Anything else that goes wrong (a lost connection, a constraint the
  * library does not expect) must reject: the library answers 500 and never mistakes a failure for "not found".
- * Dates are `Date` objects in and out.
+ * Dates are `Date` objects in and out (inside lists too: addresses, session methods), `publicKey` a `Uint8Array` (a
+ * `Buffer` is one), counts and versions `number`s (not the strings a `bigint` column reads as). Records are values:
+ * store a copy of what you are given and return a fresh copy each time; the library may change objects it passed in
+ * or got back, and that must never change the store.
  */
 export interface Store {
   /**
@@ -268,8 +277,8 @@ export interface Store {
    */
   deleteIdentity(id: string): Promise<boolean>;
   /**
-   * Required. Identities in ascending `id` order, one keyset page at a time: at most `limit`, after `after` when given,
-   * only the one with `identifier` when given. `[]` past the end.
+   * Required. Identities in ascending `id` order, one keyset page at a time: at most `limit` (a shorter page only at
+   * the end), after `after` when given, only the one with `identifier` when given. `[]` past the end.
    */
   listIdentities(options: ListIdentitiesOptions): Promise<Identity[]>;
 
@@ -322,7 +331,7 @@ export interface Store {
    * `true`; otherwise change nothing and return `false`. Of two concurrent calls, exactly one returns `true`.
    */
   consumeChallenge(flowId: string, challenge: string): Promise<boolean>;
-  /** Optional. Delete a flow (no-op when absent). */
+  /** Optional. Delete a flow (no-op when absent). The library does not call it (expired flows are swept instead). */
   deleteFlow?(id: string): Promise<void>;
 
   /**
@@ -341,8 +350,8 @@ export interface Store {
   updateSession(session: SessionRecord): Promise<boolean>;
   /**
    * Required. An identity's sessions, newest `issuedAt` first (ties: `id` descending), one keyset page at a time: at
-   * most `limit`, strictly after `after` when given, only active and unexpired ones when `active` is `true`. `[]` past
-   * the end or for an unknown identity.
+   * most `limit` (a shorter page only at the end), strictly after `after` when given, only active and unexpired ones
+   * when `active` is `true`. `[]` past the end or for an unknown identity.
    */
   listSessions(identityId: string, options: ListSessionsOptions): Promise<SessionRecord[]>;
   /**

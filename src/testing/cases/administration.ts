@@ -152,7 +152,14 @@ export const administrationCases = {
     store: Store,
   ) {
     const created: Identity[] = [];
-    for (let i = 0; i < 7; i++) created.push((await seed(store, 1)).identity);
+    // With addresses, so that a LIMIT that counts joined address rows (instead of identities) shows.
+    for (let i = 0; i < 7; i++) {
+      const addresses = {
+        recoveryAddresses: [makeRecoveryAddress(), makeRecoveryAddress()],
+        verifiableAddresses: [makeVerifiableAddress()],
+      };
+      created.push((await seed(store, 1, i % 2 === 0 ? addresses : {})).identity);
+    }
     // The store may hold identities of other cases: page from the start until past the last of ours.
     const last = created.map((i) => i.id).sort()[created.length - 1]!;
     const seen: string[] = [];
@@ -163,8 +170,21 @@ export const administrationCases = {
       if (page.length === 0) break;
       const previous = after;
       assert.ok(previous === undefined || page[0]!.id > previous, `a page after ${previous} starts after it`);
-      for (const identity of page) seen.push(identity.id);
+      for (const identity of page) {
+        seen.push(identity.id);
+        const ours = created.find((c) => c.id === identity.id);
+        if (ours) assertIdentity(identity, ours, 'a listed identity');
+      }
       after = page[page.length - 1]!.id;
+      if (page.length < 3) {
+        // The library reads a page shorter than `limit` as the last one.
+        assert.deepEqual(
+          await store.listIdentities({ limit: 3, after }),
+          [],
+          `a page of ${page.length} (fewer than limit, 3) must be the last one: identities follow it`,
+        );
+        break;
+      }
       if (after >= last) break;
     }
     const sorted = [...seen].sort();

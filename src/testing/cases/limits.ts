@@ -38,6 +38,10 @@ export const limitCases = {
     const k = key('race');
     const before = Date.now();
     const results = await Promise.all(Array.from({ length: 50 }, () => s.incrementCounter(k, 10 * MINUTE)));
+    for (const r of results) {
+      assert.equal(typeof r.count, 'number', `count must be a number, got ${typeof r.count}`);
+      assert.ok(r.resetAt instanceof Date, `resetAt must be a Date, got ${Object.prototype.toString.call(r.resetAt)}`);
+    }
     const counts = results.map((r) => r.count).sort((a, b) => a - b);
     assert.deepEqual(
       counts,
@@ -64,9 +68,9 @@ export const limitCases = {
     const s = counters(store);
     const k = key('expiry');
     const first = await s.incrementCounter(k, 5 * MINUTE);
-    assert.equal(first.count, 1, 'a new key starts at 1');
+    assertState(first, 1, Date.now() + 5 * MINUTE, 'a new key starts at 1');
     const second = await withClockAhead(2 * MINUTE, () => s.incrementCounter(k, 5 * MINUTE));
-    assert.equal(second.count, 2, 'within the window the count goes on');
+    assertState(second, 2, first.resetAt.getTime(), 'within the window the count goes on');
     assert.equal(second.resetAt.getTime(), first.resetAt.getTime(), 'within the window resetAt stays put (fixed)');
     assertState(
       await withClockAhead(4 * MINUTE, () => s.getCounter(k)),

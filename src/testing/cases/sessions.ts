@@ -69,6 +69,14 @@ async function allPages(store: Store, identityId: string, limit: number, active?
     const last = page[page.length - 1]!;
     after = { issuedAt: last.issuedAt, id: last.id };
   }
+  // The library reads a page shorter than `limit` as the last one (a LIMIT applied before a filter breaks this).
+  pages.slice(0, -1).forEach((page, i) => {
+    assert.equal(
+      page.length,
+      limit,
+      `page ${i + 1} holds ${page.length} records, fewer than limit (${limit}), yet more follow`,
+    );
+  });
   return pages;
 }
 
