@@ -2,6 +2,7 @@
 
 import createDebug from 'debug';
 import { HttpError } from './errors.js';
+import { findNul } from './schema.js';
 import type { JsonValue } from './store/types.js';
 import type { BeforeHookContext, BeforeRegistrationResult } from './types.js';
 import type { UiText } from './ui/messages.js';
@@ -205,13 +206,20 @@ function checkResult(name: string, outcome: unknown): BeforeRegistrationResult |
   const result: BeforeRegistrationResult = {};
   try {
     if (traits !== undefined) result.traits = asJson(traits) as Record<string, JsonValue>;
-    if (metadataPublic !== undefined) result.metadataPublic = asJson(metadataPublic);
-    if (metadataAdmin !== undefined) result.metadataAdmin = asJson(metadataAdmin);
+    if (metadataPublic !== undefined) result.metadataPublic = storableJson(metadataPublic);
+    if (metadataAdmin !== undefined) result.metadataAdmin = storableJson(metadataAdmin);
   } catch (error) {
     console.error(`express-passkeys: hook ${name} returned values that are not JSON; answered 502 hook_failed:`, error);
     throw hookFailed();
   }
   return result;
+}
+
+/** {@link asJson}, refusing U+0000 and lone surrogates (PostgreSQL's jsonb cannot keep them), as admin metadata does. */
+function storableJson(value: unknown): JsonValue {
+  const json = asJson(value);
+  if (findNul(json, 'metadata')) throw new Error('metadata must not contain NUL characters or unpaired surrogates');
+  return json;
 }
 
 /** A plain-JSON copy (what the store can keep); throws on cycles and BigInts. */

@@ -402,6 +402,21 @@ describe('beforeLogin', () => {
     assert.equal(await whoamiStatus(a), 200);
   });
 
+  it('metadata a hook returns with U+0000 or a lone surrogate is a failed hook (502), nothing written', async (t) => {
+    t.mock.method(console, 'error', () => {});
+    const { agent, behave, authenticator, watched } = await registered();
+    for (const bad of ['a\u0000b', 'x\uD800y']) {
+      behave.beforeLogin = () => ({ metadataAdmin: { note: bad } });
+      const a = agent();
+      const { flow, fields } = await loginSubmit(a, authenticator);
+      const before = await watched.snapshot();
+      const res = await postJson(a, flow, fields);
+      assert.equal(res.status, 502, JSON.stringify(bad));
+      assert.equal(res.body.error.id, 'hook_failed');
+      assert.deepEqual(await watched.snapshot(), before);
+    }
+  });
+
   it('runs for refresh logins too', async () => {
     const { agent, behave, authenticator, seen, watched } = await registered();
     const a = agent();
