@@ -233,6 +233,11 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: P
     }
     if (answer.status !== 200) throw new Error(`fetching the ${kind} flow failed: ${answer.status}`);
     const flow = (await answer.json()) as Flow;
+    // Already signed in (the back button after a sign-up or sign-in lands on its form again): the account, not a form
+    // the router would refuse (session_already_available). A refresh login is for signed-in users: it stays.
+    if ((kind === 'registration' || (kind === 'login' && !flow.refresh)) && (await auth.getIdentity(req))) {
+      return res.redirect(303, '/');
+    }
     const page = pageOptions(req, res);
     // Settings end with "Where you're signed in": the user's other sessions.
     if (kind === 'settings') {
