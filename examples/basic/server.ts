@@ -243,9 +243,11 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: P
     if (kind === 'settings') {
       page.sections = [sessionsSection(await auth.listSessions(req), (ua) => describeUserAgent(ua).label)];
     }
-    // REQUIRE_VERIFIED_ADDRESS: a signed-out visitor with a code on its way was most likely just refused at sign-in.
-    if (kind === 'verification' && policy.requireVerifiedAddress && flow.state === 'sent_email') {
-      if (!(await auth.getIdentity(req))) page.lead = VERIFY_TO_SIGN_IN;
+    // Verification, signed out: no account to go back to; the way on is signing in. With REQUIRE_VERIFIED_ADDRESS, a
+    // signed-out visitor with a code on its way was most likely just refused at sign-in: say why.
+    if (kind === 'verification' && !(await auth.getIdentity(req))) {
+      page.footer = '<p><a href="/login">Sign in</a></p>';
+      if (policy.requireVerifiedAddress && flow.state === 'sent_email') page.lead = VERIFY_TO_SIGN_IN;
     }
     send(res, flowPage(kind, flow, String(res.locals.cspNonce), page));
   };

@@ -50,6 +50,8 @@ export interface PageOptions {
   sections?: string[];
   /** The line under the heading, instead of the flow's own (for example why a sign-in led to verification). */
   lead?: string;
+  /** The links under a flow's form, instead of the flow's own (trusted HTML: escape what goes into it). */
+  footer?: string;
 }
 
 const DEV_BANNER = `<p class="dev-banner" role="note"><strong>Development mode:</strong> recovery and verification codes are
@@ -298,7 +300,7 @@ export function flowPage(kind: FlowKind, flow: Flow, nonce: string, page: PageOp
   const form = `<form id="flow" method="${esc(flow.ui.method)}" action="${esc(flow.ui.action)}">
 ${nodes.join('\n')}
 </form>`;
-  const footer = `<footer class="links">${FOOTERS[kind]}</footer>`;
+  const footer = `<footer class="links">${page.footer ?? FOOTERS[kind]}</footer>`;
   const messages = messageList(flow.ui.messages, 'flow-message');
   if (kind !== 'settings') {
     const asking = flow.state === 'choose_method' || kind === 'registration' || kind === 'login';

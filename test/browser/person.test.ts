@@ -174,6 +174,17 @@ describe('the basic example, as a person uses it, in Chromium', { skip: skipWith
     assert.deepEqual(tab.errors, []);
   });
 
+  test('verification, signed out: the way on is "Sign in", not "Back to your account" (there is none)', async () => {
+    const tab = await newTab();
+    await tab.page.goto(`${base}/verification`);
+    await tab.page.waitForURL(/\/verification\?flow=/);
+    assert.deepEqual(await tab.page.locator('footer.links a').allTextContents(), ['Sign in']);
+    // Signed in, the account is the way back.
+    await addAuthenticator(tab);
+    await signUp(tab, newEmail('verify-footer'));
+    assert.deepEqual(await tab.page.locator('footer.links a').allTextContents(), ['Back to your account']);
+  });
+
   test('contrast: text, field borders and the focus ring meet WCAG AA', async () => {
     const tab = await newTab();
     await tab.page.goto(`${base}/registration`);
