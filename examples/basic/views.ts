@@ -408,7 +408,7 @@ export function errorPage(error: FlowError | null, page: PageOptions = {}): stri
     ? (error.reason ?? error.message ?? 'The request could not be completed.')
     : 'This error message has expired or never existed.';
   const details = error
-    ? `<p class="muted" id="error-details">Error <code>${esc(error.id ?? 'unknown')}</code>${error.code ? ` (${esc(error.code)} ${esc(error.status ?? '')})` : ''}</p>`
+    ? `<details class="muted"><summary>Details for support</summary><p id="error-details">Error <code>${esc(error.id ?? 'unknown')}</code>${error.code ? ` (${esc(error.code)} ${esc(error.status ?? '')})` : ''}</p></details>`
     : '';
   const body = `<p class="message error" id="error-message">${esc(message)}</p>
 ${details}

@@ -185,6 +185,17 @@ describe('the basic example, as a person uses it, in Chromium', { skip: skipWith
     assert.deepEqual(await tab.page.locator('footer.links a').allTextContents(), ['Back to your account']);
   });
 
+  test('the error page says what happened in words; the error id is folded away under "Details for support"', async () => {
+    const tab = await newTab();
+    await tab.page.goto(`${base}/auth/self-service/logout?token=not-yours`);
+    await tab.page.waitForURL(/\/error\?id=/);
+    assert.equal(await tab.page.locator('#error-message').isVisible(), true);
+    assert.equal(await tab.page.getByText('session_inactive').isVisible(), false, 'no raw id on show');
+    await tab.page.getByText('Details for support').click();
+    assert.equal(await tab.page.getByText('session_inactive').isVisible(), true, 'there for who asks');
+    assert.deepEqual(await tab.page.locator('footer.links a').allTextContents(), ['Sign in', 'Home']);
+  });
+
   test('contrast: text, field borders and the focus ring meet WCAG AA', async () => {
     const tab = await newTab();
     await tab.page.goto(`${base}/registration`);
