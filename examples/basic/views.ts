@@ -476,9 +476,11 @@ export function adminPage(
   page: PageOptions = {},
 ): string {
   if (!view.signedIn) {
-    const error = view.error ? `<p class="message error" id="admin-error">${esc(view.error)}</p>\n` : '';
+    // A refused token: an alert, and focus back on the field it describes.
+    const error = view.error ? `<p class="message error" id="admin-error" role="alert">${esc(view.error)}</p>\n` : '';
+    const refused = view.error ? { 'aria-invalid': 'true', 'aria-describedby': 'admin-error', autofocus: true } : {};
     const body = `<p class="lead">Support tools. Enter the admin token the server was started with.</p>
-${error}<form method="POST" action="/admin/login"><label>Admin token<input type="password" name="token" required autocomplete="off"></label>
+${error}<form method="POST" action="/admin/login"><label>Admin token<input${attrs({ type: 'password', name: 'token', required: true, autocomplete: 'off', ...refused })}></label>
 <button type="submit">Open support tools</button></form>`;
     return layout('Support', body, page, 'narrow');
   }

@@ -2,7 +2,8 @@
  * The basic example as a person uses it, in Chromium with a virtual authenticator: what they trip over when an action
  * is refused (the message tied to the field, focus on it, an alert for screen readers), the one passkey that cannot
  * be removed (the reason shown, not only in a tooltip), the back button after sign-up, sign-in and sign-out (no stale
- * sign-in page), contrast in the stylesheet, and a phone-sized viewport.
+ * sign-in page), a way on from every page (verification signed out, the error page, its id folded away), the support
+ * page's refused token, contrast in the stylesheet, and a phone-sized viewport.
  *
  * Run: npx tsx --test test/browser/person.test.ts   (needs /usr/bin/chromium)
  */
@@ -194,6 +195,28 @@ describe('the basic example, as a person uses it, in Chromium', { skip: skipWith
     await tab.page.getByText('Details for support').click();
     assert.equal(await tab.page.getByText('session_inactive').isVisible(), true, 'there for who asks');
     assert.deepEqual(await tab.page.locator('footer.links a').allTextContents(), ['Sign in', 'Home']);
+  });
+
+  test('support page, a wrong token: an alert, focus back on the token field, which it describes', async () => {
+    process.env.ADMIN_TOKEN = 'the-admin-token';
+    const withAdmin = await createApp({ port: 0, smtpUrl: inbox.url }).finally(() => {
+      delete process.env.ADMIN_TOKEN;
+    });
+    try {
+      const tab = await newTab();
+      await tab.page.goto(`${withAdmin.url}/admin`);
+      await tab.page.getByLabel('Admin token').fill('not-it');
+      await navigating(tab, () => tab.page.getByRole('button', { name: 'Open support tools' }).click());
+      assert.equal(await tab.page.getByRole('alert').textContent(), 'That is not the admin token.');
+      assert.deepEqual(await focused(tab), {
+        tag: 'input',
+        name: 'token',
+        invalid: 'true',
+        describedBy: ['That is not the admin token.'],
+      });
+    } finally {
+      await withAdmin.close();
+    }
   });
 
   test('contrast: text, field borders and the focus ring meet WCAG AA', async () => {
