@@ -197,7 +197,7 @@ describe('the basic example, as a person uses it, in Chromium', { skip: skipWith
     assert.deepEqual(await tab.page.locator('footer.links a').allTextContents(), ['Sign in', 'Home']);
   });
 
-  test('support page, a wrong token: an alert, focus back on the token field, which it describes', async () => {
+  test('support page: a wrong token is an alert, focus on its field; an action redirects, a reload posts nothing', async () => {
     process.env.ADMIN_TOKEN = 'the-admin-token';
     const withAdmin = await createApp({ port: 0, smtpUrl: inbox.url }).finally(() => {
       delete process.env.ADMIN_TOKEN;
@@ -214,6 +214,34 @@ describe('the basic example, as a person uses it, in Chromium', { skip: skipWith
         invalid: 'true',
         describedBy: ['That is not the admin token.'],
       });
+
+      // An action (here on an account just signed up) ends on a page a reload or the back button does not post again.
+      const email = newEmail('support');
+      const user = await newTab();
+      await addAuthenticator(user);
+      await user.page.goto(`${withAdmin.url}/registration`);
+      await waitForGlobal(user.page, 'oryPasskeyRegistration');
+      await user.page.getByLabel('E-Mail').fill(email);
+      await Promise.all([
+        user.page.waitForURL(/\/verification\?flow=/),
+        user.page.getByRole('button', { name: 'Sign up with passkey' }).click(),
+      ]);
+      await tab.page.getByLabel('Admin token').fill('the-admin-token');
+      await navigating(tab, () => tab.page.getByRole('button', { name: 'Open support tools' }).click());
+      await tab.page.getByLabel('Find an account by email').fill(email);
+      await navigating(tab, () => tab.page.getByRole('button', { name: 'Find' }).click());
+      const posts: string[] = [];
+      tab.page.on('request', (r) => {
+        if (r.method() === 'POST') posts.push(r.url());
+      });
+      await navigating(tab, () => tab.page.getByRole('button', { name: 'Disable' }).click());
+      assert.equal(posts.length, 1);
+      assert.equal(tab.page.url(), `${withAdmin.url}/admin?email=${encodeURIComponent(email)}`);
+      assert.match((await tab.page.locator('#admin-notice').textContent()) ?? '', /Account disabled/);
+      await tab.page.reload();
+      assert.equal(posts.length, 1, 'the reload posted nothing');
+      assert.equal(await tab.page.locator('#admin-notice').count(), 0, 'the notice shows once');
+      assert.match((await tab.page.locator('#admin-result h2').textContent()) ?? '', /disabled/);
     } finally {
       await withAdmin.close();
     }
