@@ -2,8 +2,8 @@
  * The example's support page at `/admin`, on `auth.admin`: find an account by email, disable or enable it, make a
  * recovery code, delete it. Only with `ADMIN_TOKEN` set (without it `/admin` is a 404). Staff sign in with the token
  * once per browser session; every action is a same-origin POST (the session cookie is SameSite=Lax and the Origin
- * header is checked). `auth.adminRouter()` (Kratos's admin API, for Ory's SDK) is mounted at `/admin-api` behind the
- * same token as a bearer token.
+ * header is checked), then a 303 back to the account, so a reload posts nothing. `auth.adminRouter()` (Kratos's admin
+ * API, for Ory's SDK) is mounted at `/admin-api` behind the same token as a bearer token.
  */
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -14,6 +14,8 @@ declare module 'express-session' {
   interface SessionData {
     /** Set once the browser gave the admin token. */
     exampleAdmin?: boolean;
+    /** The outcome of the last action, shown once by the page the action redirects to. */
+    exampleAdminNotice?: { text: string; recovery?: { link: string; code: string; expiresAt: string } };
   }
 }
 
@@ -81,10 +83,19 @@ export function adminRoutes(
 
   router.get('/admin', async (req, res) => {
     const email = typeof req.query.email === 'string' ? req.query.email.trim().slice(0, 320) : '';
-    render(req, res, { signedIn: true, query: email, ...(email ? { found: await view(email) } : {}) });
+    const saved = req.session.exampleAdminNotice;
+    delete req.session.exampleAdminNotice;
+    const notice = saved && {
+      text: saved.text,
+      ...(saved.recovery ? { recovery: { ...saved.recovery, expiresAt: new Date(saved.recovery.expiresAt) } } : {}),
+    };
+    render(req, res, { signedIn: true, query: email, ...(email ? { found: await view(email) } : {}), notice });
   });
 
-  /** Run an action on the identity of the URL, then show it again with what happened. */
+  /**
+   * Run an action on the identity of the URL, then redirect (303) to it, the outcome shown once: a reload or the back
+   * button does not post the action again (nor make a second recovery code).
+   */
   const act =
     (run: (id: string) => Promise<{ text: string; recovery?: { link: string; code: string; expiresAt: Date } }>) =>
     async (req: Request, res: Response) => {
@@ -94,11 +105,17 @@ export function adminRoutes(
       const email = String(before.traits.email ?? before.identifier);
       try {
         const notice = await run(id);
-        render(req, res, { signedIn: true, query: email, found: await view(email), notice });
+        req.session.exampleAdminNotice = {
+          text: notice.text,
+          ...(notice.recovery
+            ? { recovery: { ...notice.recovery, expiresAt: notice.recovery.expiresAt.toISOString() } }
+            : {}),
+        };
       } catch (error) {
         if (!(error instanceof IdentityNotFoundError)) throw error;
-        render(req, res, { signedIn: true, query: email, found: null }, 404);
+        return render(req, res, { signedIn: true, query: email, found: null }, 404);
       }
+      req.session.save(() => res.redirect(303, `/admin?email=${encodeURIComponent(email)}`));
     };
 
   router.post(

@@ -233,14 +233,21 @@ function buildApp(origin: string, courier: Courier, devCodes: boolean, policy: P
     }
     if (answer.status !== 200) throw new Error(`fetching the ${kind} flow failed: ${answer.status}`);
     const flow = (await answer.json()) as Flow;
+    // Already signed in (the back button after a sign-up or sign-in lands on its form again): the account, not a form
+    // the router would refuse (session_already_available). A refresh login is for signed-in users: it stays.
+    if ((kind === 'registration' || (kind === 'login' && !flow.refresh)) && (await auth.getIdentity(req))) {
+      return res.redirect(303, '/');
+    }
     const page = pageOptions(req, res);
     // Settings end with "Where you're signed in": the user's other sessions.
     if (kind === 'settings') {
       page.sections = [sessionsSection(await auth.listSessions(req), (ua) => describeUserAgent(ua).label)];
     }
-    // REQUIRE_VERIFIED_ADDRESS: a signed-out visitor with a code on its way was most likely just refused at sign-in.
-    if (kind === 'verification' && policy.requireVerifiedAddress && flow.state === 'sent_email') {
-      if (!(await auth.getIdentity(req))) page.lead = VERIFY_TO_SIGN_IN;
+    // Verification, signed out: no account to go back to; the way on is signing in. With REQUIRE_VERIFIED_ADDRESS, a
+    // signed-out visitor with a code on its way was most likely just refused at sign-in: say why.
+    if (kind === 'verification' && !(await auth.getIdentity(req))) {
+      page.footer = '<p><a href="/login">Sign in</a></p>';
+      if (policy.requireVerifiedAddress && flow.state === 'sent_email') page.lead = VERIFY_TO_SIGN_IN;
     }
     send(res, flowPage(kind, flow, String(res.locals.cspNonce), page));
   };

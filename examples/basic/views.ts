@@ -21,6 +21,8 @@ export interface UiNode {
 export interface Flow {
   id: string;
   state: string;
+  /** Login flows: a re-authentication of the signed-in user (`?refresh=true`). */
+  refresh?: boolean;
   ui: { action: string; method: string; nodes: UiNode[]; messages?: UiText[] };
 }
 export type FlowKind = 'registration' | 'login' | 'settings' | 'recovery' | 'verification';
@@ -48,6 +50,8 @@ export interface PageOptions {
   sections?: string[];
   /** The line under the heading, instead of the flow's own (for example why a sign-in led to verification). */
   lead?: string;
+  /** The links under a flow's form, instead of the flow's own (trusted HTML: escape what goes into it). */
+  footer?: string;
 }
 
 const DEV_BANNER = `<p class="dev-banner" role="note"><strong>Development mode:</strong> recovery and verification codes are
@@ -71,10 +75,39 @@ ${body}
 </body></html>`;
 }
 
-function messageList(messages: UiText[] | undefined): string {
+/**
+ * Messages as paragraphs; with `idPrefix`, each gets the id `<idPrefix>-<i>` (for a field's `aria-describedby`).
+ * Errors are `role="alert"`: a screen reader announces what was refused as the page loads.
+ */
+function messageList(messages: UiText[] | undefined, idPrefix?: string): string {
   return (messages ?? [])
-    .map((m) => `<p class="message ${esc(m.type)}" data-message-id="${esc(m.id)}">${esc(m.text)}</p>`)
+    .map(
+      (m, i) =>
+        `<p${attrs({ id: idPrefix && `${idPrefix}-${i}`, class: `message ${m.type}`, role: m.type === 'error' ? 'alert' : undefined, 'data-message-id': m.id })}>${esc(m.text)}</p>`,
+    )
     .join('\n');
+}
+
+/** The ids `messageList(messages, idPrefix)` gives. */
+const messageIds = (messages: UiText[] | undefined, idPrefix: string) =>
+  (messages ?? []).map((_, i) => `${idPrefix}-${i}`);
+
+const hasError = (messages: UiText[] | undefined) => (messages ?? []).some((m) => m.type === 'error');
+
+/** A field a person types into (not hidden, not a button or checkbox). */
+const isField = (n: UiNode) =>
+  n.type === 'input' && !['hidden', 'submit', 'button', 'checkbox'].includes(String(n.attributes.type));
+
+/**
+ * Where focus goes when the page shows a refused submit: the first field with an error of its own, else (an error
+ * of the whole flow, a wrong code say) the form's first field, to try again. `undefined`: nothing was refused.
+ */
+function focusTarget(flow: Flow): { node: UiNode; describedBy: string[] } | undefined {
+  const own = flow.ui.nodes.find((n) => isField(n) && hasError(n.messages));
+  if (own) return { node: own, describedBy: [] };
+  if (!hasError(flow.ui.messages)) return undefined;
+  const first = flow.ui.nodes.find((n) => isField(n) && n.group !== 'profile');
+  return first ? { node: first, describedBy: messageIds(flow.ui.messages, 'flow-message') } : undefined;
 }
 
 /** `name="value"` pairs; `true` renders a bare attribute, `false`/`undefined`/`''` nothing. */
@@ -89,7 +122,12 @@ function attrs(pairs: Record<string, unknown>): string {
  * One flow node as HTML. `nonce` is this page's CSP nonce (the script node's own is the one of the server-side
  * fetch that got the flow, not of this page). `form` ties a button to a form it is not inside of.
  */
-function renderNode(node: UiNode, nonce: string, form?: string): string {
+function renderNode(
+  node: UiNode,
+  nonce: string,
+  form?: string,
+  focus?: { node: UiNode; describedBy: string[] },
+): string {
   const a = node.attributes;
   const label = node.meta.label?.text ?? '';
   if (node.type === 'script') {
@@ -108,7 +146,7 @@ function renderNode(node: UiNode, nonce: string, form?: string): string {
   if (node.type !== 'input') return '';
   const value = a.value === undefined ? undefined : String(a.value);
   const common = { form, name: a.name, value, disabled: a.disabled };
-  const messages = messageList(node.messages);
+  const messages = messageList(node.messages, `messages-${String(a.name)}`);
   switch (a.type) {
     case 'hidden':
       return `<input${attrs({ type: 'hidden', ...common, 'data-onloadtrigger': a.onloadTrigger })}>${messages}`;
@@ -123,8 +161,16 @@ function renderNode(node: UiNode, nonce: string, form?: string): string {
     }
     case 'checkbox':
       return `<label class="checkbox"><input${attrs({ type: 'checkbox', name: a.name, value: 'true', checked: a.value === true })}> ${esc(label)}</label>${messages}`;
-    default:
-      return `<label>${esc(label)}<input${attrs({ type: a.type, ...common, required: a.required, autocomplete: a.autocomplete, pattern: a.pattern, maxlength: a.maxlength })}></label>${messages}`;
+    default: {
+      // A field's own messages describe it; the refused field (or, for a flow error, the first) gets focus.
+      const focused = focus?.node === node;
+      const describedBy = [
+        ...messageIds(node.messages, `messages-${String(a.name)}`),
+        ...(focused ? focus.describedBy : []),
+      ].join(' ');
+      const aria = { 'aria-invalid': hasError(node.messages) ? 'true' : undefined, 'aria-describedby': describedBy };
+      return `<label>${esc(label)}<input${attrs({ type: a.type, ...common, required: a.required, autocomplete: a.autocomplete, pattern: a.pattern, maxlength: a.maxlength, ...aria, autofocus: focused })}></label>${messages}`;
+    }
   }
 }
 
@@ -150,7 +196,7 @@ function removeConfirmation(node: UiNode, id: string, name: string): string {
   const popover = `remove-${id}`;
   const a = node.attributes;
   const label = node.meta.label?.text ?? `Remove passkey "${name}"`;
-  return `<button${attrs({ type: 'button', class: 'danger small remove-open', popovertarget: popover, disabled: a.disabled, 'aria-label': `Remove ${name}`, title: a.disabled ? 'Your only passkey cannot be removed: add another one first.' : undefined })}>Remove</button>
+  return `<button${attrs({ type: 'button', class: 'danger small remove-open', popovertarget: popover, disabled: a.disabled, 'aria-label': `Remove ${name}`, 'aria-describedby': a.disabled ? `only-${id}` : undefined })}>Remove</button>
 <div${attrs({ popover: 'auto', id: popover, class: 'confirm', role: 'dialog', 'aria-labelledby': `${popover}-title` })}>
 <h3 id="${esc(popover)}-title">Remove this passkey?</h3>
 <p>You will no longer be able to sign in with <strong>${esc(name)}</strong>.</p>
@@ -189,7 +235,12 @@ function passkeyList(flow: Flow, csrf: string): string {
     const synced = c.backed_up ? 'synced' : c.backup_eligible ? 'can sync, not backed up yet' : 'this device only';
     return `<li class="passkey" data-passkey-id="${esc(id)}">
 <div class="passkey-row"><div class="passkey-info"><strong class="passkey-name">${esc(name)}</strong>
-<small>added ${date(c.added_at)} · last used ${date(c.last_used_at)} · ${esc(synced)}</small></div>
+<small>added ${date(c.added_at)} · last used ${date(c.last_used_at)} · ${esc(synced)}</small>${
+      // The router disables the last passkey's "Remove": say why where it shows, not in a tooltip only.
+      node.attributes.disabled
+        ? `\n<small class="only-passkey" id="only-${esc(id)}">This is your only passkey: add another one before you remove it.</small>`
+        : ''
+    }</div>
 <div class="passkey-actions">
 ${renameForm(flow, csrf, id, name)}
 ${removeConfirmation(node, id, name)}
@@ -242,12 +293,15 @@ export function flowPage(kind: FlowKind, flow: Flow, nonce: string, page: PageOp
   const csrfNode = flow.ui.nodes.find((n) => n.attributes.name === 'csrf_token');
   const csrf = String(csrfNode?.attributes.value ?? '');
   const isProfile = (n: UiNode) => n.group === 'profile';
-  const nodes = flow.ui.nodes.filter((n) => !isRemove(n) && !isProfile(n)).map((n) => renderNode(n, nonce));
+  const focus = focusTarget(flow);
+  const nodes = flow.ui.nodes
+    .filter((n) => !isRemove(n) && !isProfile(n))
+    .map((n) => renderNode(n, nonce, undefined, focus));
   const form = `<form id="flow" method="${esc(flow.ui.method)}" action="${esc(flow.ui.action)}">
 ${nodes.join('\n')}
 </form>`;
-  const footer = `<footer class="links">${FOOTERS[kind]}</footer>`;
-  const messages = messageList(flow.ui.messages);
+  const footer = `<footer class="links">${page.footer ?? FOOTERS[kind]}</footer>`;
+  const messages = messageList(flow.ui.messages, 'flow-message');
   if (kind !== 'settings') {
     const asking = flow.state === 'choose_method' || kind === 'registration' || kind === 'login';
     const text = page.lead ?? (asking ? LEADS[kind] : '');
@@ -256,7 +310,7 @@ ${nodes.join('\n')}
   }
   const body = `${messages}
 <section id="profile-section" aria-labelledby="profile-heading"><h2 id="profile-heading">Profile</h2>
-${profileForm(flow, csrfNode, nonce)}</section>
+${profileForm(flow, csrfNode, nonce, focus)}</section>
 <section id="passkeys-section" aria-labelledby="passkeys-heading"><h2 id="passkeys-heading">Passkeys</h2>
 <p class="lead">Each passkey signs you in on its own. Add one on every device you use, so losing one never locks you out.</p>
 ${passkeyList(flow, csrf)}
@@ -271,10 +325,15 @@ ${footer}`;
  * Settings: the `profile` group (the traits and their "Save" button) in a form of its own, as Ory Elements shows
  * each settings method in its own form: saving the profile posts no passkey fields, adding a passkey no traits.
  */
-function profileForm(flow: Flow, csrfNode: UiNode | undefined, nonce: string): string {
+function profileForm(
+  flow: Flow,
+  csrfNode: UiNode | undefined,
+  nonce: string,
+  focus?: { node: UiNode; describedBy: string[] },
+): string {
   const profile = flow.ui.nodes.filter((n) => n.group === 'profile');
   if (profile.length === 0) return '';
-  const nodes = [...(csrfNode ? [csrfNode] : []), ...profile].map((n) => renderNode(n, nonce));
+  const nodes = [...(csrfNode ? [csrfNode] : []), ...profile].map((n) => renderNode(n, nonce, undefined, focus));
   return `<form id="profile" method="POST" action="${esc(flow.ui.action)}">
 ${nodes.join('\n')}
 </form>
@@ -349,7 +408,7 @@ export function errorPage(error: FlowError | null, page: PageOptions = {}): stri
     ? (error.reason ?? error.message ?? 'The request could not be completed.')
     : 'This error message has expired or never existed.';
   const details = error
-    ? `<p class="muted" id="error-details">Error <code>${esc(error.id ?? 'unknown')}</code>${error.code ? ` (${esc(error.code)} ${esc(error.status ?? '')})` : ''}</p>`
+    ? `<details class="muted"><summary>Details for support</summary><p id="error-details">Error <code>${esc(error.id ?? 'unknown')}</code>${error.code ? ` (${esc(error.code)} ${esc(error.status ?? '')})` : ''}</p></details>`
     : '';
   const body = `<p class="message error" id="error-message">${esc(message)}</p>
 ${details}
@@ -417,9 +476,11 @@ export function adminPage(
   page: PageOptions = {},
 ): string {
   if (!view.signedIn) {
-    const error = view.error ? `<p class="message error" id="admin-error">${esc(view.error)}</p>\n` : '';
+    // A refused token: an alert, and focus back on the field it describes.
+    const error = view.error ? `<p class="message error" id="admin-error" role="alert">${esc(view.error)}</p>\n` : '';
+    const refused = view.error ? { 'aria-invalid': 'true', 'aria-describedby': 'admin-error', autofocus: true } : {};
     const body = `<p class="lead">Support tools. Enter the admin token the server was started with.</p>
-${error}<form method="POST" action="/admin/login"><label>Admin token<input type="password" name="token" required autocomplete="off"></label>
+${error}<form method="POST" action="/admin/login"><label>Admin token<input${attrs({ type: 'password', name: 'token', required: true, autocomplete: 'off', ...refused })}></label>
 <button type="submit">Open support tools</button></form>`;
     return layout('Support', body, page, 'narrow');
   }
