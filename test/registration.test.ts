@@ -167,7 +167,7 @@ describe('registration flow', () => {
     const wrongType = await post({ email: 42 });
     assert.deepEqual(node(wrongType.body, 'traits.email').messages[0]?.context, {
       allowed_types: ['string'],
-      actual_type: 'integer',
+      actual_type: 'number',
     });
     assert.equal(node(wrongType.body, 'traits.email').messages[0]?.id, 4000026);
     const format = await post({ email: 'not-an-email' });
