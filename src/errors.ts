@@ -19,7 +19,8 @@ export type ErrorId =
   | 'internal_server_error'
   | 'hook_failed'
   | 'hook_timeout'
-  | 'session_verified_address_required';
+  | 'session_verified_address_required'
+  | 'security_identity_mismatch';
 
 /** A Kratos error body. */
 export interface ErrorBody {
@@ -82,6 +83,7 @@ const shortMessages: Record<ErrorId, string> = {
   hook_failed: 'A hook of the application failed',
   hook_timeout: 'A hook of the application did not answer in time',
   session_verified_address_required: 'identity has no verified address',
+  security_identity_mismatch: 'The requested action was forbidden',
 };
 
 export const notFound = (reason = 'The requested flow could not be found.') => new HttpError(404, 'not_found', reason);
@@ -94,5 +96,12 @@ export const csrfViolation = () =>
   );
 export const sessionInactive = () =>
   new HttpError(401, 'session_inactive', 'No valid session credentials found in the request.');
+/** A flow of another identity's session (Kratos's `security_identity_mismatch`). */
+export const identityMismatch = () =>
+  new HttpError(
+    403,
+    'security_identity_mismatch',
+    'The request was made for another identity and has been blocked for security reasons.',
+  );
 export const sessionAlreadyAvailable = () =>
   new HttpError(400, 'session_already_available', 'A valid session was detected and thus this flow is not possible.');

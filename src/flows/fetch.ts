@@ -1,7 +1,7 @@
 // `GET /self-service/<kind>/flows?id=`: a flow's JSON; 404 if unknown, 410 (with its successor) if expired.
 
 import type { Request, Response } from 'express';
-import { HttpError, sessionInactive } from '../errors.js';
+import { identityMismatch, sessionInactive } from '../errors.js';
 import { queryParam } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { currentSession } from '../session.js';
@@ -27,7 +27,7 @@ export function fetchFlow(kind: FlowKind, renderer: FlowRenderer) {
       const session = currentSession(req);
       if (!session) throw sessionInactive();
       if (session.identityId !== flow.data.identityId) {
-        throw new HttpError(403, 'forbidden', 'This flow belongs to another session.');
+        throw identityMismatch();
       }
     }
     if (isExpired(flow)) throw (await expiredFlowError(config, flow)).error;

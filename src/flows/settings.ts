@@ -4,7 +4,7 @@ import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import createDebug from 'debug';
 import type { Request, Response } from 'express';
 import { addressesFor, updateIdentityWith } from '../addresses.js';
-import { HttpError, sessionInactive } from '../errors.js';
+import { HttpError, identityMismatch, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { MAX_PASSKEY_NAME, newPasskey } from '../passkey.js';
@@ -190,7 +190,7 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
   const session = currentSession(req);
   if (!session) throw sessionInactive();
   if (session.identityId !== flow.data.identityId) {
-    throw new HttpError(403, 'forbidden', 'This settings flow belongs to another session.');
+    throw identityMismatch();
   }
   if (!(await checkSubmit(config, req, res, flow, { body, expiredMessage: messages.settingsExpired }))) return;
   // Said once, after the submit whose new passkey was refused.
