@@ -37,7 +37,7 @@ function postForm(a: Agent, flow: FlowJson, body: Record<string, string>) {
 const messagesOf = (flow: FlowJson, name: string) => node(flow, name).messages.map((m) => m.id);
 
 describe('audit: registration', () => {
-  it('a trait of the wrong type: 4000026 on the trait node, actual_type `number` as Kratos's validator says for any number', async () => {
+  it('a trait of the wrong type: 4000026 on the trait node, actual_type `number` as Kratos reports any number', async () => {
     const { agent } = makeApp();
     const a = agent();
     const flow = await initFlow(a, 'registration');
