@@ -46,17 +46,21 @@ export async function createLogoutUrl(config: ResolvedOptions, req: Request, res
 export async function logout(config: ResolvedOptions, req: Request, res: Response): Promise<void> {
   refuseSessionToken(req);
   const token = queryParam(req, 'token');
+  if (!token) throw new HttpError(400, 'bad_request', 'Please include a token in the URL query.');
   const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
   const data = currentSession(req);
-  if (!data) throw sessionInactive();
-  if (!token || !sameToken(token, data.logoutToken)) {
-    throw new HttpError(
-      403,
-      'security_csrf_violation',
-      'Unable to log out because the logout token in the URL query does not match the session cookie.',
-    );
+  // Already signed out (a second click, another tab, a session ended elsewhere): nothing to end, so it is done, as in
+  // Kratos. Nothing is destroyed either: without a session there is no token to check the request against.
+  if (data) {
+    if (!sameToken(token, data.logoutToken)) {
+      throw new HttpError(
+        403,
+        'security_csrf_violation',
+        'Unable to log out because the logout token in the URL query does not match the session cookie.',
+      );
+    }
+    await destroySession(config, req);
   }
-  await destroySession(config, req);
   if (acceptsJson(req)) {
     res.status(204).end();
     return;
