@@ -9,6 +9,19 @@ import type { VerifiedRegistration } from './webauthn/index.js';
 export const MAX_PASSKEY_NAME = 64;
 
 /**
+ * Can `name` be a passkey's name: 1 to {@link MAX_PASSKEY_NAME} characters, no control characters, and none of the
+ * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) that would make a "Remove passkey" label read as
+ * something else.
+ */
+export function isShowableName(name: string): boolean {
+  const length = [...name].length;
+  return length >= 1 && length <= MAX_PASSKEY_NAME && !UNSHOWABLE.test(name);
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
  * A readable default name for a passkey created now by the authenticator model `aaguid`, from the browser with
  * `userAgent`: the model's name from the AAGUID table ("iCloud Keychain"), else the browser and system
  * ("Chrome on Android", "Safari on iPhone"), else "Passkey YYYY-MM-DD" (UTC).

@@ -280,6 +280,9 @@ describe('audit: settings', () => {
       [{ id: credential.id, name: 'x'.repeat(1000) }, 4000504],
       [{ id: credential.id, name: 'a\u0007b' }, 4000504],
       [{ id: credential.id, name: 'a\nb' }, 4000504],
+      // A right-to-left override would make the "Remove passkey" label read otherwise.
+      [{ id: credential.id, name: 'phone\u202Eenoh' }, 4000504],
+      [{ id: credential.id, name: 'a\u2066b' }, 4000504],
     ];
     for (const [rename, id] of cases) {
       const res = await postJson(a, flow, { method: 'passkey', passkey_rename: rename });
@@ -481,8 +484,16 @@ describe('audit: logout', () => {
     assert.equal(ok.status, 303);
     assert.equal(ok.headers.location, `${ORIGIN}/bye`);
     await a.get('/auth/sessions/whoami').expect(401);
+    // Used again (a second click, another tab): already signed out, so done, as Kratos answers.
     const used = await a.get(actionPathOf(body.logout_url)).set('Accept', 'application/json');
-    assert.ok(used.status < 500);
+    assert.equal(used.status, 204);
+    const usedForm = await a.get(actionPathOf(body.logout_url));
+    assert.equal(usedForm.status, 303);
+    assert.equal(usedForm.headers.location, `${ORIGIN}/bye`);
+    // Without a token at all: 400, as Kratos ("Please include a token in the URL query.").
+    const missing = await a.get('/auth/self-service/logout').set('Accept', 'application/json');
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error.id, 'bad_request');
   });
 
   it('API logout with bad bodies', async () => {

@@ -7,7 +7,7 @@ import { addressesFor, updateIdentityWith } from '../addresses.js';
 import { HttpError, identityMismatch, sessionInactive } from '../errors.js';
 import { acceptsJson, baseUrl, isJsonSubmit, queryParam, requestUrl, seeOther, withFlow } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
-import { MAX_PASSKEY_NAME, newPasskey } from '../passkey.js';
+import { isShowableName, MAX_PASSKEY_NAME, newPasskey } from '../passkey.js';
 import { hasFlatTraits, normaliseIdentifier, traitAt, traitsFromForm } from '../schema.js';
 import { currentSession, identityJson, resolveSession, sessionIdentityActive } from '../session.js';
 import { revokeSessionsOfPasskey } from '../session-records.js';
@@ -306,8 +306,7 @@ export async function submitSettings(config: ResolvedOptions, req: Request, res:
 
   if (rename) {
     const name = rename.name.normalize('NFC').trim();
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
-    if ([...name].length < 1 || [...name].length > MAX_PASSKEY_NAME || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
+    if (!isShowableName(name)) {
       return fail([messages.invalidPasskeyName(MAX_PASSKEY_NAME)]);
     }
     const passkey = findPasskey(await config.store.listPasskeys(identity.id), rename.id);
