@@ -1,6 +1,6 @@
 // Pack the package (its `prepack` script builds dist: no build beforehand), unpack it into a consumer project, and
 // check it imports from ESM and CommonJS, that its types resolve and type-check strictly under every module
-// resolution a TypeScript consumer uses (nodenext, node16, bundler), and that its router serves the browser helper
+// resolution a TypeScript consumer uses (nodenext, node16, bundler, node10), and that its router serves the browser helper
 // under its hash.
 //
 // The consumer project lives outside the repository (in the OS temp dir), and its node_modules holds only the
@@ -138,7 +138,8 @@ for (const file of ['served.cjs', 'served.mjs']) {
 
 // Types resolve through the exports map and type-check strictly, library declarations included (skipLibCheck
 // false), under each module resolution a consumer may use: nodenext and node16 (ESM and CommonJS files: the
-// `import` and `require` conditions) and bundler (the `import` condition, as Vite, esbuild or webpack read it).
+// `import` and `require` conditions), bundler (the `import` condition, as Vite, esbuild or webpack read it) and
+// node10 (older `module: commonjs` projects, which ignore the exports map).
 // The consumer uses the main API, the session augmentation, and express-passkeys/testing.
 const consumer = `
 import express from 'express';
@@ -193,6 +194,8 @@ const configs = {
   nodenext: { module: 'NodeNext', moduleResolution: 'NodeNext', files: ['consumer.mts', 'consumer.cts'] },
   node16: { module: 'Node16', moduleResolution: 'Node16', files: ['consumer.mts', 'consumer.cts'] },
   bundler: { module: 'ESNext', moduleResolution: 'Bundler', files: ['consumer.ts'] },
+  // TypeScript's default for `module: commonjs` (no exports map): `types`, and `typesVersions` for /testing.
+  node10: { module: 'CommonJS', moduleResolution: 'Node10', files: ['consumer.ts'] },
 };
 for (const file of ['consumer.mts', 'consumer.cts', 'consumer.ts']) writeFileSync(join(work, file), consumer);
 for (const [name, { files, ...resolution }] of Object.entries(configs)) {
@@ -219,7 +222,7 @@ for (const [name, { files, ...resolution }] of Object.entries(configs)) {
     [join(root, 'node_modules/typescript/bin/tsc'), '-p', project, '--listFiles'],
     { cwd: work, encoding: 'utf8' },
   ).split('\n');
-  const want = name === 'bundler' ? ['esm'] : ['esm', 'cjs'];
+  const want = name === 'bundler' || name === 'node10' ? ['esm'] : ['esm', 'cjs'];
   for (const format of want) {
     for (const entry of ['index.d.ts', 'testing/index.d.ts']) {
       const path = join(work, 'node_modules/express-passkeys/dist', format, entry);
@@ -229,5 +232,5 @@ for (const [name, { files, ...resolution }] of Object.entries(configs)) {
 }
 rmSync(work, { recursive: true, force: true });
 console.log(
-  `pack check ok: ${tarball} (built by prepack) imports from ESM and CommonJS with only its declared dependencies, types resolve and type-check (strict, skipLibCheck false) under nodenext, node16 and bundler, the router ${servedBytes[0]} bytes of webauthn.js under its hash; ${engines.checked} runtime packages accept node ${engines.ours}`,
+  `pack check ok: ${tarball} (built by prepack) imports from ESM and CommonJS with only its declared dependencies, types resolve and type-check (strict, skipLibCheck false) under nodenext, node16, bundler and node10, the router ${servedBytes[0]} bytes of webauthn.js under its hash; ${engines.checked} runtime packages accept node ${engines.ours}`,
 );
