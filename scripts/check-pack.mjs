@@ -1,9 +1,26 @@
-// Pack the package (its `prepack` script builds dist: no build beforehand), unpack it, and check it imports from ESM
-// and CommonJS with types in both module systems, and that its router serves the browser helper under its hash.
+// Pack the package (its `prepack` script builds dist: no build beforehand), unpack it into a consumer project, and
+// check it imports from ESM and CommonJS, that its types resolve and type-check strictly under every module
+// resolution a TypeScript consumer uses (nodenext, node16, bundler, node10), and that its router serves the browser helper
+// under its hash.
+//
+// The consumer project lives outside the repository (in the OS temp dir), and its node_modules holds only the
+// unpacked tarball and links to the packages it declares in `dependencies` (plus the consumer's own @types): a
+// module the package uses without declaring it fails here, as it would for a user, instead of being found in this
+// repository's node_modules. (`npm install` of the tarball is not used: it needs the registry, and this runs offline.)
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { checkEngines } from './check-engines.mjs';
 
 const root = resolve('.');
@@ -15,9 +32,8 @@ if (engines.problems.length > 0) {
     `runtime dependencies exclude part of our engines.node ("${engines.ours}"):\n  ${engines.problems.join('\n  ')}`,
   );
 }
-// Inside the project, so the unpacked package resolves its dependencies from the project's node_modules.
-const work = resolve('.tmp/pack');
-rmSync(work, { recursive: true, force: true });
+// Outside the project: Node and TypeScript look for packages in every parent directory's node_modules.
+const work = mkdtempSync(join(tmpdir(), 'express-passkeys-pack-'));
 mkdirSync(join(work, 'node_modules'), { recursive: true });
 // A package.json of its own, so that `express-passkeys` resolves to the unpacked tarball, not to this repository.
 writeFileSync(join(work, 'package.json'), `${JSON.stringify({ name: 'pack-check', private: true }, null, 2)}\n`);
@@ -36,6 +52,17 @@ execFileSync('mv', [join(work, 'node_modules/package'), join(work, 'node_modules
 const files = readdirSync(join(work, 'node_modules/express-passkeys/dist'));
 if (!files.includes('esm') || !files.includes('cjs')) throw new Error(`dist is incomplete: ${files}`);
 
+// What `npm install express-passkeys` gives a consumer: the package's declared dependencies (their own dependencies
+// resolve from where they are linked to), and the type packages a TypeScript consumer of Express installs.
+const packed = JSON.parse(readFileSync(join(work, 'node_modules/express-passkeys/package.json'), 'utf8'));
+const consumerTypes = ['@types/node', '@types/express', '@types/express-session'];
+for (const name of [...Object.keys(packed.dependencies ?? {}), ...consumerTypes]) {
+  const from = join(root, 'node_modules', name);
+  if (!existsSync(from)) throw new Error(`${name} is not installed in ${root}/node_modules`);
+  mkdirSync(dirname(join(work, 'node_modules', name)), { recursive: true });
+  symlinkSync(from, join(work, 'node_modules', name), 'dir');
+}
+
 const run = (args) => execFileSync(process.execPath, args, { cwd: work, encoding: 'utf8' }).trim();
 const esm = run([
   '--input-type=module',
@@ -51,6 +78,12 @@ const resolved = run(['-e', "console.log(require.resolve('express-passkeys'))"])
 if (!resolved.startsWith(join(work, 'node_modules', 'express-passkeys'))) {
   throw new Error(`express-passkeys resolved to ${resolved}, not to the unpacked tarball`);
 }
+// And that the project is isolated: a devDependency of this repository is not found from the package.
+const isolated = run([
+  '-e',
+  "try { require.resolve('supertest', { paths: [require.resolve('express-passkeys')] }); console.log('found') } catch { console.log('isolated') }",
+]);
+if (isolated !== 'isolated') throw new Error("the consumer project sees this repository's node_modules");
 for (const [name, out] of [
   ['ESM', esm],
   ['CommonJS', cjs],
@@ -103,35 +136,101 @@ for (const file of ['served.cjs', 'served.mjs']) {
   servedBytes.push(out);
 }
 
-// Types resolve through the exports map in both module systems.
+// Types resolve through the exports map and type-check strictly, library declarations included (skipLibCheck
+// false), under each module resolution a consumer may use: nodenext and node16 (ESM and CommonJS files: the
+// `import` and `require` conditions), bundler (the `import` condition, as Vite, esbuild or webpack read it) and
+// node10 (older `module: commonjs` projects, which ignore the exports map).
+// The consumer uses the main API, the session augmentation, and express-passkeys/testing.
 const consumer = `
-import { passkeys, MemoryStore, type PasskeySignals, type PasskeysOptions, type Store } from 'express-passkeys';
-import { runStoreConformance } from 'express-passkeys/testing';
-const options: PasskeysOptions = { rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'], relatedOrigins: ['https://example.org'] }, store: new MemoryStore(), hints: ['client-device'] };
+import express from 'express';
+import session from 'express-session';
+import {
+  FlowRejection,
+  HttpError,
+  MemoryStore,
+  type PasskeyInfo,
+  type PasskeySignals,
+  type PasskeysOptions,
+  type PasskeysRouter,
+  passkeys,
+  requireSession,
+  type Store,
+} from 'express-passkeys';
+import { makeIdentity, makePasskey, runStoreConformance, type StoreConformanceOptions } from 'express-passkeys/testing';
+const options: PasskeysOptions = {
+  rp: { id: 'localhost', displayName: 'x', origins: ['http://localhost:3000'], relatedOrigins: ['https://example.org'] },
+  store: new MemoryStore(),
+  hints: ['client-device'],
+  lifespans: { session: '24h' },
+  hooks: {
+    beforeLogin: ({ identity }) => {
+      if (identity.state === 'inactive') throw new FlowRejection({ instancePtr: '#/', id: 4100001, text: 'No.' });
+    },
+  },
+};
 const store: Store = options.store;
-export const router = passkeys(options);
+export const router: PasskeysRouter = passkeys(options);
 export const signals: (req: Parameters<typeof router.signals>[0]) => Promise<PasskeySignals> = router.signals;
 export const wellKnown = router.wellKnown;
-export { store, runStoreConformance };
+const app = express();
+app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+app.use('/auth', router);
+app.get('/account', requireSession({ redirectTo: '/login' }), async (req, res) => {
+  const identityId: string | undefined = req.session.passkeys?.identityId ?? res.locals.passkeysSession?.identityId;
+  const passkeys: PasskeyInfo[] = await router.listPasskeys(req);
+  res.json({ identityId, passkeys, identity: await router.getIdentity(req) });
+});
+app.use('/admin-api', router.adminRouter());
+export const isHttp = (error: unknown): error is HttpError => error instanceof HttpError;
+export async function seed(): Promise<void> {
+  const identity = makeIdentity();
+  await store.createIdentity(identity, makePasskey(identity.id));
+  await router.admin.listIdentities({ identifier: 'ada@example.com' });
+}
+const conformance: StoreConformanceOptions = { name: 'MemoryStore', makeStore: () => new MemoryStore() };
+export { store, app, conformance, runStoreConformance };
 `;
-writeFileSync(join(work, 'consumer.mts'), consumer);
-writeFileSync(join(work, 'consumer.cts'), consumer);
-writeFileSync(
-  join(work, 'tsconfig.json'),
-  JSON.stringify({
-    compilerOptions: {
-      module: 'NodeNext',
-      moduleResolution: 'NodeNext',
-      strict: true,
-      noEmit: true,
-      skipLibCheck: false,
-      types: ['node'],
-      typeRoots: [join(root, 'node_modules/@types')],
-    },
-    files: ['consumer.mts', 'consumer.cts'],
-  }),
-);
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', work], { stdio: 'inherit' });
+const configs = {
+  nodenext: { module: 'NodeNext', moduleResolution: 'NodeNext', files: ['consumer.mts', 'consumer.cts'] },
+  node16: { module: 'Node16', moduleResolution: 'Node16', files: ['consumer.mts', 'consumer.cts'] },
+  bundler: { module: 'ESNext', moduleResolution: 'Bundler', files: ['consumer.ts'] },
+  // TypeScript's default for `module: commonjs` (no exports map): `types`, and `typesVersions` for /testing.
+  node10: { module: 'CommonJS', moduleResolution: 'Node10', files: ['consumer.ts'] },
+};
+for (const file of ['consumer.mts', 'consumer.cts', 'consumer.ts']) writeFileSync(join(work, file), consumer);
+for (const [name, { files, ...resolution }] of Object.entries(configs)) {
+  const project = join(work, `tsconfig.${name}.json`);
+  writeFileSync(
+    project,
+    JSON.stringify({
+      compilerOptions: {
+        ...resolution,
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        esModuleInterop: true,
+        types: ['node'],
+      },
+      files,
+    }),
+  );
+  // Which declaration file each entry point resolved to, so that a resolution falling back to `types`, or to the
+  // wrong module system, does not pass unnoticed.
+  const listed = execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', project, '--listFiles'],
+    { cwd: work, encoding: 'utf8' },
+  ).split('\n');
+  const want = name === 'bundler' || name === 'node10' ? ['esm'] : ['esm', 'cjs'];
+  for (const format of want) {
+    for (const entry of ['index.d.ts', 'testing/index.d.ts']) {
+      const path = join(work, 'node_modules/express-passkeys/dist', format, entry);
+      if (!listed.includes(path)) throw new Error(`${name}: the consumer's types did not resolve to ${path}`);
+    }
+  }
+}
+rmSync(work, { recursive: true, force: true });
 console.log(
-  `pack check ok: ${tarball} (built by prepack) imports from ESM and CommonJS, types resolve in both, the router ${servedBytes[0]} bytes of webauthn.js under its hash; ${engines.checked} runtime packages accept node ${engines.ours}`,
+  `pack check ok: ${tarball} (built by prepack) imports from ESM and CommonJS with only its declared dependencies, types resolve and type-check (strict, skipLibCheck false) under nodenext, node16, bundler and node10, the router ${servedBytes[0]} bytes of webauthn.js under its hash; ${engines.checked} runtime packages accept node ${engines.ours}`,
 );
