@@ -49,18 +49,17 @@ export async function logout(config: ResolvedOptions, req: Request, res: Respons
   if (!token) throw new HttpError(400, 'bad_request', 'Please include a token in the URL query.');
   const returnTo = checkReturnTo(queryParam(req, 'return_to'), config);
   const data = currentSession(req);
-  // Already signed out (a second click, another tab, a session ended elsewhere): nothing to end, so it is done, as in
-  // Kratos. Nothing is destroyed either: without a session there is no token to check the request against.
-  if (data) {
-    if (!sameToken(token, data.logoutToken)) {
-      throw new HttpError(
-        403,
-        'security_csrf_violation',
-        'Unable to log out because the logout token in the URL query does not match the session cookie.',
-      );
-    }
-    await destroySession(config, req);
+  // Signed out already (a second click, another tab): 401, as the token is the session's and cannot be checked
+  // without it. (Kratos's token is the CSRF cookie's and completes again; the session-bound token was kept.)
+  if (!data) throw sessionInactive();
+  if (!sameToken(token, data.logoutToken)) {
+    throw new HttpError(
+      403,
+      'security_csrf_violation',
+      'Unable to log out because the logout token in the URL query does not match the session cookie.',
+    );
   }
+  await destroySession(config, req);
   if (acceptsJson(req)) {
     res.status(204).end();
     return;
