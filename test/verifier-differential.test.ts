@@ -670,13 +670,13 @@ async function lean(b: Built, challenge: string, verify: Lean): Promise<{ decisi
 
 /** What the library did before the lean verifier: its own refusals, then SimpleWebAuthn, errors mapped by describe(). */
 async function reference(b: Built, challenge: string): Promise<Decision> {
-  let clientData: { crossOrigin?: unknown };
+  let clientData: { crossOrigin?: unknown; topOrigin?: unknown };
   try {
     clientData = JSON.parse(Buffer.from(b.response.response.clientDataJSON, 'base64url').toString('utf8'));
   } catch {
     return { accepted: false, reason: 'The passkey response has malformed client data.' };
   }
-  if (clientData?.crossOrigin === true)
+  if (clientData?.crossOrigin === true || clientData?.topOrigin !== undefined)
     return { accepted: false, reason: 'The passkey ceremony ran in a cross-origin frame.' };
   try {
     const result = await verifyAuthenticationResponse({

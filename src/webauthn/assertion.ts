@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { parseAuthenticatorData, verifySignature } from '@simplewebauthn/server/helpers';
+import { authenticatorDataWellFormed } from '../cbor.js';
 import type { ResolvedOptions } from '../options.js';
 import {
   allowedOrigins,
@@ -90,6 +91,9 @@ export function verifyAuthentication(
     } catch (error) {
       throw new CeremonyError(describe(error));
     }
+    // That parser is lax about declared CBOR lengths (an extensions map cut short still parses): the data must be
+    // exactly its parts, as at registration.
+    if (!authenticatorDataWellFormed(authData)) refuse('Leftover bytes detected while parsing authenticator data');
   } else {
     if (authData.length > 37) refuse('Leftover bytes detected while parsing authenticator data');
     counter = authData.readUInt32BE(33);

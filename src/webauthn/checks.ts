@@ -52,7 +52,8 @@ export const describeError = describe;
 
 /**
  * Ceremonies run in the app's own pages, never in a cross-origin iframe (clientData `crossOrigin`, WebAuthn §5.8.1):
- * the library offers no way to embed them, so a cross-origin one is someone else's page.
+ * the library offers no way to embed them, so a cross-origin one, or one naming a `topOrigin` (the page framing it,
+ * whatever `crossOrigin` says), is someone else's page.
  */
 export function checkSameOriginCeremony(clientDataJSON: string): { bytes: Buffer; value: unknown } {
   let bytes: Buffer;
@@ -63,7 +64,10 @@ export function checkSameOriginCeremony(clientDataJSON: string): { bytes: Buffer
   } catch {
     throw new CeremonyError('The passkey response has malformed client data.');
   }
-  if (clientData?.crossOrigin === true) throw new CeremonyError('The passkey ceremony ran in a cross-origin frame.');
+  // A `topOrigin` (WebAuthn L3 §7.1 step 11, §7.2 step 13) must be a page the RP expects to frame it: there is none.
+  if (clientData?.crossOrigin === true || (clientData as { topOrigin?: unknown } | null)?.topOrigin !== undefined) {
+    throw new CeremonyError('The passkey ceremony ran in a cross-origin frame.');
+  }
   return { bytes, value: clientData };
 }
 
