@@ -137,7 +137,6 @@ const probes: Probe[] = [
     session: true,
     headers: JSON_ACCEPT,
     status: 204, // not one of the identity's sessions: nothing to revoke
-
   },
   { name: 'schema id with %2F', path: '/auth/schemas/a%2Fb', status: 404 },
   { name: 'HEAD whoami', method: 'HEAD', path: '/auth/sessions/whoami', status: 401 },
@@ -145,7 +144,12 @@ const probes: Probe[] = [
   { name: 'OPTIONS whoami', method: 'OPTIONS', path: '/auth/sessions/whoami', status: 200 },
   { name: 'trailing slash, no session', path: '/auth/sessions/whoami/', status: 401 },
   { name: 'trailing slash, signed in', path: '/auth/sessions/whoami/', session: true, status: 200 },
-  { name: 'sessions list, page_size twice', path: '/auth/sessions?page_size=1&page_size=2', session: true, status: 400 },
+  {
+    name: 'sessions list, page_size twice',
+    path: '/auth/sessions?page_size=1&page_size=2',
+    session: true,
+    status: 400,
+  },
   {
     name: 'sessions list, page_size[]',
     path: '/auth/sessions?page_size[]=1',
@@ -219,9 +223,9 @@ describe('Express 4 and Express 5 answer the same', () => {
 
   for (const probe of probes) {
     it(probe.name, async () => {
-      const [four, five] = await Promise.all(
-        ([4, 5] as const).map(async (v) => summary(await run(apps[v].app, probe.session ? apps[v].agent : undefined, probe))),
-      );
+      const answer = async (v: 4 | 5) =>
+        summary(await run(apps[v].app, probe.session ? apps[v].agent : undefined, probe));
+      const [four, five] = await Promise.all([answer(4), answer(5)]);
       assert.equal(five.status, probe.status, `Express 5: ${JSON.stringify(five)}`);
       assert.notEqual(four.status, 599, `an error escaped the router on Express 4: ${JSON.stringify(four.body)}`);
       assert.deepEqual(four, five, 'Express 4 (actual) vs Express 5 (expected)');
