@@ -1,6 +1,7 @@
 // Request/response plumbing shared by the routes: URLs, content negotiation, return_to, CSRF cookie.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parse as parseQueryString } from 'node:querystring';
 import type { Request, Response } from 'express';
 import { HttpError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -87,10 +88,20 @@ export function isJsonSubmit(req: Request): boolean {
   return memo.jsonBody || acceptsJson(req);
 }
 
-/** The parsed query string (Express 5 parses it again at every read of `req.query`). */
+/**
+ * The parsed query string, parsed here rather than read from `req.query`: that depends on the app's `query parser`
+ * (Express 4's default is `qs`, which turns `return_to[]=x` into `return_to: ['x']` and `flow[a]=x` into an object).
+ * Parsed as Express 5's default (`simple`) does: flat names, a repeated name gives an array of strings. Memoised
+ * (Express 5 parses again at every read of `req.query`).
+ */
 export function queryParams(req: Request): Record<string, unknown> {
   const memo = memoOf(req);
-  memo.query ??= req.query as Record<string, unknown>;
+  if (!memo.query) {
+    const url = req.url ?? '';
+    const index = url.indexOf('?');
+    // A null-prototype object: `?constructor=` or `?__proto__=` are plain names.
+    memo.query = parseQueryString(index === -1 ? '' : url.slice(index + 1));
+  }
   return memo.query;
 }
 

@@ -316,6 +316,23 @@ describe('several instances: store in PostgreSQL, sessions in Redis', () => {
     assert.equal(await redis.exists(`${prefix}${sid}`), 0, 'the session was destroyed in Redis');
   });
 
+  it('login flow created on A is submitted on B (A’s CSRF cookie, B’s answer); A sees the session', async () => {
+    await timed('login: init on A, submit on B, whoami on A, logout on A', async () => {
+      const flow = await initFlow(A, 'login');
+      const assertion = first.get(requestOptionsOf(flow), { origin: ORIGIN });
+      const done = await call(B, flow.ui.action, {
+        body: { method: 'passkey', csrf_token: csrfOf(flow), passkey_login: JSON.stringify(assertion) },
+      });
+      expectStatus(done, 200, 'login on B of a flow made by A');
+      assert.equal(done.instance, 'B');
+      assert.equal(done.body.session.identity.id, identityId);
+      const who = await whoami(A);
+      expectStatus(who, 200, 'whoami on A');
+      assert.equal(who.body.id, done.body.session.id);
+      await logout(A);
+    });
+  });
+
   it('login flow created on B finishes on B; A sees the new session', async () => {
     await timed('login: init and submit on B, whoami on A', async () => {
       const flow = await initFlow(B, 'login');

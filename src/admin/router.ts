@@ -2,7 +2,7 @@
 
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { HttpError } from '../errors.js';
-import { requestOrigin } from '../http.js';
+import { queryParams, requestOrigin } from '../http.js';
 import type { ResolvedOptions } from '../options.js';
 import { DuplicateAddressError, DuplicateCredentialError, DuplicateIdentifierError } from '../store/errors.js';
 import type { JsonValue, SessionRecord } from '../store/types.js';
@@ -66,7 +66,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
   router.get(
     '/admin/identities',
     route(async (req, res) => {
-      const query = req.query as Record<string, unknown>;
+      const query = queryParams(req);
       refuseUnsupported(query, ['preview_credentials_identifier_similar', 'organization_id', 'page', 'per_page']);
       const pageSize = pageSizeParam(query.page_size);
       const pageToken = stringParam(query.page_token, 'page_token');
@@ -210,7 +210,7 @@ export function createAdminRouter(config: ResolvedOptions, admin: PasskeysAdmin)
     '/admin/identities/:id/sessions',
     route(async (req, res) => {
       const id = idParam(req);
-      const query = req.query as Record<string, unknown>;
+      const query = queryParams(req);
       const pageSize = pageSizeParam(query.page_size);
       const pageToken = stringParam(query.page_token, 'page_token');
       refuseUnsupported(query, ['page', 'per_page']);
@@ -398,7 +398,7 @@ function safeTokens(pointer: unknown): string[] {
 function setLink(req: Request, res: Response, base: string, next: string | undefined, pageSize: number | undefined) {
   const url = (token?: string) => {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(req.query as Record<string, unknown>)) {
+    for (const [key, value] of Object.entries(queryParams(req))) {
       if (key !== 'page_token' && key !== 'page_size' && typeof value === 'string') params.set(key, value);
     }
     params.set('page_size', String(pageSize ?? 250));
