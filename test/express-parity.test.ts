@@ -168,7 +168,8 @@ function normalise(value: unknown): unknown {
       .replace(/(localhost|127\.0\.0\.1):\d+/g, '<host>')
       .replace(/"challenge":"[^"]+"/g, '"challenge":"<c>"')
       .replace(/"id":"[A-Za-z0-9_-]{20,}"/g, '"id":"<b64>"')
-      .replace(/\b[A-Za-z0-9_-]{43}\b/g, '<token>');
+      // Lookarounds, not \b: a token may start or end with '-' or '_', where \b finds no boundary.
+      .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, '<token>');
   }
   if (Array.isArray(value)) return value.map(normalise);
   if (value && typeof value === 'object') {

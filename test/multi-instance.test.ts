@@ -6,19 +6,16 @@
 // redis://127.0.0.1:6379) must be up: when either is down every case fails, nothing is skipped.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { quoteIdentifier } from '../examples/postgres-store/store.js';
 import { creationOptionsOf, csrfOf, type FlowJson, node, ORIGIN, requestOptionsOf } from './helpers/app.js';
 import { SoftwareAuthenticator } from './helpers/authenticator.js';
+import { type Instance, spawnInstance as spawnShared, stopInstance } from './helpers/instances.js';
 
 const env = process.env;
-const root = fileURLToPath(new URL('..', import.meta.url));
 const id = randomBytes(6).toString('hex');
 const schema = `passkeys_multi_${id}`;
 const prefix = `passkeys_multi_${id}:`;
@@ -39,73 +36,21 @@ async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
 
 // --- the two instances -------------------------------------------------------------------------------------------
 
-interface Instance {
-  name: string;
-  port: number;
-  /** `http://localhost:<port>`: the cookies of `localhost` go to every port, as in a browser. */
-  base: string;
-  proc: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<number | null>;
-}
-
 const instances: Instance[] = [];
 
-/** Spawn one instance and wait for its `LISTENING <port>` line; reject (with its stderr) if it exits first. */
-async function spawnInstance(name: string): Promise<Instance> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/instance-server.ts'], {
-    cwd: root,
-    env: {
-      ...env,
-      PORT: '0',
-      INSTANCE_NAME: name,
+/** Spawn one instance on this test's schema, Redis prefix and session secret (see test/helpers/instances.ts). */
+const spawnInstance = (name: string) =>
+  spawnShared(
+    name,
+    {
       PASSKEYS_PG_SCHEMA: schema,
       PASSKEYS_REDIS_PREFIX: prefix,
       RP_ORIGIN: ORIGIN,
       REDIS_URL: redisUrl,
       SESSION_SECRET: `multi-instance secret ${id}`,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const instance: Instance = { name, port: 0, base: '', proc, stdout, stderr, exited };
-  instances.push(instance); // before waiting: after() kills it even if it never listens
-  createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} not listening after 30 s; stderr:\n${stderr.join('\n')}`)),
-      30_000,
-    );
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      stdout.push(line);
-      const match = /^LISTENING (\d+)$/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (code ${code}) before listening; stderr:\n${stderr.join('\n')}`));
-    });
-  });
-  instance.port = port;
-  instance.base = `http://localhost:${port}`;
-  return instance;
-}
-
-async function stopInstance(instance: Instance, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  if (instance.proc.exitCode === null && instance.proc.signalCode === null) instance.proc.kill(signal);
-  const timeout = setTimeout(() => instance.proc.kill('SIGKILL'), 15_000);
-  try {
-    return await instance.exited;
-  } finally {
-    clearTimeout(timeout);
-  }
-}
+    instances,
+  );
 
 // --- one browser: a cookie jar shared by every port of localhost ---------------------------------------------------
 
@@ -245,7 +190,7 @@ describe('several instances: store in PostgreSQL, sessions in Redis', () => {
     [A, B] = await timed('spawn two instances (each migrates the schema) until LISTENING', () =>
       Promise.all([spawnInstance('A'), spawnInstance('B')]),
     );
-    assert.notEqual(A.port, B.port);
+    assert.notEqual(A.base, B.base);
     assert.notEqual(A.proc.pid, B.proc.pid);
   });
 
