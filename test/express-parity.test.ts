@@ -162,14 +162,16 @@ const probes: Probe[] = [
 /** Ids, timestamps, ports and random values out; what is left must be the same on both. */
 function normalise(value: unknown): unknown {
   if (typeof value === 'string') {
-    return value
-      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
-      .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
-      .replace(/(localhost|127\.0\.0\.1):\d+/g, '<host>')
-      .replace(/"challenge":"[^"]+"/g, '"challenge":"<c>"')
-      .replace(/"id":"[A-Za-z0-9_-]{20,}"/g, '"id":"<b64>"')
-      // Lookarounds, not \b: a token may start or end with '-' or '_', where \b finds no boundary.
-      .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, '<token>');
+    return (
+      value
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
+        .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+        .replace(/(localhost|127\.0\.0\.1):\d+/g, '<host>')
+        .replace(/"challenge":"[^"]+"/g, '"challenge":"<c>"')
+        .replace(/"id":"[A-Za-z0-9_-]{20,}"/g, '"id":"<b64>"')
+        // Lookarounds, not \b: a token may start or end with '-' or '_', where \b finds no boundary.
+        .replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, '<token>')
+    );
   }
   if (Array.isArray(value)) return value.map(normalise);
   if (value && typeof value === 'object') {
