@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { RecordingCourier } from '../helpers/codes.js';
 import { type ElementsApp, elementsReady, startElementsApp } from './elements.js';
 import {
@@ -58,6 +58,17 @@ async function whoami(app: ElementsApp, tab: Tab) {
 
 const newEmail = (what: string) => `elements-${what}-${Date.now().toString(36)}@example.com`;
 
+/**
+ * The settings page loaded anew (the form post of "Add passkey" and its 303 back): waitForURL would resolve at once,
+ * as the page is on /ui/settings?flow= already, and the card would then be read while the page navigates.
+ */
+function settingsShownAgain(page: Page): Promise<unknown> {
+  return page.waitForEvent('framenavigated', {
+    predicate: (frame) => frame === page.mainFrame() && /\/ui\/settings\?flow=/.test(frame.url()),
+    timeout: 10_000,
+  });
+}
+
 describe('Ory Elements React: the Settings card', () => {
   let app: ElementsApp;
   before(async () => {
@@ -84,10 +95,7 @@ describe('Ory Elements React: the Settings card', () => {
     // A second passkey on a security key (the phone already holds one and is excluded).
     await setPresence(tab, phone, false);
     const key = await addAuthenticator(tab, 'usb');
-    await Promise.all([
-      page.waitForURL(/\/ui\/settings\?flow=/),
-      page.getByRole('button', { name: 'Add passkey' }).click(),
-    ]);
+    await Promise.all([settingsShownAgain(page), page.getByRole('button', { name: 'Add passkey' }).click()]);
     await elementsReady(page);
     await page.getByRole('button', { name: 'Add passkey' }).waitFor();
     await page.screenshot({ path: '.tmp/elements-settings-2.png', fullPage: true });
@@ -157,10 +165,7 @@ describe('Ory Elements React: the Settings card with a session too old to change
     await elementsReady(page);
     await setPresence(tab, phone, false);
     const key = await addAuthenticator(tab, 'usb');
-    await Promise.all([
-      page.waitForURL(/\/ui\/settings\?flow=/),
-      page.getByRole('button', { name: 'Add passkey' }).click(),
-    ]);
+    await Promise.all([settingsShownAgain(page), page.getByRole('button', { name: 'Add passkey' }).click()]);
     await elementsReady(page);
     await page.locator('button[name="passkey_remove"]').nth(1).waitFor();
     const [first] = await credentialsOn(tab, phone);
@@ -274,10 +279,7 @@ describe('Ory Elements React: the Recovery and Verification cards', () => {
 
     // The lost passkey is gone from the device; a new one is enrolled from the card.
     await tab.cdp.send('WebAuthn.clearCredentials', { authenticatorId: phone });
-    await Promise.all([
-      page.waitForURL(/\/ui\/settings\?flow=/),
-      page.getByRole('button', { name: 'Add passkey' }).click(),
-    ]);
+    await Promise.all([settingsShownAgain(page), page.getByRole('button', { name: 'Add passkey' }).click()]);
     await elementsReady(page);
     await page.getByRole('button', { name: 'Add passkey' }).waitFor();
     const [enrolled] = await credentialsOn(tab, phone);
